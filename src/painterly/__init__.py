@@ -1,0 +1,25 @@
+"""painterly: neural style transfer studio.
+
+The public API. Importing it does no work: no model is loaded, nothing is seeded.
+"""
+
+from painterly.config import TransferConfig
+from painterly.errors import ConfigError, InputError, MissingDependencyError, OutputError, PainterlyError
+from painterly.events import Progress, Stop
+from painterly.transfer import TransferResult, stylize
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConfigError",
+    "InputError",
+    "MissingDependencyError",
+    "OutputError",
+    "PainterlyError",
+    "Progress",
+    "Stop",
+    "TransferConfig",
+    "TransferResult",
+    "__version__",
+    "stylize",
+]

@@ -1,0 +1,40 @@
+"""Turns engine progress events into a tqdm progress bar on stderr."""
+
+from __future__ import annotations
+
+import sys
+from types import TracebackType
+
+from tqdm import tqdm
+
+from painterly.events import Progress
+
+
+class ProgressBar:
+    """A context manager whose ``update(event)`` advances a bar showing the losses and time left."""
+
+    def __init__(self, total: int, description: str = "painting", enabled: bool = True) -> None:
+        self.bar = tqdm(
+            total=total,
+            desc=description,
+            unit="step",
+            disable=not enabled,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+
+    def update(self, event: Progress) -> None:
+        losses = event.losses
+        postfix = {k: f"{losses[k]:.3g}" for k in ("content", "style", "total") if k in losses}
+        if event.scale_count > 1:
+            postfix = {"scale": f"{event.scale + 1}/{event.scale_count}", **postfix}
+        self.bar.set_postfix(postfix, refresh=False)
+        self.bar.update(event.step - self.bar.n)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.bar.close()

@@ -1,0 +1,233 @@
+"""`painterly run`: the Gatys optimisation from the command line.
+
+Beside the output it writes the manifest, the loss history (CSV and plot) and,
+with --save-every, intermediate images. While it runs it keeps a checkpoint
+(``<out>.partial.png`` and the manifest) so that Ctrl-C, a NaN or a crash loses
+at most a few steps, and ``--resume <out>.json`` carries on from there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from painterly.cli.options import add_config_arguments, build_config, config_values
+from painterly.cli.progress import ProgressBar
+from painterly.config import INIT_KEYWORDS, TransferConfig
+from painterly.errors import ConfigError, InputError
+from painterly.events import Progress
+from painterly.images import check_output_path, open_image, save_image
+from painterly.records import (
+    RunPaths,
+    build_manifest,
+    plot_history,
+    read_history_csv,
+    read_manifest,
+    write_history_csv,
+    write_manifest,
+)
+from painterly.transfer import TransferResult, stylize
+
+DEFAULT_CHECKPOINT_EVERY = 20
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="repaint a photo in the style of one or more paintings (Gatys optimisation)",
+        description=(
+            "Optimise the pixels of an image so that its VGG19 features match the photo and its "
+            "Gram matrices match the painting(s). Writes OUT, OUT's manifest (.json), loss history "
+            "(.losses.csv, .losses.png) and, with --save-every, intermediate images (.steps/)."
+        ),
+    )
+    parser.add_argument(
+        "images", nargs="*", metavar="CONTENT STYLE [STYLE ...]", help="photo, then painting(s)"
+    )
+    parser.add_argument("-o", "--output", help="output image (.png, .jpg, .webp, ...)")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    parser.add_argument(
+        "--save-every", type=int, default=0, metavar="N", help="write the image every N steps to OUT.steps/"
+    )
+    parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=DEFAULT_CHECKPOINT_EVERY,
+        metavar="N",
+        help=f"keep OUT.partial + manifest up to date every N steps [default: {DEFAULT_CHECKPOINT_EVERY}]",
+    )
+    parser.add_argument(
+        "--from-manifest", metavar="M.json", help="make the picture of a manifest again (flags override it)"
+    )
+    parser.add_argument("--resume", metavar="M.json", help="carry on an interrupted run from its manifest")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_config_arguments(parser, TransferConfig)
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    if args.save_every < 0 or args.checkpoint_every < 0:
+        raise ConfigError("--save-every and --checkpoint-every must be ≥ 0")
+    if args.resume and args.from_manifest:
+        raise ConfigError("use either --resume or --from-manifest, not both")
+    job = plan_resume(args) if args.resume else plan_run(args)
+    return execute(job, args)
+
+
+class Job:
+    """Everything a run needs, gathered and checked before any long work starts."""
+
+    def __init__(
+        self,
+        content: str,
+        styles: list[str],
+        config: TransferConfig,
+        paths: RunPaths,
+        steps_before: int = 0,
+        history_before: list[dict[str, float]] | None = None,
+        resumed_from: str | None = None,
+        original_init: str | None = None,
+    ) -> None:
+        self.content, self.styles, self.config, self.paths = content, styles, config, paths
+        self.steps_before = steps_before
+        self.history_before = history_before or []
+        self.resumed_from = resumed_from
+        self.original_init = original_init or config.init
+
+
+def plan_run(args: argparse.Namespace) -> Job:
+    base: dict[str, Any] = {}
+    images = list(args.images)
+    if args.from_manifest:
+        manifest = read_manifest(args.from_manifest)
+        base = dict(manifest["config"])
+        if not images:
+            images = [manifest["inputs"]["content"]["path"]] + [
+                s["path"] for s in manifest["inputs"]["styles"]
+            ]
+    if len(images) < 2:
+        raise ConfigError("give a content image and at least one style image (or --from-manifest)")
+    if not args.output:
+        raise ConfigError("give the output image with -o OUT")
+    config = build_config(TransferConfig, base, config_values(args, TransferConfig))
+    content, styles = images[0], images[1:]
+    _check_inputs(content, styles, config)
+    output = check_output_path(args.output, args.overwrite, inputs=images + _init_file(config))
+    return Job(content, styles, config, RunPaths(output))
+
+
+def plan_resume(args: argparse.Namespace) -> Job:
+    manifest = read_manifest(args.resume)
+    if manifest.get("status") == "finished":
+        raise InputError(f"{args.resume}: this run already finished; nothing to resume")
+    paths = RunPaths(Path(args.output or manifest["output"]))
+    if not paths.partial.is_file():
+        raise InputError(f"{args.resume}: its latest image {paths.partial} is missing; cannot resume")
+    original = build_config(TransferConfig, manifest["config"], config_values(args, TransferConfig))
+    done = int(manifest.get("steps_done", 0))
+    remaining = max(0, original.iterations - done)
+    config = original.replace(init=str(paths.partial), iterations=remaining)
+    content = manifest["inputs"]["content"]["path"]
+    styles = [s["path"] for s in manifest["inputs"]["styles"]]
+    _check_inputs(content, styles, config)
+    history = read_history_csv(paths.history_csv) if paths.history_csv.is_file() else []
+    check_output_path(paths.output, overwrite=True, inputs=[content, *styles])
+    return Job(
+        content,
+        styles,
+        config,
+        paths,
+        done,
+        history,
+        resumed_from=str(Path(args.resume).resolve()),
+        original_init=original.init,
+    )
+
+
+def _init_file(config: TransferConfig) -> list[str]:
+    return [] if config.init in INIT_KEYWORDS else [config.init]
+
+
+def _check_inputs(content: str, styles: list[str], config: TransferConfig) -> None:
+    """Open every input once so that a bad file fails now, not after the network loads."""
+    for path in [content, *styles, *_init_file(config)]:
+        open_image(path)
+
+
+def execute(job: Job, args: argparse.Namespace) -> int:
+    paths, config = job.paths, job.config
+    intervals = [n for n in (args.save_every, args.checkpoint_every) if n]
+    if intervals and not config.preview_every:
+        config = config.replace(preview_every=math.gcd(*intervals))
+    total = job.steps_before + config.iterations
+
+    def manifest_for(
+        result: TransferResult | None, status: str, steps: int, losses: dict[str, float]
+    ) -> dict:
+        return build_manifest(
+            kind="transfer",
+            config={**config.to_dict(), "iterations": total, "init": job.original_init},
+            inputs={"content": job.content, "styles": job.styles, "init": (_init_file(config) or [None])[0]},
+            output=paths.output,
+            status=status,
+            steps=steps,
+            device=result.device if result else config.device,
+            timings=result.timings if result else {},
+            losses=losses,
+            message=result.message if result else "",
+            extra={"resumed_from": job.resumed_from} if job.resumed_from else None,
+        )
+
+    if args.save_every:
+        paths.steps_dir.mkdir(exist_ok=True)
+
+    def on_progress(event: Progress) -> None:
+        bar.update(_offset(event, job.steps_before))
+        step = event.step + job.steps_before
+        if event.image is None:
+            return
+        if args.save_every and step % args.save_every == 0:
+            save_image(event.image, paths.step_image(step))
+        if args.checkpoint_every and step % args.checkpoint_every == 0:
+            save_image(event.image, paths.partial)
+            write_manifest(paths.manifest, manifest_for(None, "running", step, event.losses))
+
+    with ProgressBar(total, enabled=not args.quiet) as bar:
+        bar.bar.update(job.steps_before)
+        result = stylize(job.content, job.styles, config, on_progress)
+
+    steps = job.steps_before + result.steps
+    history = job.history_before + [{**row, "step": row["step"] + job.steps_before} for row in result.history]
+    if history:
+        write_history_csv(paths.history_csv, history)
+        plot_history(paths.history_plot, history, title=paths.output.name)
+    if result.status == "finished":
+        save_image(result.image, paths.output)
+        write_manifest(paths.manifest, manifest_for(result, "finished", steps, result.losses))
+        paths.partial.unlink(missing_ok=True)
+        print(
+            f"wrote {paths.output} ({steps} steps, {result.timings['total']:.1f} s, "
+            f"loss {result.losses.get('total', float('nan')):.4g}); manifest {paths.manifest}"
+        )
+        return EXIT_OK
+    save_image(result.image, paths.partial)
+    write_manifest(paths.manifest, manifest_for(result, result.status, steps, result.losses))
+    print(f"painterly: {result.message}; latest image saved to {paths.partial}")
+    print(f"painterly: resume with: painterly run --resume {paths.manifest}")
+    return EXIT_INTERRUPTED if result.status == "interrupted" else EXIT_FAILED
+
+
+def _offset(event: Progress, steps_before: int) -> Progress:
+    if not steps_before:
+        return event
+    return Progress(
+        event.step + steps_before,
+        event.total_steps + steps_before,
+        event.losses,
+        event.elapsed,
+        event.scale,
+        event.scale_count,
+    )

@@ -1,0 +1,223 @@
+"""Frozen configuration dataclasses: every knob, its default and its validation.
+
+This module is the single source of defaults. The command line and the web studio
+derive their flags and form fields from the field metadata here (``help``, and
+``flag`` for a short alias), so a knob added here appears everywhere.
+
+Loss normalisation (why one set of weights works across image sizes):
+  * content loss  = mean over C·H·W of (F - P)²      (L1: mean |F - P|)
+  * Gram matrix   = F Fᵀ / (C·H·W) of the C×(H·W) feature matrix F
+  * style loss    = mean over C·C of (G - A)²        (L1: mean |G - A|)
+Dividing the Gram matrix by the number of positions makes it an average over the
+image, so the same picture at 256 px and at 1024 px has (nearly) the same Gram
+matrix and the same loss scale. This is the normalisation of Johnson's
+neural-style; the paper's 1/(4N²M²) factor differs only by a per-layer constant,
+so our α/β are not the paper's numbers, but their defaults give the paper's
+balance with the original VGG19 weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from painterly.errors import ConfigError
+from painterly.taps import check_tap, tap_downsampling
+
+#: Longest side we accept for an output; beyond this a CPU run takes days and RAM runs out.
+MAX_SIZE = 8192
+#: Smallest longest side we accept.
+MIN_SIZE = 16
+
+Pooling = Literal["max", "avg"]
+LossKind = Literal["l2", "l1"]
+OptimizerKind = Literal["lbfgs", "adam"]
+DeviceKind = Literal["auto", "cpu", "cuda", "mps"]
+INIT_KEYWORDS = ("content", "noise", "style")
+DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
+
+
+def knob(default: Any, help: str, flag: str | None = None, **extra: Any) -> Any:
+    """A dataclass field carrying its help text (and an optional short CLI flag)."""
+    meta = {"help": help, **extra}
+    if flag:
+        meta["flag"] = flag
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("mutable defaults are not allowed in frozen configs")
+    return field(default=default, metadata=meta)
+
+
+def parse_activation(spec: str) -> tuple[str, float]:
+    """Split 'relu', 'tanh' or 'leaky_relu:<slope>' into (kind, slope)."""
+    kind, _, arg = spec.partition(":")
+    if kind in ("relu", "tanh") and not arg:
+        return kind, 0.0
+    if kind == "leaky_relu":
+        try:
+            slope = float(arg) if arg else 0.01
+        except ValueError:
+            raise ConfigError(f"activation {spec!r}: slope {arg!r} is not a number") from None
+        if not 0.0 <= slope < 1.0:
+            raise ConfigError(f"activation {spec!r}: slope must be in [0, 1)")
+        return kind, slope
+    raise ConfigError(f"unknown activation {spec!r}; use relu, tanh or leaky_relu:<slope>")
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """Settings of one optimisation-based style transfer (Gatys et al. 2016)."""
+
+    content_layers: tuple[str, ...] = knob(
+        ("conv4_2",), "Layers whose features the output must share with the photo (comma list)."
+    )
+    content_layer_weights: tuple[float, ...] = knob(
+        (), "Weight of each content layer, same order (relative; normalised to sum to 1)."
+    )
+    style_layers: tuple[str, ...] = knob(
+        ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"),
+        "Layers whose Gram matrices the output must share with the painting (comma list). "
+        "Shallow layers give fine texture, deep layers large brush strokes.",
+    )
+    style_layer_weights: tuple[float, ...] = knob(
+        (),
+        "Weight of each style layer, same order, e.g. 0.2,0.2,0.8,0.2,0.2 "
+        "(relative; normalised to sum to 1; default: equal).",
+    )
+    content_weight: float = knob(1.0, "α: how strongly the photo's structure is kept.", flag="-a")
+    style_weight: float = knob(
+        1e2, "β: how strongly the painting's texture is imposed (β/α sets the balance).", flag="-b"
+    )
+    tv_weight: float = knob(0.0, "Total-variation weight: smooths high-frequency noise.")
+    loss: LossKind = knob("l2", "Distance used by the content and style losses.")
+    pooling: Pooling = knob("avg", "VGG pooling. The paper found average pooling gives smoother results.")
+    activation: str = knob("relu", "VGG activation: relu, tanh or leaky_relu:<slope> (e.g. leaky_relu:0.2).")
+    optimizer: OptimizerKind = knob("lbfgs", "Optimiser: L-BFGS (the paper's) or Adam.")
+    learning_rate: float | None = knob(
+        None, "Step size (default: 1.0 for L-BFGS, 0.02 for Adam on 0-1 pixels).", flag="--lr"
+    )
+    iterations: int = knob(500, "Optimisation steps.", flag="-n")
+    init: str = knob("content", "Start image: content, noise, style, or the path of an image (resumes).")
+    seed: int = knob(0, "Random seed: the same seed gives the same picture on the same device.")
+    size: int = knob(512, "Longest side of the output in pixels.", flag="-s")
+    style_scale: float = knob(
+        1.0, "Style image size relative to the output; smaller gives smaller brush strokes."
+    )
+    style_blend_weights: tuple[float, ...] = knob(
+        (), "With several paintings: the share of each, same order (default: equal)."
+    )
+    device: DeviceKind = knob("auto", "Where to compute: auto takes CUDA, then MPS, then the CPU.")
+    spike_factor: float = knob(
+        4.0,
+        "Guard: a loss above this many times the best so far (or NaN) restores the best image "
+        "and restarts the optimiser with half the learning rate.",
+    )
+    max_restarts: int = knob(20, "Guard: how many such restarts before the run gives up.")
+    preview_every: int = knob(0, "Attach the current image to the progress event every N steps (0: never).")
+
+    def __post_init__(self) -> None:
+        for name in ("content_layers", "style_layers"):
+            layers = getattr(self, name)
+            if name == "content_layers" and not layers:
+                raise ConfigError("content_layers: give at least one layer")
+            for layer in layers:
+                try:
+                    check_tap(layer)
+                except ValueError as exc:
+                    raise ConfigError(f"{name}: {exc}") from None
+            if len(set(layers)) != len(layers):
+                raise ConfigError(f"{name}: a layer is listed twice")
+        _check_weights("content_layer_weights", self.content_layer_weights, self.content_layers)
+        _check_weights("style_layer_weights", self.style_layer_weights, self.style_layers)
+        for name in ("content_weight", "style_weight", "tv_weight", "style_scale"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"{name} must be a finite number ≥ 0, got {value}")
+        if self.style_scale <= 0 or self.style_scale > 4:
+            raise ConfigError(f"style_scale must be in (0, 4], got {self.style_scale}")
+        if self.learning_rate is not None and not (
+            math.isfinite(self.learning_rate) and self.learning_rate > 0
+        ):
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if not 0 <= self.iterations <= 1_000_000:
+            raise ConfigError(f"iterations must be between 0 and 1000000, got {self.iterations}")
+        if not MIN_SIZE <= self.size <= MAX_SIZE:
+            raise ConfigError(f"size must be between {MIN_SIZE} and {MAX_SIZE} px, got {self.size}")
+        deepest = max(tap_downsampling(t) for t in self.content_layers + self.style_layers)
+        if self.size < 2**deepest:
+            raise ConfigError(
+                f"size {self.size} px is too small for the deepest layer (needs at least {2**deepest} px)"
+            )
+        if any(not math.isfinite(w) or w < 0 for w in self.style_blend_weights) or (
+            self.style_blend_weights and sum(self.style_blend_weights) <= 0
+        ):
+            raise ConfigError("style_blend_weights must be ≥ 0 with a positive sum")
+        if not (math.isfinite(self.spike_factor) and self.spike_factor > 1):
+            raise ConfigError(f"spike_factor must be > 1, got {self.spike_factor}")
+        if self.max_restarts < 0:
+            raise ConfigError("max_restarts must be ≥ 0")
+        if self.preview_every < 0:
+            raise ConfigError("preview_every must be ≥ 0")
+        parse_activation(self.activation)
+        for name in ("loss", "pooling", "optimizer", "device"):
+            choices = literal_choices(name)
+            if getattr(self, name) not in choices:
+                raise ConfigError(f"{name} must be one of {', '.join(choices)}")
+        if not self.init:
+            raise ConfigError("init must be content, noise, style or an image path")
+
+    @property
+    def lr(self) -> float:
+        """The learning rate in force: the given one or the optimiser's default."""
+        return self.learning_rate or DEFAULT_LEARNING_RATES[self.optimizer]
+
+    def replace(self, **changes: Any) -> TransferConfig:
+        """A copy with some settings changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TransferConfig:
+        """Build from a dict such as a manifest's; unknown keys are an error."""
+        return config_from_dict(cls, data)
+
+
+def _check_weights(name: str, weights: tuple[float, ...], layers: tuple[str, ...]) -> None:
+    if not weights:
+        return
+    if len(weights) != len(layers):
+        raise ConfigError(f"{name}: {len(weights)} weights for {len(layers)} layers")
+    if any(not math.isfinite(w) or w < 0 for w in weights):
+        raise ConfigError(f"{name}: weights must be finite and ≥ 0")
+
+
+def literal_choices(name: str, cls: type = TransferConfig) -> tuple[str, ...]:
+    """The allowed values of a Literal-typed field, or () if it is not one."""
+    hint = typing.get_type_hints(cls)[name]
+    return tuple(typing.get_args(hint)) if typing.get_origin(hint) is Literal else ()
+
+
+def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
+    """Build any config dataclass from a plain dict, turning lists into tuples."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def normalised(weights: tuple[float, ...], count: int) -> list[float]:
+    """Weights summing to 1; equal weights where none are given."""
+    if not weights:
+        return [1.0 / count] * count if count else []
+    total = sum(weights)
+    return [w / total for w in weights] if total > 0 else [0.0] * count

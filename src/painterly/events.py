@@ -1,0 +1,49 @@
+"""Progress records the engines emit, and the signal a callback uses to stop a run.
+
+The engines never print. They call ``callback(event)`` after each step; the CLI
+turns events into a progress bar, the web studio into a live stream, the lab
+into records. A callback stops a run cleanly by raising :class:`Stop`; the run
+then returns its latest good image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import torch
+
+RunStatus = Literal["finished", "stopped", "interrupted", "diverged"]
+
+
+class Stop(Exception):
+    """Raised by a progress callback to end a run early and keep the latest image."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One optimisation step.
+
+    ``losses`` holds the weighted partial losses by name (``content``,
+    ``content/conv4_2``, ``style``, ``style/conv1_1``, ``tv``, ``total``).
+    ``image`` is the current image (1×3×H×W, RGB in 0–1, on the CPU) on steps where
+    a preview was asked for, else None.
+    """
+
+    step: int
+    total_steps: int
+    losses: dict[str, float]
+    elapsed: float
+    scale: int = 0
+    scale_count: int = 1
+    image: torch.Tensor | None = field(default=None, repr=False)
+
+    @property
+    def seconds_left(self) -> float:
+        """Estimated time to the end, from the mean time per step so far."""
+        return self.elapsed / self.step * (self.total_steps - self.step) if self.step else 0.0
+
+
+ProgressCallback = Callable[[Progress], None]

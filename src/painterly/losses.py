@@ -1,0 +1,44 @@
+"""Pure loss functions of tensors. See config.py for why they are normalised as they are.
+
+Shapes: features are N×C×H×W; Gram matrices N×C×C; images N×3×H×W in 0–1.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+Distance = Literal["l2", "l1"]
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """N×C×H×W features → N×C×C Gram matrix F Fᵀ / (C·H·W), an average over positions
+    so that it does not grow with the image size."""
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w)
+    return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
+
+
+def distance(a: torch.Tensor, b: torch.Tensor, kind: Distance = "l2") -> torch.Tensor:
+    """Mean squared (l2) or mean absolute (l1) difference; a scalar."""
+    diff = a - b
+    return diff.square().mean() if kind == "l2" else diff.abs().mean()
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor, kind: Distance = "l2") -> torch.Tensor:
+    """How far the output's features are from the photo's (any shape, same for both)."""
+    return distance(features, target, kind)
+
+
+def style_loss(features: torch.Tensor, target_gram: torch.Tensor, kind: Distance = "l2") -> torch.Tensor:
+    """How far the Gram matrix of N×C×H×W ``features`` is from the N×C×C (or 1×C×C) target."""
+    return distance(gram_matrix(features), target_gram.expand(features.shape[0], -1, -1), kind)
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between neighbouring pixels of an N×C×H×W image:
+    penalises the high-frequency noise the optimiser likes to add."""
+    dx = image[..., :, 1:] - image[..., :, :-1]
+    dy = image[..., 1:, :] - image[..., :-1, :]
+    return dx.square().mean() + dy.square().mean()
