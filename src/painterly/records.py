@@ -175,11 +175,16 @@ def plot_history(path: str | os.PathLike[str], history: list[dict[str, float]], 
     steps = [row["step"] for row in history]
     names = [k for k in ("total", "content", "style", "tv") if history and k in history[0]]
     layers = sorted({k for row in history for k in row if k.startswith("style/")})
-    for name in names:
-        ax.plot(steps, [row.get(name, float("nan")) for row in history], label=name, linewidth=2)
-    for name in layers:
-        ax.plot(steps, [row.get(name, float("nan")) for row in history], label=name, linewidth=0.8, alpha=0.7)
-    ax.set_yscale("log")
+    plotted = False
+    for name in names + layers:
+        values = [row.get(name, float("nan")) for row in history]
+        if not any(v > 0 for v in values):
+            continue  # an all-zero curve has no place on a log scale
+        main = name in names
+        ax.plot(steps, values, label=name, linewidth=2 if main else 0.8, alpha=1 if main else 0.7)
+        plotted = True
+    if plotted:
+        ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("weighted loss")
     ax.set_title(title or "loss history")

@@ -1,0 +1,133 @@
+"""Engine benchmark: weight loading, per-step cost against the bare network, peak memory.
+
+    .venv/bin/python bench/engine.py [--sizes 256,512] [--steps 8] [--memory-sizes 512,1024]
+
+The "bare" loop is what no engine can beat: VGG19 forward to the deepest layer the
+default config uses (conv5_1) and a backward pass to the pixels. The overhead is
+what stylize adds on top (Gram matrices, losses, L-BFGS, bookkeeping).
+Figures are medians over the steps; run it on an idle machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from painterly import TransferConfig, stylize
+from painterly.backbones import VGG19Features, load_vgg19_weights
+from painterly.transfer import build_network
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTENT = ROOT / "examples" / "content" / "coffee.jpg"
+STYLE = ROOT / "examples" / "styles" / "starry_night.jpg"
+
+
+def weight_load_seconds(repeats: int = 5) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        load_vgg19_weights()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def clocks() -> tuple[float, float]:
+    """(wall, CPU) seconds: CPU time is the fairer figure when other work shares the cores."""
+    return time.perf_counter(), time.process_time()
+
+
+def median_steps(stamps: list[tuple[float, float]]) -> tuple[float, float]:
+    wall = statistics.median(b[0] - a[0] for a, b in itertools.pairwise(stamps))
+    cpu = statistics.median(b[1] - a[1] for a, b in itertools.pairwise(stamps))
+    return wall, cpu
+
+
+def bare_step_seconds(net: VGG19Features, size: tuple[int, int], steps: int) -> tuple[float, float]:
+    """Forward to conv5_1 and backward to the pixels, nothing else."""
+    x = torch.rand(1, 3, size[1], size[0], requires_grad=True)
+    net(x, ["conv5_1"])["conv5_1"].sum().backward()  # warm up the allocator
+    stamps = [clocks()]
+    for _ in range(steps):
+        net(x, ["conv5_1"])["conv5_1"].sum().backward()
+        x.grad = None
+        stamps.append(clocks())
+    return median_steps(stamps)
+
+
+def stylize_step_seconds(config: TransferConfig, net: VGG19Features, steps: int) -> tuple[float, float]:
+    stamps: list[tuple[float, float]] = []
+    stylize(
+        CONTENT, STYLE, config.replace(iterations=steps + 1), lambda e: stamps.append(clocks()), network=net
+    )
+    return median_steps(stamps)
+
+
+def peak_memory_mib(size: int) -> float:
+    """Peak resident memory of a fresh process running 2 steps at ``size`` px."""
+    code = (
+        "import resource, sys; from painterly import TransferConfig, stylize;"
+        f"stylize({str(CONTENT)!r}, {str(STYLE)!r}, TransferConfig(size={size}, iterations=2));"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="256,512")
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--memory-sizes", default="512,1024")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args()
+    figures: dict[str, object] = {"threads": torch.get_num_threads(), "torch": torch.__version__}
+
+    figures["weight_load_s"] = round(weight_load_seconds(), 3)
+    print(f"weight load (de-quantise 16 conv layers): {figures['weight_load_s']:.3f} s")
+
+    config = TransferConfig()
+    net = build_network(config, torch.device("cpu"))
+    print(
+        f"\n{'size':>6} {'image':>9}  {'bare fwd+bwd (wall/CPU)':>24}  {'stylize step (wall/CPU)':>24}  overhead wall/CPU"
+    )
+    for size in map(int, args.sizes.split(",")):
+        cfg = config.replace(size=size)
+        w, h = Image.open(CONTENT).size
+        scale = size / max(w, h)
+        dims = (round(w * scale), round(h * scale))
+        bare = bare_step_seconds(net, dims, args.steps)
+        step = stylize_step_seconds(cfg, net, args.steps)
+        overhead = [(s / b - 1) * 100 for s, b in zip(step, bare)]
+        figures[f"step_{size}"] = {
+            "bare_wall_s": round(bare[0], 4),
+            "bare_cpu_s": round(bare[1], 4),
+            "stylize_wall_s": round(step[0], 4),
+            "stylize_cpu_s": round(step[1], 4),
+            "overhead_wall_pct": round(overhead[0], 1),
+            "overhead_cpu_pct": round(overhead[1], 1),
+        }
+        print(
+            f"{size:>6} {dims[0]:>4}x{dims[1]:<4}  {bare[0]:>9.3f} s / {bare[1]:>7.3f} s   "
+            f"{step[0]:>9.3f} s / {step[1]:>7.3f} s   {overhead[0]:>6.1f}% / {overhead[1]:.1f}%"
+        )
+
+    print()
+    for size in map(int, args.memory_sizes.split(",")):
+        mib = peak_memory_mib(size)
+        figures[f"peak_memory_mib_{size}"] = round(mib)
+        print(f"peak memory at {size} px (whole process, 2 L-BFGS steps): {mib:,.0f} MiB")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m painterly` runs the command line."""
+
+from painterly.cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""Shared fixtures: tiny images made on the fly, the bundled examples, a tiny random VGG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from painterly.backbones import VGG19Features, random_vgg19_weights
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+def make_image(path: Path, size: tuple[int, int] = (48, 40), seed: int = 0, mode: str = "RGB") -> Path:
+    """A smooth random picture (gradients plus blobs) saved to ``path``."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w] / max(w, h)
+    channels = [
+        np.sin(xx * rng.uniform(3, 9) + rng.uniform(0, 6)) * np.cos(yy * rng.uniform(3, 9)) for _ in range(3)
+    ]
+    arr = ((np.stack(channels, -1) * 0.5 + 0.5) * 255).astype(np.uint8)
+    Image.fromarray(arr, "RGB").convert(mode).save(path)
+    return path
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    return make_image(tmp_path / "photo.png", (48, 40), seed=1)
+
+
+@pytest.fixture
+def painting(tmp_path: Path) -> Path:
+    return make_image(tmp_path / "painting.png", (40, 48), seed=2)
+
+
+@pytest.fixture(scope="session")
+def example_content() -> Path:
+    return EXAMPLES / "content" / "chelsea.jpg"
+
+
+@pytest.fixture(scope="session")
+def example_style() -> Path:
+    return EXAMPLES / "styles" / "starry_night.jpg"
+
+
+@pytest.fixture
+def tiny_net() -> VGG19Features:
+    """A small random VGG19 (1/8 of the channels): the shape of the real one, a fraction of its cost."""
+    return VGG19Features(random_vgg19_weights(torch.Generator().manual_seed(0)), pooling="avg")
