@@ -2,16 +2,15 @@
 
     .venv/bin/python bench/engine.py [--sizes 256,512] [--steps 8] [--memory-sizes 512,1024]
 
-The "bare" loop is what no engine can beat: VGG19 forward to the deepest layer the
+The "bare" pass is what no engine can beat: VGG19 forward to the deepest layer the
 default config uses (conv5_1) and a backward pass to the pixels. The overhead is
-what stylize adds on top (Gram matrices, losses, L-BFGS, bookkeeping).
-Figures are medians over the steps; run it on an idle machine.
+what stylize adds on top (Gram matrices, losses, L-BFGS, bookkeeping). Bare passes
+and engine steps are interleaved and their medians compared.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import statistics
 import subprocess
@@ -45,30 +44,37 @@ def clocks() -> tuple[float, float]:
     return time.perf_counter(), time.process_time()
 
 
-def median_steps(stamps: list[tuple[float, float]]) -> tuple[float, float]:
-    wall = statistics.median(b[0] - a[0] for a, b in itertools.pairwise(stamps))
-    cpu = statistics.median(b[1] - a[1] for a, b in itertools.pairwise(stamps))
-    return wall, cpu
+def interleaved_step_seconds(
+    config: TransferConfig, net: VGG19Features, size: tuple[int, int], steps: int
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Median (wall, CPU) seconds of a bare pass and of a stylize step, interleaved.
 
-
-def bare_step_seconds(net: VGG19Features, size: tuple[int, int], steps: int) -> tuple[float, float]:
-    """Forward to conv5_1 and backward to the pixels, nothing else."""
+    The bare pass (forward to conv5_1, backward to the pixels, nothing else) runs inside
+    the progress callback between two engine steps, so both see the same machine: on a
+    shared VM, timings taken one block after the other drift by ±20 %.
+    """
     x = torch.rand(1, 3, size[1], size[0], requires_grad=True)
-    net(x, ["conv5_1"])["conv5_1"].sum().backward()  # warm up the allocator
-    stamps = [clocks()]
-    for _ in range(steps):
+    bare: list[tuple[float, float]] = []
+    engine: list[tuple[float, float]] = []
+    resumed: list[tuple[float, float]] = []
+
+    def between_steps(event: object) -> None:
+        now = clocks()
+        if resumed:
+            engine.append((now[0] - resumed[-1][0], now[1] - resumed[-1][1]))
+        start = clocks()
         net(x, ["conv5_1"])["conv5_1"].sum().backward()
         x.grad = None
-        stamps.append(clocks())
-    return median_steps(stamps)
+        end = clocks()
+        bare.append((end[0] - start[0], end[1] - start[1]))
+        resumed.append(clocks())
 
-
-def stylize_step_seconds(config: TransferConfig, net: VGG19Features, steps: int) -> tuple[float, float]:
-    stamps: list[tuple[float, float]] = []
-    stylize(
-        CONTENT, STYLE, config.replace(iterations=steps + 1), lambda e: stamps.append(clocks()), network=net
+    stylize(CONTENT, STYLE, config.replace(iterations=steps + 1), between_steps, network=net)
+    bare, engine = bare[1:], engine  # the first bare pass warms up the allocator
+    return (
+        (statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)),
+        (statistics.median(e[0] for e in engine), statistics.median(e[1] for e in engine)),
     )
-    return median_steps(stamps)
 
 
 def peak_memory_mib(size: int) -> float:
@@ -104,8 +110,7 @@ def main() -> None:
         w, h = Image.open(CONTENT).size
         scale = size / max(w, h)
         dims = (round(w * scale), round(h * scale))
-        bare = bare_step_seconds(net, dims, args.steps)
-        step = stylize_step_seconds(cfg, net, args.steps)
+        bare, step = interleaved_step_seconds(cfg, net, dims, args.steps)
         overhead = [(s / b - 1) * 100 for s, b in zip(step, bare)]
         figures[f"step_{size}"] = {
             "bare_wall_s": round(bare[0], 4),

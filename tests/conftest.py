@@ -28,6 +28,16 @@ def make_image(path: Path, size: tuple[int, int] = (48, 40), seed: int = 0, mode
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """Tests use tiny images, where a second thread buys nothing, and on a machine whose cores
+    are busy, OpenMP threads that wait for each other make steps many times slower."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture
 def photo(tmp_path: Path) -> Path:
     return make_image(tmp_path / "photo.png", (48, 40), seed=1)

@@ -39,3 +39,15 @@ def test_total_variation_by_hand():
     # horizontal diffs: 1, 1 -> mean 1; vertical diffs: 0, 0 -> mean 0
     assert total_variation(img).item() == pytest.approx(1.0)
     assert total_variation(torch.ones(1, 3, 4, 4)).item() == 0
+
+
+def test_gram_gradient_matches_autograd_of_the_plain_formula():
+    feats = torch.rand(2, 5, 4, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    assert torch.autograd.gradcheck(gram_matrix, (feats.requires_grad_(),))
+    a = feats.detach().clone().requires_grad_(True)
+    b = feats.detach().clone().requires_grad_(True)
+    weights = torch.rand(2, 5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    (gram_matrix(a) * weights).sum().backward()
+    flat = b.reshape(2, 5, 12)
+    ((torch.bmm(flat, flat.transpose(1, 2)) / 60) * weights).sum().backward()
+    assert torch.allclose(a.grad, b.grad)

@@ -3,15 +3,19 @@
 The public API. Importing it does no work: no model is loaded, nothing is seeded.
 """
 
-from painterly.config import TransferConfig
+from painterly.config import FastConfig, TransferConfig
 from painterly.errors import ConfigError, InputError, MissingDependencyError, OutputError, PainterlyError
 from painterly.events import Progress, Stop
+from painterly.fast import FastResult, FastStylizer, fast_stylize
 from painterly.transfer import TransferResult, stylize
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
+    "FastConfig",
+    "FastResult",
+    "FastStylizer",
     "InputError",
     "MissingDependencyError",
     "OutputError",
@@ -21,5 +25,6 @@ __all__ = [
     "TransferConfig",
     "TransferResult",
     "__version__",
+    "fast_stylize",
     "stylize",
 ]

@@ -22,10 +22,12 @@ import dataclasses
 import math
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from painterly.errors import ConfigError
 from painterly.taps import check_tap, tap_downsampling
+
+_C = TypeVar("_C", bound="ConfigBase")
 
 #: Longest side we accept for an output; beyond this a CPU run takes days and RAM runs out.
 MAX_SIZE = 8192
@@ -36,7 +38,13 @@ Pooling = Literal["max", "avg"]
 LossKind = Literal["l2", "l1"]
 OptimizerKind = Literal["lbfgs", "adam"]
 DeviceKind = Literal["auto", "cpu", "cuda", "mps"]
-INIT_KEYWORDS = ("content", "noise", "style")
+PreserveColors = Literal["none", "luminance", "histogram"]
+LineSearch = Literal["none", "strong_wolfe"]
+KeepRange = Literal["auto", "clamp", "penalty", "none"]
+PresetName = Literal["none", "draft", "balanced", "quality"]
+#: Smallest scale of --multiscale, and the factor between scales.
+MULTISCALE_START, MULTISCALE_FACTOR = 128, 2**0.5
+INIT_KEYWORDS = ("content", "noise", "style", "fast")
 DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
 
 
@@ -66,8 +74,26 @@ def parse_activation(spec: str) -> tuple[str, float]:
     raise ConfigError(f"unknown activation {spec!r}; use relu, tanh or leaky_relu:<slope>")
 
 
+class ConfigBase:
+    """What every config dataclass offers: copies, plain dicts and building from them."""
+
+    def replace(self: _C, **changes: Any) -> _C:
+        """A copy with some settings changed (validated again)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (tuples become lists)."""
+        items = dataclasses.asdict(self).items()  # type: ignore[call-overload]
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in items}
+
+    @classmethod
+    def from_dict(cls: type[_C], data: dict[str, Any]) -> _C:
+        """Build from a dict such as a manifest's; unknown keys are an error."""
+        return config_from_dict(cls, data)
+
+
 @dataclass(frozen=True)
-class TransferConfig:
+class TransferConfig(ConfigBase):
     """Settings of one optimisation-based style transfer (Gatys et al. 2016)."""
 
     content_layers: tuple[str, ...] = knob(
@@ -99,7 +125,11 @@ class TransferConfig:
         None, "Step size (default: 1.0 for L-BFGS, 0.02 for Adam on 0-1 pixels).", flag="--lr"
     )
     iterations: int = knob(500, "Optimisation steps.", flag="-n")
-    init: str = knob("content", "Start image: content, noise, style, or the path of an image (resumes).")
+    init: str = knob(
+        "content",
+        "Start image: content, noise, style, fast (the fast-mode painting: a head start), "
+        "or the path of an image (resumes).",
+    )
     seed: int = knob(0, "Random seed: the same seed gives the same picture on the same device.")
     size: int = knob(512, "Longest side of the output in pixels.", flag="-s")
     style_scale: float = knob(
@@ -116,6 +146,42 @@ class TransferConfig:
     )
     max_restarts: int = knob(20, "Guard: how many such restarts before the run gives up.")
     preview_every: int = knob(0, "Attach the current image to the progress event every N steps (0: never).")
+    # --- perceptual controls (Gatys et al. 2017) and stable optimisation: issue #3 ---
+    preserve_colors: PreserveColors = knob(
+        "none",
+        "Keep the photo's colours: luminance (transfer on brightness only, keep the photo's chroma) "
+        "or histogram (recolour the painting to the photo's colour mean and covariance first).",
+    )
+    color_weight: float = knob(
+        0.0, "Colour loss weight: pull the RGB pixel Gram matrix towards the colour reference."
+    )
+    color_reference: str = knob("", "Image whose colours the colour loss pulls towards (default: the style).")
+    scales: tuple[int, ...] = knob(
+        (), "Coarse-to-fine sizes, e.g. 128,256,512: each scale starts from the previous result upsampled."
+    )
+    multiscale: bool = knob(False, "Coarse-to-fine from 128 px up by about √2 to --size.")
+    scale_iterations: tuple[int, ...] = knob(
+        (), "Steps at each scale, coarse to fine (default: --iterations at every scale)."
+    )
+    style_size: int | None = knob(
+        None, "Fixed longest side of the painting in px at every scale (default: follows each scale)."
+    )
+    masks: tuple[str, ...] = knob(
+        (),
+        "Regions: CONTENT_MASK:STYLE[:WEIGHT] (STYLE a painting or 'none' for content only); "
+        "what no mask covers takes the main painting(s).",
+    )
+    line_search: LineSearch = knob(
+        "none", "L-BFGS line search: none (one evaluation a step) or strong_wolfe."
+    )
+    keep_range: KeepRange = knob(
+        "auto",
+        "How pixels are kept in 0–1 during the run: clamp after each step, a soft penalty, or none "
+        "(auto: clamp for Adam, none for L-BFGS).",
+    )
+    preset: PresetName = knob(
+        "none", "Named settings (draft, balanced, quality); flags given with it override its values."
+    )
 
     def __post_init__(self) -> None:
         for name in ("content_layers", "style_layers"):
@@ -154,37 +220,65 @@ class TransferConfig:
             self.style_blend_weights and sum(self.style_blend_weights) <= 0
         ):
             raise ConfigError("style_blend_weights must be ≥ 0 with a positive sum")
-        if not (math.isfinite(self.spike_factor) and self.spike_factor > 1):
+        if not self.spike_factor > 1:  # inf turns the spike check off (NaN is always caught)
             raise ConfigError(f"spike_factor must be > 1, got {self.spike_factor}")
         if self.max_restarts < 0:
             raise ConfigError("max_restarts must be ≥ 0")
         if self.preview_every < 0:
             raise ConfigError("preview_every must be ≥ 0")
         parse_activation(self.activation)
-        for name in ("loss", "pooling", "optimizer", "device"):
+        self._check_perceptual()
+        perceptual = ("preserve_colors", "line_search", "keep_range", "preset")
+        for name in ("loss", "pooling", "optimizer", "device", *perceptual):
             choices = literal_choices(name)
             if getattr(self, name) not in choices:
                 raise ConfigError(f"{name} must be one of {', '.join(choices)}")
         if not self.init:
-            raise ConfigError("init must be content, noise, style or an image path")
+            raise ConfigError("init must be content, noise, style, fast or an image path")
+
+    def _check_perceptual(self) -> None:
+        if not math.isfinite(self.color_weight) or self.color_weight < 0:
+            raise ConfigError(f"color_weight must be a finite number ≥ 0, got {self.color_weight}")
+        for s in self.scales:
+            if not MIN_SIZE <= s <= self.size:
+                raise ConfigError(f"scales: {s} px is outside {MIN_SIZE}..size ({self.size} px)")
+        if any(n < 0 for n in self.scale_iterations):
+            raise ConfigError("scale_iterations must be ≥ 0")
+        count = len(self.scale_sizes())
+        if self.scale_iterations and len(self.scale_iterations) != count:
+            raise ConfigError(
+                f"scale_iterations has {len(self.scale_iterations)} values for {count} scales "
+                f"({','.join(map(str, self.scale_sizes()))})"
+            )
+        if self.style_size is not None and not MIN_SIZE <= self.style_size <= MAX_SIZE:
+            raise ConfigError(f"style_size must be between {MIN_SIZE} and {MAX_SIZE} px")
+        if self.line_search != "none" and self.optimizer != "lbfgs":
+            raise ConfigError("line_search needs optimizer lbfgs")
+        for spec in self.masks:
+            if ":" not in spec:
+                raise ConfigError(f"mask {spec!r}: expected CONTENT_MASK:STYLE[:WEIGHT]")
+
+    def scale_sizes(self) -> tuple[int, ...]:
+        """Longest side at each scale, coarse to fine; the last is always ``size``."""
+        if self.scales:
+            return (*sorted(s for s in set(self.scales) if s < self.size), self.size)
+        if not self.multiscale:
+            return (self.size,)
+        sizes: list[int] = []
+        s = float(MULTISCALE_START)
+        while s * 1.2 < self.size:  # skip a last step of less than 20 %
+            sizes.append(round(s))
+            s *= MULTISCALE_FACTOR
+        return (*sizes, self.size)
+
+    def steps_per_scale(self) -> tuple[int, ...]:
+        """Optimiser steps at each scale of :meth:`scale_sizes`."""
+        return self.scale_iterations or (self.iterations,) * len(self.scale_sizes())
 
     @property
     def lr(self) -> float:
         """The learning rate in force: the given one or the optimiser's default."""
         return self.learning_rate or DEFAULT_LEARNING_RATES[self.optimizer]
-
-    def replace(self, **changes: Any) -> TransferConfig:
-        """A copy with some settings changed (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TransferConfig:
-        """Build from a dict such as a manifest's; unknown keys are an error."""
-        return config_from_dict(cls, data)
 
 
 def _check_weights(name: str, weights: tuple[float, ...], layers: tuple[str, ...]) -> None:
@@ -221,3 +315,47 @@ def normalised(weights: tuple[float, ...], count: int) -> list[float]:
         return [1.0 / count] * count if count else []
     total = sum(weights)
     return [w / total for w in weights] if total > 0 else [0.0] * count
+
+
+@dataclass(frozen=True)
+class FastConfig(ConfigBase):
+    """Settings of fast mode: Magenta's arbitrary-style networks (Ghiasi et al. 2017)."""
+
+    size: int = knob(1024, "Longest side of the output; a smaller photo keeps its own size.", flag="-s")
+    style_scale: float = knob(
+        1.0,
+        "Brush size: the network paints at this fraction of the output size and the result is "
+        "scaled back. Smaller gives bigger strokes (and is faster), larger gives finer ones.",
+    )
+    strength: float = knob(
+        1.0,
+        "How much of the painting's style: 0 gives the photo's own style, 1 the painting's "
+        "(interpolates the two style vectors).",
+    )
+    style_weights: tuple[float, ...] = knob(
+        (), "With several paintings: the share of each, same order (default: equal)."
+    )
+    preserve_colors: PreserveColors = knob(
+        "none",
+        "Keep the photo's colours: luminance paints only the brightness and keeps the photo's "
+        "chroma; histogram first moves the painting's colours to the photo's.",
+    )
+    threads: int = knob(0, "CPU threads for onnxruntime (0: all cores).")
+
+    def __post_init__(self) -> None:
+        if not MIN_SIZE <= self.size <= MAX_SIZE:
+            raise ConfigError(f"size must be between {MIN_SIZE} and {MAX_SIZE} px, got {self.size}")
+        if not (math.isfinite(self.style_scale) and 0 < self.style_scale <= 4):
+            raise ConfigError(f"style_scale must be in (0, 4], got {self.style_scale}")
+        if not (math.isfinite(self.strength) and 0 <= self.strength <= 1):
+            raise ConfigError(f"strength must be between 0 and 1, got {self.strength}")
+        if any(not math.isfinite(w) or w < 0 for w in self.style_weights) or (
+            self.style_weights and sum(self.style_weights) <= 0
+        ):
+            raise ConfigError("style_weights must be ≥ 0 with a positive sum")
+        if self.preserve_colors not in literal_choices("preserve_colors", FastConfig):
+            raise ConfigError(
+                f"preserve_colors must be one of {', '.join(literal_choices('preserve_colors', FastConfig))}"
+            )
+        if not 0 <= self.threads <= 1024:
+            raise ConfigError(f"threads must be between 0 and 1024, got {self.threads}")

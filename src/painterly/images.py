@@ -130,14 +130,18 @@ def load_tensor(
 
 
 def check_output_path(
-    path: str | os.PathLike[str], overwrite: bool = False, inputs: Iterable[str | os.PathLike[str]] = ()
+    path: str | os.PathLike[str],
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+    suffixes: Iterable[str] = WRITABLE_SUFFIXES,
+    kind: str = "image",
 ) -> Path:
-    """Fail before long work starts if the output cannot or must not be written."""
+    """Fail before long work starts if the output cannot or must not be written
+    (``suffixes``/``kind``: what may be written, e.g. (".mp4", ".gif") and "video")."""
     path = Path(path)
-    if path.suffix.lower() not in WRITABLE_SUFFIXES:
-        raise OutputError(
-            f"{path}: unknown image format {path.suffix!r}; use one of {', '.join(sorted(WRITABLE_SUFFIXES))}"
-        )
+    allowed = sorted(suffixes)
+    if path.suffix.lower() not in allowed:
+        raise OutputError(f"{path}: unknown {kind} format {path.suffix!r}; use one of {', '.join(allowed)}")
     for source in inputs:
         if Path(source).exists() and path.exists() and path.resolve() == Path(source).resolve():
             raise OutputError(f"{path}: is an input; refusing to overwrite it")

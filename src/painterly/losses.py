@@ -12,12 +12,32 @@ import torch
 Distance = Literal["l2", "l1"]
 
 
+class _Gram(torch.autograd.Function):
+    """G = F Fᵀ / scale with a one-product backward.
+
+    Autograd's own backward of ``bmm(F, Fᵀ)`` multiplies twice (once per operand);
+    since both operands are F, the gradient is (dG + dGᵀ) F / scale: one product.
+    The Gram matrices are the engine's only cost beyond the network itself.
+    """
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, flat: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.save_for_backward(flat)
+        ctx.scale = scale
+        return torch.bmm(flat, flat.transpose(1, 2)) / scale
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (flat,) = ctx.saved_tensors
+        # Scale the small C×C matrix, not the C×HW product.
+        return torch.bmm((grad + grad.transpose(1, 2)) / ctx.scale, flat), None
+
+
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """N×C×H×W features → N×C×C Gram matrix F Fᵀ / (C·H·W), an average over positions
     so that it does not grow with the image size."""
     n, c, h, w = features.shape
-    flat = features.reshape(n, c, h * w)
-    return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
+    return _Gram.apply(features.reshape(n, c, h * w), float(c * h * w))
 
 
 def distance(a: torch.Tensor, b: torch.Tensor, kind: Distance = "l2") -> torch.Tensor:

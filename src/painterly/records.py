@@ -177,19 +177,20 @@ def plot_history(path: str | os.PathLike[str], history: list[dict[str, float]], 
     layers = sorted({k for row in history for k in row if k.startswith("style/")})
     plotted = False
     for name in names + layers:
-        values = [row.get(name, float("nan")) for row in history]
-        if not any(v > 0 for v in values):
-            continue  # an all-zero curve has no place on a log scale
+        # Zeros (the content loss at step 1) have no place on a log scale.
+        values = [v if (v := row.get(name, float("nan"))) > 0 else float("nan") for row in history]
+        if all(v != v for v in values):
+            continue
         main = name in names
         ax.plot(steps, values, label=name, linewidth=2 if main else 0.8, alpha=1 if main else 0.7)
         plotted = True
     if plotted:
         ax.set_yscale("log")
+        ax.legend(fontsize=7, ncol=2)
     ax.set_xlabel("step")
     ax.set_ylabel("weighted loss")
     ax.set_title(title or "loss history")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")

@@ -9,24 +9,33 @@ infinite also end the run cleanly, and the result then carries the last good ima
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
+from painterly import color, masks
 from painterly.backbones.vgg import VGG19Features, deepest_tap
 from painterly.config import INIT_KEYWORDS, TransferConfig, normalised
 from painterly.devices import resolve_device
 from painterly.errors import ConfigError
 from painterly.events import Progress, ProgressCallback, RunStatus, Stop
 from painterly.images import fit_size, open_image, pil_to_tensor, resize, tensor_to_pil, to_rgb
-from painterly.losses import content_loss, gram_matrix, style_loss, total_variation
+from painterly.losses import content_loss, distance, gram_matrix, style_loss, total_variation
 from painterly.taps import tap_downsampling
 
 ImageSource = str | os.PathLike[str] | Image.Image
+
+#: Weight of the soft 0–1 range penalty (keep_range="penalty"): large enough that the
+#: optimiser pays more for a pixel 0.1 out of range than any style gain from it.
+RANGE_PENALTY_WEIGHT = 1e4
+#: Most loss evaluations the strong-Wolfe line search may spend on one step.
+LINE_SEARCH_EVALS = 20
 
 
 @dataclass
@@ -58,6 +67,26 @@ class Targets:
     content: dict[str, torch.Tensor]
     style: dict[str, torch.Tensor]
     taps: list[str] = field(default_factory=list)
+    #: Gram matrix of RGB pixels of the colour reference (colour loss), or None.
+    color: torch.Tensor | None = None
+    #: Spatial control: when not empty, style losses are guided Grams per region.
+    regions: list[Region] = field(default_factory=list)
+
+
+@dataclass
+class Region:
+    """A part of the photo with its own style targets (None: content only) and weight."""
+
+    mask: torch.Tensor  # 1×1×H×W in 0–1 at the image size
+    style: dict[str, torch.Tensor] | None
+    weight: float = 1.0
+    _by_shape: dict[tuple[int, int], torch.Tensor] = field(default_factory=dict, repr=False)
+
+    def at(self, shape: tuple[int, int]) -> torch.Tensor:
+        """The mask averaged down to a layer's h×w (cached)."""
+        if shape not in self._by_shape:
+            self._by_shape[shape] = masks.downsample(self.mask, shape)
+        return self._by_shape[shape]
 
 
 def load_image(source: ImageSource) -> Image.Image:
@@ -114,16 +143,36 @@ def compute_losses(
         parts[f"content/{layer}"] = (
             config.content_weight * w * content_loss(feats[layer], targets.content[layer], config.loss)
         )
-    for layer, w in zip(config.style_layers, style_w):
-        parts[f"style/{layer}"] = (
-            config.style_weight * w * style_loss(feats[layer], targets.style[layer], config.loss)
-        )
     zero = image.new_zeros(())
+    for layer, w in zip(config.style_layers, style_w):
+        if targets.regions:  # guided Gram matrices, one per region (Gatys et al. 2017)
+            f = feats[layer]
+            value = sum(
+                (
+                    r.weight
+                    * distance(masks.guided_gram(f, r.at(tuple(f.shape[-2:]))), r.style[layer], config.loss)
+                    for r in targets.regions
+                    if r.style is not None
+                ),
+                zero,
+            )
+        else:
+            value = style_loss(feats[layer], targets.style[layer], config.loss)
+        parts[f"style/{layer}"] = config.style_weight * w * value
     parts["content"] = sum((v for k, v in parts.items() if k.startswith("content/")), zero)
     parts["style"] = sum((v for k, v in parts.items() if k.startswith("style/")), zero)
     if config.tv_weight:
         parts["tv"] = config.tv_weight * total_variation(image)
-    parts["total"] = parts["content"] + parts["style"] + parts.get("tv", zero)
+    if targets.color is not None and config.color_weight:
+        parts["color"] = config.color_weight * distance(color.pixel_gram(image), targets.color, config.loss)
+    if config.keep_range == "penalty":
+        outside = (image - image.clamp(0, 1)).square().mean()
+        parts["range"] = RANGE_PENALTY_WEIGHT * outside
+    parts["total"] = (
+        parts["content"]
+        + parts["style"]
+        + sum((parts[k] for k in ("tv", "color", "range") if k in parts), zero)
+    )
     return parts
 
 
@@ -142,14 +191,38 @@ def initial_image(
         return torch.rand(1, 3, h, w, generator=generator).to(content.device)
     if config.init == "style":
         return pil_to_tensor(resize(style, (w, h)), content.device)
+    if config.init == "fast":
+        # A head start: the fast-mode painting of the photo at the run's size (onnxruntime
+        # is optional, so it is imported only here).
+        from painterly.config import FastConfig
+        from painterly.fast import fast_stylize
+
+        painted = fast_stylize(tensor_to_pil(content), [style], FastConfig(size=max(h, w, 16)))
+        return painted.tensor.to(content.device)
     return pil_to_tensor(resize(load_image(config.init), (w, h)), content.device)
 
 
 def make_optimizer(image: torch.Tensor, config: TransferConfig, lr: float) -> torch.optim.Optimizer:
-    """L-BFGS with one loss evaluation per step (no line search), or Adam."""
+    """L-BFGS with one loss evaluation per step (no line search) or with a strong-Wolfe
+    line search (several evaluations a step, no overshoot), or Adam."""
     if config.optimizer == "lbfgs":
+        if config.line_search == "strong_wolfe":
+            # torch gives the line search max_eval − 1 evaluations; its default (1) would allow none.
+            return torch.optim.LBFGS(
+                [image],
+                lr=lr,
+                max_iter=1,
+                max_eval=1 + LINE_SEARCH_EVALS,
+                history_size=100,
+                line_search_fn="strong_wolfe",
+            )
         return torch.optim.LBFGS([image], lr=lr, max_iter=1, history_size=100)
     return torch.optim.Adam([image], lr=lr)
+
+
+def clamps_pixels(config: TransferConfig) -> bool:
+    """Whether pixels are clamped to 0–1 after each step (keep_range, auto: Adam only)."""
+    return config.keep_range == "clamp" or (config.keep_range == "auto" and config.optimizer == "adam")
 
 
 def stylize(
@@ -180,42 +253,193 @@ def stylize(
     if config.init not in INIT_KEYWORDS:
         load_image(config.init)  # validate the init file before any long work
 
-    size = fit_size(*content_img.size, config.size)
-    check_fits_layers(size, config, "content image at this size")
-    style_sizes = [fit_size(*img.size, max(1, round(config.size * config.style_scale))) for img in style_imgs]
-    for i, s in enumerate(style_sizes):
-        check_fits_layers(s, config, f"style image {i + 1} at this style scale")
+    region_specs = [masks.parse_mask_spec(spec) for spec in config.masks]
+    masks.check_mask_files(region_specs)
+    color_ref = load_image(config.color_reference) if config.color_reference else None
+    if config.color_weight and config.preserve_colors == "luminance":
+        raise ConfigError(
+            "color_weight has no effect with preserve_colors luminance (the photo's colours are kept)"
+        )
+    region_styles = [load_image(r.style) if r.style else None for r in region_specs]
+
+    sizes = config.scale_sizes()
+    steps = config.steps_per_scale()
+    for longest in sizes:
+        size = fit_size(*content_img.size, longest)
+        check_fits_layers(size, config, f"content image at {longest} px")
+        for i, img in enumerate(style_imgs + [r for r in region_styles if r is not None]):
+            check_fits_layers(_style_size(img, longest, config), config, f"style image {i + 1} at this size")
 
     t0 = time.perf_counter()
     net = network or build_network(config, device)
     timings = {"prepare": t0 - clock, "load_network": time.perf_counter() - t0}
 
-    t0 = time.perf_counter()
-    content_t = pil_to_tensor(resize(content_img, size), device)
-    style_ts = [pil_to_tensor(resize(img, s), device) for img, s in zip(style_imgs, style_sizes)]
-    targets = compute_targets(net, content_t, style_ts, config)
     generator = torch.Generator().manual_seed(config.seed)
-    image = initial_image(config, content_t, style_imgs[0], generator)
-    timings["targets"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    outcome = optimise(net, image, targets, config, callback, config.iterations)
-    timings["optimise"] = time.perf_counter() - t0
-    timings["per_step"] = timings["optimise"] / max(1, outcome.steps)
+    t_start = time.perf_counter()
+    timings["targets"] = 0.0
+    history: list[dict[str, float]] = []
+    image: torch.Tensor | None = None
+    outcome: Outcome | None = None
+    done = 0
+    for index, (longest, count) in enumerate(zip(sizes, steps)):
+        t0 = time.perf_counter()
+        scale = prepare_scale(
+            content_img, style_imgs, region_specs, region_styles, color_ref, longest, config, device
+        )
+        targets = compute_scale_targets(net, scale, config)
+        if image is None:
+            image = initial_image(config, scale.content, style_imgs[0], generator)
+            if config.preserve_colors == "luminance":
+                image = color.grey3(color.luminance(image))
+        else:  # coarse-to-fine: start from the previous scale's result, upsampled
+            h, w = scale.content.shape[-2:]
+            image = F.interpolate(image, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
+        timings["targets"] += time.perf_counter() - t0
+        offset = time.perf_counter() - t_start
+        recolor = scale.color_source if config.preserve_colors == "luminance" else None
+        scale_callback = _scale_callback(callback, offset, recolor)
+        outcome = optimise(
+            net, image, targets, config, scale_callback, count, index, len(sizes), done, sum(steps)
+        )
+        history += [{**row, "elapsed": row["elapsed"] + offset} for row in outcome.history]
+        image = outcome.image.detach()
+        done += outcome.steps
+        if outcome.status != "finished":
+            break
+    assert outcome is not None and image is not None
+    timings["optimise"] = time.perf_counter() - t_start - timings["targets"]
+    timings["per_step"] = timings["optimise"] / max(1, done)
     timings["total"] = time.perf_counter() - clock
-    final = outcome.image.detach().clamp(0, 1).cpu()
+    final = image.clamp(0, 1)
+    if config.preserve_colors == "luminance":
+        final = color.combine_luminance(final, scale.color_source)
+    final = final.cpu()
     return TransferResult(
         image=tensor_to_pil(final),
         tensor=final,
         status=outcome.status,
-        steps=outcome.steps,
-        losses=outcome.history[-1] if outcome.history else {},
-        history=outcome.history,
+        steps=done,
+        losses=history[-1] if history else {},
+        history=history,
         timings=timings,
         device=str(device),
         config=config,
         message=outcome.message,
     )
+
+
+def remaining_schedule(config: TransferConfig, done: int) -> TransferConfig:
+    """The config that carries on a run after ``done`` steps (``painterly run --resume``):
+    the scales not finished yet, the current one with only its remaining steps."""
+    sizes, steps = config.scale_sizes(), config.steps_per_scale()
+    left = done
+    for k, count in enumerate(steps):
+        if left < count:
+            rest = (count - left, *steps[k + 1 :])
+            if k == len(sizes) - 1:
+                break
+            return config.replace(scales=sizes[k:-1], multiscale=False, scale_iterations=rest)
+        left -= count
+    else:
+        rest = (0,)
+    return config.replace(scales=(), multiscale=False, scale_iterations=(), iterations=rest[0])
+
+
+@dataclass
+class ScaleInputs:
+    """The images of one scale, after colour handling: what VGG sees."""
+
+    content: torch.Tensor  # 1×3×H×W (grey in luminance mode)
+    styles: list[torch.Tensor]
+    regions: list[tuple[torch.Tensor, torch.Tensor | None, float]]  # (mask, style or None, weight)
+    color_reference: torch.Tensor | None
+    color_source: torch.Tensor  # the photo in RGB at this scale (chroma source in luminance mode)
+
+
+def _style_size(img: Image.Image, longest: int, config: TransferConfig) -> tuple[int, int]:
+    side = config.style_size or max(1, round(longest * config.style_scale))
+    return fit_size(*img.size, side)
+
+
+def prepare_scale(
+    content_img: Image.Image,
+    style_imgs: Sequence[Image.Image],
+    region_specs: Sequence[masks.MaskSpec],
+    region_styles: Sequence[Image.Image | None],
+    color_ref: Image.Image | None,
+    longest: int,
+    config: TransferConfig,
+    device: torch.device,
+) -> ScaleInputs:
+    """Resize the photo, paintings and masks to one scale and apply the colour mode:
+    histogram recolours each painting to the photo's colour statistics; luminance turns
+    photo and paintings grey, the paintings' luminance matched to the photo's."""
+    size = fit_size(*content_img.size, longest)
+    content = pil_to_tensor(resize(content_img, size), device)
+
+    def style_tensor(img: Image.Image) -> torch.Tensor:
+        t = pil_to_tensor(resize(img, _style_size(img, longest, config)), device)
+        if config.preserve_colors == "histogram":
+            return color.match_color_statistics(t, content)
+        if config.preserve_colors == "luminance":
+            return color.grey3(color.match_luminance(t, content))
+        return t
+
+    styles = [style_tensor(img) for img in style_imgs]
+    regions = [
+        (
+            masks.load_mask(spec.mask, size, device),
+            style_tensor(img) if img is not None else None,
+            spec.weight,
+        )
+        for spec, img in zip(region_specs, region_styles)
+    ]
+    reference = None
+    if config.color_weight and color_ref is not None:  # an explicit reference keeps its own colours
+        reference = pil_to_tensor(resize(color_ref, _style_size(color_ref, longest, config)), device)
+    seen = color.grey3(color.luminance(content)) if config.preserve_colors == "luminance" else content
+    return ScaleInputs(seen, styles, regions, reference, content)
+
+
+def compute_scale_targets(network: VGG19Features, scale: ScaleInputs, config: TransferConfig) -> Targets:
+    """Targets of one scale: content features, blended style Grams, the colour Gram
+    (of the colour reference, else of the blended paintings) and the regions' Grams."""
+    targets = compute_targets(network, scale.content, scale.styles, config)
+    if config.color_weight:
+        if scale.color_reference is not None:
+            targets.color = color.pixel_gram(scale.color_reference)
+        else:
+            blend = normalised(config.style_blend_weights, len(scale.styles))
+            targets.color = sum(w * color.pixel_gram(s) for w, s in zip(blend, scale.styles))
+    if scale.regions:
+        region_list: list[Region] = []
+        for mask, style, weight in scale.regions:
+            grams = None
+            if style is not None:
+                grams = compute_targets(network, scale.content, [style], config, blend=[1.0]).style
+            region_list.append(Region(mask, grams, weight))
+        rest = masks.remainder([r.mask for r in region_list])
+        if float(rest.max()) > 0:
+            region_list.append(Region(rest, targets.style, 1.0))
+        targets.regions = region_list
+    return targets
+
+
+def _scale_callback(
+    callback: ProgressCallback | None, offset: float, color_source: torch.Tensor | None
+) -> ProgressCallback | None:
+    """Pass events on with the time since the first scale began, and previews in the
+    photo's colours (luminance mode optimises a grey image)."""
+    if callback is None:
+        return None
+
+    def forward(event: Progress) -> None:
+        image = event.image
+        if image is not None and color_source is not None:
+            image = color.combine_luminance(image, color_source.cpu())
+        callback(dataclasses.replace(event, elapsed=event.elapsed + offset, image=image))
+
+    return forward
 
 
 @dataclass
@@ -264,8 +488,8 @@ def optimise(
         optimizer.zero_grad(set_to_none=True)
         parts = compute_losses(network, image, targets, config)
         parts["total"].backward()
-        record.clear()
-        record.update({k: v.detach() for k, v in parts.items()})
+        if not record:  # a line search evaluates more points; the first one is `before`
+            record.update({k: v.detach() for k, v in parts.items()})
         return parts["total"]
 
     status: RunStatus = "finished"
@@ -274,6 +498,7 @@ def optimise(
     try:
         for step in range(1, iterations + 1):
             before = image.detach().clone()
+            record.clear()
             optimizer.step(closure)  # the losses it records are those of `before`
             losses = {k: float(v) for k, v in record.items()}
             total = losses["total"]
@@ -289,7 +514,7 @@ def optimise(
                 losses["restart"] = float(restarts)
             elif total < best_loss:
                 best_image, best_loss = before, total
-            if config.optimizer == "adam":
+            if clamps_pixels(config):
                 with torch.no_grad():
                     image.clamp_(0, 1)
             history.append(

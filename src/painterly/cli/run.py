@@ -20,6 +20,8 @@ from painterly.config import INIT_KEYWORDS, TransferConfig
 from painterly.errors import ConfigError, InputError
 from painterly.events import Progress
 from painterly.images import check_output_path, open_image, save_image
+from painterly.masks import check_mask_files, parse_mask_spec
+from painterly.presets import preset_values
 from painterly.records import (
     RunPaths,
     build_manifest,
@@ -29,7 +31,7 @@ from painterly.records import (
     write_history_csv,
     write_manifest,
 )
-from painterly.transfer import TransferResult, stylize
+from painterly.transfer import TransferResult, remaining_schedule, stylize
 
 DEFAULT_CHECKPOINT_EVERY = 20
 
@@ -64,8 +66,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--resume", metavar="M.json", help="carry on an interrupted run from its manifest")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--mask",
+        action="append",
+        dest="mask_specs",
+        metavar="CONTENT_MASK:STYLE[:WEIGHT]",
+        help="a region of the photo (white in the mask image) that takes its own painting, or 'none' "
+        "for content only; repeat for more regions (same as --masks A,B)",
+    )
     add_config_arguments(parser, TransferConfig)
     parser.set_defaults(handler=handle)
+
+
+def given_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The config values set on the command line, with repeated --mask folded into masks."""
+    given = config_values(args, TransferConfig)
+    if getattr(args, "mask_specs", None):
+        given["masks"] = (*given.get("masks", ()), *args.mask_specs)
+    return given
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -90,12 +108,14 @@ class Job:
         history_before: list[dict[str, float]] | None = None,
         resumed_from: str | None = None,
         original_init: str | None = None,
+        original_config: TransferConfig | None = None,
     ) -> None:
         self.content, self.styles, self.config, self.paths = content, styles, config, paths
         self.steps_before = steps_before
         self.history_before = history_before or []
         self.resumed_from = resumed_from
         self.original_init = original_init or config.init
+        self.original_config = original_config
 
 
 def plan_run(args: argparse.Namespace) -> Job:
@@ -112,7 +132,8 @@ def plan_run(args: argparse.Namespace) -> Job:
         raise ConfigError("give a content image and at least one style image (or --from-manifest)")
     if not args.output:
         raise ConfigError("give the output image with -o OUT")
-    config = build_config(TransferConfig, base, config_values(args, TransferConfig))
+    given = given_values(args)
+    config = build_config(TransferConfig, base, preset_values(given.get("preset", "none"), given), given)
     content, styles = images[0], images[1:]
     _check_inputs(content, styles, config)
     output = check_output_path(args.output, args.overwrite, inputs=images + _init_file(config))
@@ -126,10 +147,9 @@ def plan_resume(args: argparse.Namespace) -> Job:
     paths = RunPaths(Path(args.output or manifest["output"]))
     if not paths.partial.is_file():
         raise InputError(f"{args.resume}: its latest image {paths.partial} is missing; cannot resume")
-    original = build_config(TransferConfig, manifest["config"], config_values(args, TransferConfig))
+    original = build_config(TransferConfig, manifest["config"], given_values(args))
     done = int(manifest.get("steps_done", 0))
-    remaining = max(0, original.iterations - done)
-    config = original.replace(init=str(paths.partial), iterations=remaining)
+    config = remaining_schedule(original, done).replace(init=str(paths.partial))
     content = manifest["inputs"]["content"]["path"]
     styles = [s["path"] for s in manifest["inputs"]["styles"]]
     _check_inputs(content, styles, config)
@@ -144,6 +164,7 @@ def plan_resume(args: argparse.Namespace) -> Job:
         history,
         resumed_from=str(Path(args.resume).resolve()),
         original_init=original.init,
+        original_config=original,
     )
 
 
@@ -155,6 +176,9 @@ def _check_inputs(content: str, styles: list[str], config: TransferConfig) -> No
     """Open every input once so that a bad file fails now, not after the network loads."""
     for path in [content, *styles, *_init_file(config)]:
         open_image(path)
+    check_mask_files([parse_mask_spec(spec) for spec in config.masks])
+    if config.color_reference:
+        open_image(config.color_reference)
 
 
 def execute(job: Job, args: argparse.Namespace) -> int:
@@ -162,14 +186,14 @@ def execute(job: Job, args: argparse.Namespace) -> int:
     intervals = [n for n in (args.save_every, args.checkpoint_every) if n]
     if intervals and not config.preview_every:
         config = config.replace(preview_every=math.gcd(*intervals))
-    total = job.steps_before + config.iterations
+    total = job.steps_before + sum(config.steps_per_scale())
 
     def manifest_for(
         result: TransferResult | None, status: str, steps: int, losses: dict[str, float]
     ) -> dict:
         return build_manifest(
             kind="transfer",
-            config={**config.to_dict(), "iterations": total, "init": job.original_init},
+            config={**config.to_dict(), **_schedule_of(job), "init": job.original_init},
             inputs={"content": job.content, "styles": job.styles, "init": (_init_file(config) or [None])[0]},
             output=paths.output,
             status=status,
@@ -218,6 +242,15 @@ def execute(job: Job, args: argparse.Namespace) -> int:
     print(f"painterly: {result.message}; latest image saved to {paths.partial}")
     print(f"painterly: resume with: painterly run --resume {paths.manifest}")
     return EXIT_INTERRUPTED if result.status == "interrupted" else EXIT_FAILED
+
+
+def _schedule_of(job: Job) -> dict[str, Any]:
+    """The scale schedule to record: the original run's, also when resuming."""
+    names = ("iterations", "scales", "multiscale", "scale_iterations")
+    if job.resumed_from is None:
+        return {}
+    original = job.original_config or job.config
+    return {k: v for k, v in original.to_dict().items() if k in names}
 
 
 def _offset(event: Progress, steps_before: int) -> Progress:

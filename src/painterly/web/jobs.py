@@ -1,0 +1,416 @@
+"""The job queue: one worker thread runs one job at a time (one optimisation saturates
+this CPU; two would each take twice as long), and turns the engine's Progress events
+into stored progress, intermediate images and a live event stream for the page.
+
+Cancelling raises :class:`~painterly.events.Stop` from the progress callback, so the
+engine ends cleanly and hands back its latest image, which becomes the result.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from painterly.config import TransferConfig, config_from_dict
+from painterly.errors import MissingDependencyError, PainterlyError
+from painterly.events import Progress, Stop
+from painterly.images import atomic_write_text, save_image, tensor_to_pil
+from painterly.web.store import TERMINAL, Store
+
+#: Loss names the live chart shows (the per-layer parts stay in the stored history).
+CHART_LOSSES = ("total", "content", "style", "tv")
+#: How many events the stream keeps for clients that reconnect.
+EVENT_BACKLOG = 2000
+
+NetworkFactory = Callable[[TransferConfig], Any]
+ProgressReport = Callable[[int, int, dict[str, float], float, "Image.Image | torch.Tensor | None"], None]
+
+
+class EventLog:
+    """Numbered events for the live stream; readers poll with the last number they saw."""
+
+    def __init__(self, backlog: int = EVENT_BACKLOG) -> None:
+        self._events: deque[tuple[int, dict[str, Any]]] = deque(maxlen=backlog)
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def publish(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            self._seq += 1
+            self._events.append((self._seq, event))
+
+    @property
+    def last(self) -> int:
+        return self._seq
+
+    def since(self, seq: int) -> list[tuple[int, dict[str, Any]]]:
+        """Numbered events after ``seq`` (older ones may have left the backlog)."""
+        with self._lock:
+            return [(n, e) for n, e in self._events if n > seq]
+
+
+@dataclass
+class Outcome:
+    """What an engine run gave back, in the studio's terms."""
+
+    status: str
+    image: Image.Image | None
+    steps: int
+    losses: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def fast_available(check_models: bool = True) -> bool:
+    """Whether the feed-forward mode can be offered: the module, and (unless a test brings
+    its own stylizer) onnxruntime and the model files. Checked per request, not at import."""
+    try:
+        module = importlib.import_module("painterly.fast")
+    except ImportError:
+        return False
+    if not hasattr(module, "fast_stylize"):
+        return False
+    if not check_models:
+        return True
+    try:
+        importlib.import_module("painterly.fast.models").find_models()
+    except (ImportError, PainterlyError):
+        return False
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+class Engine:
+    """Runs one job with the library's public API. Loaded networks and fast stylizers are
+    kept here (per studio, not per module) so that the second job skips the loading."""
+
+    def __init__(
+        self,
+        network_factory: NetworkFactory | None = None,
+        fast_factory: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self.network_factory = network_factory
+        self.fast_factory = fast_factory
+        self._networks: dict[tuple[str, str, str], Any] = {}
+        self._stylizers: dict[str, Any] = {}
+
+    def network_for(self, config: TransferConfig) -> Any:
+        from painterly.backbones.vgg import VGG19Features, deepest_tap
+        from painterly.devices import resolve_device
+
+        if self.network_factory is not None:
+            return self.network_factory(config)
+        last = deepest_tap(config.content_layers + config.style_layers)
+        key = (config.pooling, config.activation, last)
+        if key not in self._networks:
+            self._networks.clear()  # keep one VGG19 in memory, not one per setting ever used
+            device = resolve_device(config.device)
+            self._networks[key] = VGG19Features.pretrained(
+                config.pooling, config.activation, last_tap=last, device=device
+            )
+        return self._networks[key]
+
+    def run(
+        self,
+        mode: str,
+        config: dict[str, Any],
+        content: Path,
+        styles: list[Path],
+        report: ProgressReport,
+    ) -> Outcome:
+        if mode == "fast":
+            return self._run_fast(config, content, styles, report)
+        return self._run_optimise(config, content, styles, report)
+
+    def _run_optimise(
+        self, settings: dict[str, Any], content: Path, styles: list[Path], report: ProgressReport
+    ) -> Outcome:
+        from painterly.transfer import stylize
+
+        config = TransferConfig.from_dict(settings)
+        if not config.preview_every:
+            # About 30 previews a run, and at least one every 10 steps: a live picture (and an
+            # image to keep if the server dies) without spending much time on copies.
+            config = config.replace(preview_every=max(1, min(10, total_steps(config) // 30)))
+
+        def on_progress(event: Progress) -> None:
+            report(event.step, event.total_steps, event.losses, event.elapsed, event.image)
+
+        result = stylize(content, styles, config, on_progress, network=self.network_for(config))
+        return Outcome(
+            result.status,
+            result.image,
+            result.steps,
+            result.losses,
+            result.timings,
+            result.message,
+            result.history,
+        )
+
+    def _run_fast(
+        self, settings: dict[str, Any], content: Path, styles: list[Path], report: ProgressReport
+    ) -> Outcome:
+        try:
+            fast = importlib.import_module("painterly.fast")
+            config_module = importlib.import_module("painterly.config")
+            fast_config_cls = config_module.FastConfig
+        except (ImportError, AttributeError):
+            raise MissingDependencyError("fast mode is not available in this installation") from None
+        config = config_from_dict(fast_config_cls, settings)
+        report(0, 1, {}, 0.0, None)
+        start = time.perf_counter()
+        kwargs: dict[str, Any] = {}
+        stylizer = self._stylizer(fast, config)
+        if stylizer is not None:
+            kwargs["stylizer"] = stylizer
+        result = fast.fast_stylize(content, list(styles), config, **kwargs)
+        elapsed = time.perf_counter() - start
+        image = result.image
+        report(1, 1, {}, elapsed, image)
+        timings = dict(getattr(result, "timings", {}) or {})
+        timings.setdefault("total", elapsed)
+        status = getattr(result, "status", "finished")
+        return Outcome(status, image, 1, {}, timings, getattr(result, "message", ""))
+
+    def _stylizer(self, fast: Any, config: Any) -> Any:
+        """One FastStylizer, reused between jobs (creating its sessions is the slow part)."""
+        if self.fast_factory is not None:
+            return self.fast_factory(config)
+        if "default" not in self._stylizers:
+            self._stylizers["default"] = fast.FastStylizer()
+        return self._stylizers["default"]
+
+
+def total_steps(config: TransferConfig) -> int:
+    """Steps a run will take over all its scales (what the progress bar counts to)."""
+    sizes = config.scale_sizes() if hasattr(config, "scale_sizes") else (config.size,)
+    steps = getattr(config, "scale_iterations", ())
+    return int(sum(steps)) if steps else config.iterations * len(sizes)
+
+
+class JobQueue:
+    """Jobs wait in line here; one worker thread runs them in order."""
+
+    def __init__(self, store: Store, engine: Engine, events: EventLog | None = None) -> None:
+        self.store = store
+        self.engine = engine
+        self.events = events or EventLog()
+        self._pending: deque[str] = deque()
+        self._cond = threading.Condition()
+        self._current: str | None = None
+        self._cancel: set[str] = set()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        #: Per-step losses of the running job, for a page that opens mid-run.
+        self.live_history: dict[str, list[dict[str, float]]] = {}
+
+    # control -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Recover from a previous life of the server, then start the worker."""
+        interrupted, queued = self.store.recover()
+        with self._cond:
+            self._pending.extend(queued)
+        for job_id in interrupted:
+            self._publish_job(job_id)
+        self._thread = threading.Thread(target=self._work, name="painterly-jobs", daemon=True)
+        self._thread.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the worker; a running job ends as interrupted, keeping its latest image."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def submit(self, job_id: str) -> None:
+        with self._cond:
+            self._pending.append(job_id)
+            self._cond.notify_all()
+        self._publish_job(job_id)
+        self._publish_positions()
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued or running job; False if it had already ended."""
+        with self._cond:
+            if job_id in self._pending:
+                self._pending.remove(job_id)
+                queued = True
+            elif job_id == self._current:
+                self._cancel.add(job_id)
+                return True
+            else:
+                return False
+        if queued:
+            self.store.update_job(
+                job_id, status="stopped", ended=time.time(), message="cancelled before it started"
+            )
+            self._publish_job(job_id)
+            self._publish_positions()
+        return True
+
+    def positions(self) -> dict[str, int]:
+        """Place in line of each waiting job (1 = next)."""
+        with self._cond:
+            return {job_id: i + 1 for i, job_id in enumerate(self._pending)}
+
+    @property
+    def current(self) -> str | None:
+        return self._current
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """For tests and shutdown: wait until nothing runs or waits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._cond:
+                if not self._pending and self._current is None:
+                    return True
+            time.sleep(0.02)
+        return False
+
+    # worker ------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    self._cond.wait()
+                if self._closing:
+                    return
+                job_id = self._pending.popleft()
+                self._current = job_id
+            try:
+                self._run(job_id)
+            finally:
+                with self._cond:
+                    self._current = None
+                    self._cancel.discard(job_id)
+                self._publish_positions()
+
+    def _run(self, job_id: str) -> None:
+        job = self.store.get_job(job_id)
+        if job is None or job["status"] != "queued":
+            return
+        started = time.time()
+        self.store.update_job(job_id, status="running", started=started)
+        self._publish_job(job_id)
+        self._publish_positions()
+        history: list[dict[str, float]] = []
+        self.live_history[job_id] = history
+        latest = self.store.job_file(job_id, "latest.png")
+        last_saved = [0.0]
+
+        def report(
+            step: int,
+            total: int,
+            losses: dict[str, float],
+            elapsed: float,
+            image: Image.Image | torch.Tensor | None,
+        ) -> None:
+            shown = {k: losses[k] for k in CHART_LOSSES if k in losses}
+            if losses:
+                history.append({"step": step, **shown})
+            if image is not None:
+                save_image(image if isinstance(image, Image.Image) else tensor_to_pil(image), latest)
+            now = time.monotonic()
+            if image is not None or now - last_saved[0] > 1.0 or step == total:
+                last_saved[0] = now
+                self.store.update_job(job_id, step=step, total_steps=total, losses=shown)
+            self.events.publish(
+                {
+                    "type": "progress",
+                    "id": job_id,
+                    "step": step,
+                    "total": total,
+                    "losses": shown,
+                    "elapsed": round(elapsed, 3),
+                    "preview": image is not None,
+                }
+            )
+            if job_id in self._cancel or self._closing:
+                raise Stop
+
+        content = self.store.upload_path(job["content"])
+        styles = [self.store.upload_path(s) for s in job["styles"]]
+        try:
+            outcome = self.engine.run(job["mode"], job["config"], content, styles, report)
+        except Stop:  # an engine that lets Stop through (e.g. fast mode before its first step)
+            outcome = Outcome("stopped", None, 0, message="stopped by request")
+        except PainterlyError as exc:
+            outcome = Outcome("failed", None, 0, message=str(exc))
+        except Exception as exc:  # a bug: record it on the job rather than kill the worker
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            outcome = Outcome("failed", None, 0, message=f"internal error: {detail}")
+        status = outcome.status
+        if status == "stopped" and self._closing:
+            status, outcome.message = "interrupted", "the server stopped while this job was running"
+        elif status == "stopped":
+            outcome.message = outcome.message or "stopped by request"
+        if outcome.image is not None:
+            self.store.save_result(job_id, outcome.image)
+        if outcome.history:
+            atomic_write_text(self.store.job_dir(job_id) / "history.json", json.dumps(outcome.history))
+        final_losses = {k: outcome.losses[k] for k in CHART_LOSSES if k in outcome.losses}
+        self.store.update_job(
+            job_id,
+            status=status if status in TERMINAL else "failed",
+            ended=time.time(),
+            step=outcome.steps,
+            losses=final_losses or (job["losses"] if outcome.steps else {}),
+            timings={k: round(v, 4) for k, v in outcome.timings.items()},
+            message=outcome.message,
+        )
+        self.live_history.pop(job_id, None)
+        self._publish_job(job_id)
+
+    # events ------------------------------------------------------------------
+
+    def public(self, job: dict[str, Any]) -> dict[str, Any]:
+        """A job record as the page sees it: with its place in line and its URLs."""
+        job_id = job["id"]
+        base = f"/api/jobs/{job_id}"
+        done = job["has_result"]
+        return {
+            **job,
+            "position": self.positions().get(job_id),
+            "urls": {
+                "content": f"/api/uploads/{job['content']}.png",
+                "styles": [f"/api/uploads/{s}.png" for s in job["styles"]],
+                "result": f"{base}/result.png" if done else None,
+                "thumb": f"{base}/thumb.jpg" if done else None,
+                "latest": f"{base}/latest.png",
+                "download": f"{base}/result.png?download=1" if done else None,
+            },
+        }
+
+    def _publish_job(self, job_id: str) -> None:
+        job = self.store.get_job(job_id)
+        if job is not None:
+            self.events.publish({"type": "job", "job": self.public(job)})
+
+    def _publish_positions(self) -> None:
+        self.events.publish({"type": "queue", "positions": self.positions(), "running": self._current})
+
+
+def read_history(store: Store, queue: JobQueue, job_id: str) -> list[dict[str, float]]:
+    """The per-step losses of a job: live while it runs, from its folder once it ended."""
+    if job_id in queue.live_history:
+        return list(queue.live_history[job_id])
+    path = store.job_dir(job_id) / "history.json"
+    if not path.is_file():
+        return []
+    rows = json.loads(path.read_text())
+    return [{"step": r["step"], **{k: r[k] for k in CHART_LOSSES if k in r}} for r in rows]
