@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	mkdir -p out
 	$(BIN)/painterly run examples/content/chelsea.jpg examples/styles/starry_night.jpg \
-		-o out/demo.png --size 384 --iterations 150 --save-every 50 --overwrite
+		-o out/demo.png --preset balanced --size 512 --save-every 25 --overwrite
 	@echo "demo picture: out/demo.png (loss curves: out/demo.losses.png)"
 
 test: $(STAMP)

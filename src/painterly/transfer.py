@@ -221,8 +221,8 @@ def make_optimizer(image: torch.Tensor, config: TransferConfig, lr: float) -> to
 
 
 def clamps_pixels(config: TransferConfig) -> bool:
-    """Whether pixels are clamped to 0–1 after each step (keep_range, auto: Adam only)."""
-    return config.keep_range == "clamp" or (config.keep_range == "auto" and config.optimizer == "adam")
+    """Whether pixels are clamped to 0–1 after each step (keep_range)."""
+    return config.keep_range == "clamp"
 
 
 def stylize(
