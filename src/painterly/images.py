@@ -12,14 +12,17 @@ import io
 import os
 import tempfile
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from painterly.errors import InputError, OutputError
+from painterly.errors import ConfigError, InputError, OutputError
+
+#: What the engines accept as an image: a path or a Pillow image.
+ImageSource = str | os.PathLike[str] | Image.Image
 
 #: Output formats we write, by file suffix.
 WRITABLE_SUFFIXES = {
@@ -64,6 +67,23 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
         raise InputError(f"{path}: permission denied") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{path}: corrupt or truncated image ({exc})") from None
+
+
+def load_image(source: ImageSource) -> Image.Image:
+    """A path or a Pillow image → upright RGB Pillow image (InputError for a bad file)."""
+    return to_rgb(source) if isinstance(source, Image.Image) else open_image(source)
+
+
+def load_styles(
+    styles: ImageSource | Sequence[ImageSource], weights: Sequence[float], weights_name: str
+) -> list[Image.Image]:
+    """One painting or several, loaded; their blend ``weights`` (if any) must match in number."""
+    sources = [styles] if isinstance(styles, (str, os.PathLike, Image.Image)) else list(styles)
+    if not sources:
+        raise ConfigError("give at least one style image")
+    if weights and len(weights) != len(sources):
+        raise ConfigError(f"{weights_name} has {len(weights)} values for {len(sources)} style images")
+    return [load_image(s) for s in sources]
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

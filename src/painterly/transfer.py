@@ -10,7 +10,6 @@ infinite also end the run cleanly, and the result then carries the last good ima
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,11 +24,17 @@ from painterly.config import INIT_KEYWORDS, TransferConfig, normalised
 from painterly.devices import resolve_device
 from painterly.errors import ConfigError
 from painterly.events import Progress, ProgressCallback, RunStatus, Stop
-from painterly.images import fit_size, open_image, pil_to_tensor, resize, tensor_to_pil, to_rgb
+from painterly.images import (
+    ImageSource,
+    fit_size,
+    load_image,
+    load_styles,
+    pil_to_tensor,
+    resize,
+    tensor_to_pil,
+)
 from painterly.losses import content_loss, distance, gram_matrix, style_loss, total_variation
 from painterly.taps import tap_downsampling
-
-ImageSource = str | os.PathLike[str] | Image.Image
 
 #: Weight of the soft 0–1 range penalty (keep_range="penalty"): large enough that the
 #: optimiser pays more for a pixel 0.1 out of range than any style gain from it.
@@ -87,11 +92,6 @@ class Region:
         if shape not in self._by_shape:
             self._by_shape[shape] = masks.downsample(self.mask, shape)
         return self._by_shape[shape]
-
-
-def load_image(source: ImageSource) -> Image.Image:
-    """A path or a Pillow image → upright RGB Pillow image (InputError for a bad file)."""
-    return to_rgb(source) if isinstance(source, Image.Image) else open_image(source)
 
 
 def build_network(config: TransferConfig, device: torch.device) -> VGG19Features:
@@ -240,16 +240,9 @@ def stylize(
     """
     config = config or TransferConfig()
     clock = time.perf_counter()
-    style_list = [styles] if isinstance(styles, (str, os.PathLike, Image.Image)) else list(styles)
-    if not style_list:
-        raise ConfigError("give at least one style image")
-    if config.style_blend_weights and len(config.style_blend_weights) != len(style_list):
-        raise ConfigError(
-            f"style_blend_weights has {len(config.style_blend_weights)} values for {len(style_list)} style images"
-        )
     device = resolve_device(config.device)
     content_img = load_image(content)
-    style_imgs = [load_image(s) for s in style_list]
+    style_imgs = load_styles(styles, config.style_blend_weights, "style_blend_weights")
     if config.init not in INIT_KEYWORDS:
         load_image(config.init)  # validate the init file before any long work
 

@@ -21,7 +21,6 @@ import torch
 from PIL import Image
 
 from painterly.config import FastConfig, normalised
-from painterly.errors import ConfigError
 from painterly.fast.models import (
     STYLE_DIM,
     STYLE_SIDE,
@@ -30,9 +29,17 @@ from painterly.fast.models import (
     find_models,
     make_session,
 )
-from painterly.images import fit_size, open_image, pil_to_tensor, resize, tensor_to_pil, to_rgb
+from painterly.images import (
+    ImageSource,
+    fit_size,
+    load_image,
+    load_styles,
+    pil_to_tensor,
+    resize,
+    tensor_to_pil,
+    to_rgb,
+)
 
-ImageSource = str | os.PathLike[str] | Image.Image
 #: Style vectors kept per stylizer (keyed by the painting's pixels), so folder mode and
 #: the web studio do not run the style network again for the same painting.
 STYLE_CACHE_SIZE = 32
@@ -125,10 +132,6 @@ def output_size(photo: tuple[int, int], longest: int) -> tuple[int, int]:
     return photo if max(photo) <= longest else fit_size(*photo, longest)
 
 
-def _load(source: ImageSource) -> Image.Image:
-    return to_rgb(source) if isinstance(source, Image.Image) else open_image(source)
-
-
 def blend_vectors(vectors: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
     """Weighted mean of style vectors (weights already normalised)."""
     return sum((w * v for w, v in zip(weights, vectors)), np.zeros((1, 1, 1, STYLE_DIM), np.float32))
@@ -148,15 +151,8 @@ def fast_stylize(
     """
     config = config or FastConfig()
     clock = time.perf_counter()
-    style_list = [styles] if isinstance(styles, (str, os.PathLike, Image.Image)) else list(styles)
-    if not style_list:
-        raise ConfigError("give at least one style image")
-    if config.style_weights and len(config.style_weights) != len(style_list):
-        raise ConfigError(
-            f"style_weights has {len(config.style_weights)} values for {len(style_list)} style images"
-        )
-    photo = _load(content)
-    paintings = [_load(s) for s in style_list]
+    paintings = load_styles(styles, config.style_weights, "style_weights")
+    photo = load_image(content)
     timings = {"load_images": time.perf_counter() - clock}
     if stylizer is None:
         stylizer = FastStylizer(config.threads)
