@@ -276,6 +276,10 @@ class TransferConfig(ConfigBase):
         """Optimiser steps at each scale of :meth:`scale_sizes`."""
         return self.scale_iterations or (self.iterations,) * len(self.scale_sizes())
 
+    def total_steps(self) -> int:
+        """Optimiser steps over all scales: what a progress bar counts to."""
+        return sum(self.steps_per_scale())
+
     @property
     def lr(self) -> float:
         """The learning rate in force: the given one or the optimiser's default."""

@@ -115,20 +115,28 @@ def compute_targets(
     content: torch.Tensor,
     styles: Sequence[torch.Tensor],
     config: TransferConfig,
-    blend: Sequence[float] | None = None,
 ) -> Targets:
     """Content features and blended style Gram matrices, computed once per run."""
-    blend = list(blend) if blend is not None else normalised(config.style_blend_weights, len(styles))
+    blend = normalised(config.style_blend_weights, len(styles))
     with torch.no_grad():
         content_feats = network(content, config.content_layers)
-        grams: dict[str, torch.Tensor] = {}
-        for weight, style in zip(blend, styles):
-            feats = network(style, config.style_layers)
-            for layer in config.style_layers:
-                g = gram_matrix(feats[layer]) * weight
-                grams[layer] = grams[layer] + g if layer in grams else g
+    grams = style_grams(network, styles, config.style_layers, blend)
     taps = list(dict.fromkeys(config.content_layers + config.style_layers))
     return Targets({k: content_feats[k] for k in config.content_layers}, grams, taps)
+
+
+def style_grams(
+    network: VGG19Features, styles: Sequence[torch.Tensor], layers: Sequence[str], blend: Sequence[float]
+) -> dict[str, torch.Tensor]:
+    """The blend-weighted sum of the paintings' Gram matrices at each style layer."""
+    grams: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        for weight, style in zip(blend, styles):
+            feats = network(style, layers)
+            for layer in layers:
+                g = gram_matrix(feats[layer]) * weight
+                grams[layer] = grams[layer] + g if layer in grams else g
+    return grams
 
 
 def compute_losses(
@@ -409,7 +417,7 @@ def compute_scale_targets(network: VGG19Features, scale: ScaleInputs, config: Tr
         for mask, style, weight in scale.regions:
             grams = None
             if style is not None:
-                grams = compute_targets(network, scale.content, [style], config, blend=[1.0]).style
+                grams = style_grams(network, [style], config.style_layers, [1.0])
             region_list.append(Region(mask, grams, weight))
         rest = masks.remainder([r.mask for r in region_list])
         if float(rest.max()) > 0:

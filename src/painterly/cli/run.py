@@ -186,7 +186,7 @@ def execute(job: Job, args: argparse.Namespace) -> int:
     intervals = [n for n in (args.save_every, args.checkpoint_every) if n]
     if intervals and not config.preview_every:
         config = config.replace(preview_every=math.gcd(*intervals))
-    total = job.steps_before + sum(config.steps_per_scale())
+    total = job.steps_before + config.total_steps()
 
     def manifest_for(
         result: TransferResult | None, status: str, steps: int, losses: dict[str, float]

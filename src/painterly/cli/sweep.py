@@ -9,7 +9,7 @@ from painterly.cli.options import add_config_arguments, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.config import TransferConfig
 from painterly.lab.specs import SweepSpec, combine, load_spec, parse_grid_option, plan_runs
-from painterly.lab.sweep import SweepProgress, prepare, run_steps, run_sweep
+from painterly.lab.sweep import SweepProgress, prepare, run_sweep
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,7 +74,7 @@ def handle(args: argparse.Namespace) -> int:
         print(f"{len(runs)} run(s); all settings valid")
         return EXIT_OK
     runs, _ = prepare(spec, args.output)  # every config, input and the folder, before the bar
-    total = sum(run_steps(r.config) for r in runs)
+    total = sum(r.config.total_steps() for r in runs)
     done_before = 0
     with ProgressBar(total, description="sweep", enabled=not args.quiet) as progress:
         bar = progress.bar
@@ -87,7 +87,7 @@ def handle(args: argparse.Namespace) -> int:
                 bar.set_postfix({"total": f"{losses.get('total', float('nan')):.3g}"}, refresh=False)
                 bar.update(done_before + event.progress.step - bar.n)
             elif event.state in ("skipped", "done"):
-                done_before += run_steps(event.run.config)
+                done_before += event.run.config.total_steps()
                 bar.update(done_before - bar.n)
 
         outcome = run_sweep(spec, args.output, on_event, rerun=args.rerun)

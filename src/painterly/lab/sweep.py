@@ -216,12 +216,6 @@ def run_sweep(
     return outcome
 
 
-def run_steps(config: TransferConfig) -> int:
-    """Optimiser steps of a run over all its scales (for a progress bar over a sweep)."""
-    per_scale = getattr(config, "steps_per_scale", None)
-    return sum(per_scale()) if callable(per_scale) else config.iterations
-
-
 def _network_key(config: TransferConfig) -> tuple[str, str, str]:
     return config.pooling, config.activation, str(resolve_device(config.device))
 

@@ -33,7 +33,6 @@ from painterly.web.jobs import (
     NetworkFactory,
     fast_available,
     read_history,
-    total_steps,
 )
 from painterly.web.store import TERMINAL, Store, valid_id
 
@@ -473,7 +472,7 @@ def create_app(
         else:
             settings = coerce_settings(TransferConfig, body.get("settings"))
             config = resolve_transfer_config(preset, settings)
-            steps = total_steps(config)
+            steps = config.total_steps()
             if steps > max_iterations:
                 raise ApiError(400, f"iterations: the studio allows at most {max_iterations} steps in all")
             config_dict = config.to_dict()

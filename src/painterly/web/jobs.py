@@ -107,19 +107,16 @@ class Engine:
         self._stylizers: dict[str, Any] = {}
 
     def network_for(self, config: TransferConfig) -> Any:
-        from painterly.backbones.vgg import VGG19Features, deepest_tap
+        from painterly.backbones.vgg import deepest_tap
         from painterly.devices import resolve_device
+        from painterly.transfer import build_network
 
         if self.network_factory is not None:
             return self.network_factory(config)
-        last = deepest_tap(config.content_layers + config.style_layers)
-        key = (config.pooling, config.activation, last)
+        key = (config.pooling, config.activation, deepest_tap(config.content_layers + config.style_layers))
         if key not in self._networks:
             self._networks.clear()  # keep one VGG19 in memory, not one per setting ever used
-            device = resolve_device(config.device)
-            self._networks[key] = VGG19Features.pretrained(
-                config.pooling, config.activation, last_tap=last, device=device
-            )
+            self._networks[key] = build_network(config, resolve_device(config.device))
         return self._networks[key]
 
     def run(
@@ -143,7 +140,7 @@ class Engine:
         if not config.preview_every:
             # About 30 previews a run, and at least one every 10 steps: a live picture (and an
             # image to keep if the server dies) without spending much time on copies.
-            config = config.replace(preview_every=max(1, min(10, total_steps(config) // 30)))
+            config = config.replace(preview_every=max(1, min(10, config.total_steps() // 30)))
 
         def on_progress(event: Progress) -> None:
             report(event.step, event.total_steps, event.losses, event.elapsed, event.image)
@@ -191,13 +188,6 @@ class Engine:
         if "default" not in self._stylizers:
             self._stylizers["default"] = fast.FastStylizer()
         return self._stylizers["default"]
-
-
-def total_steps(config: TransferConfig) -> int:
-    """Steps a run will take over all its scales (what the progress bar counts to)."""
-    sizes = config.scale_sizes() if hasattr(config, "scale_sizes") else (config.size,)
-    steps = getattr(config, "scale_iterations", ())
-    return int(sum(steps)) if steps else config.iterations * len(sizes)
 
 
 class JobQueue:
