@@ -38,6 +38,24 @@ def one_torch_thread():
     torch.set_num_threads(previous)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_user_dirs(tmp_path_factory: pytest.TempPathFactory):
+    """No test reads or writes the real user's data or cache folder (imported styles, weights, caches)."""
+    import os
+
+    from painterly import paths
+
+    saved = {name: os.environ.get(name) for name in (paths.DATA_ENV, paths.CACHE_ENV)}
+    os.environ[paths.DATA_ENV] = str(tmp_path_factory.mktemp("user-data"))
+    os.environ[paths.CACHE_ENV] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture
 def photo(tmp_path: Path) -> Path:
     return make_image(tmp_path / "photo.png", (48, 40), seed=1)
