@@ -41,7 +41,9 @@ DeviceKind = Literal["auto", "cpu", "cuda", "mps"]
 PreserveColors = Literal["none", "luminance", "histogram"]
 LineSearch = Literal["none", "strong_wolfe"]
 KeepRange = Literal["clamp", "penalty", "none"]
-PresetName = Literal["none", "draft", "balanced", "quality"]
+PresetName = Literal["none", "draft", "balanced", "quality", "photo"]
+StyleLossKind = Literal["gram", "mean_std", "mean_cov", "histogram", "mrf"]  # issue #13
+SmoothKind = Literal["none", "guided", "matting"]  # issue #13
 #: Smallest scale of --multiscale, and the factor between scales.
 MULTISCALE_START, MULTISCALE_FACTOR = 128, 2**0.5
 INIT_KEYWORDS = ("content", "noise", "style", "fast")
@@ -181,7 +183,26 @@ class TransferConfig(ConfigBase):
         "How pixels are kept in 0–1 during the run: clamp after each step, a soft penalty, or none.",
     )
     preset: PresetName = knob(
-        "none", "Named settings (draft, balanced, quality); flags given with it override its values."
+        "none", "Named settings (draft, balanced, quality, photo); flags given with it override its values."
+    )
+    # --- photorealism and alternative style losses: issue #13 ---
+    style_loss: StyleLossKind = knob(
+        "gram",
+        "Style statistic: gram (Gatys), mean_std (AdaIN), mean_cov (Wasserstein-2 between Gaussians), "
+        "histogram (Risser et al.) or mrf (Li & Wand nearest patches; slow at shallow layers).",
+    )
+    photorealistic: bool = knob(
+        False,
+        "Photorealism (Luan et al. 2017): penalise any output that is not a locally affine colour "
+        "transform of the photo, so lines stay straight and edges sharp (needs painterly[photo]).",
+    )
+    photo_weight: float = knob(
+        1e4, "Weight of the photorealism (matting Laplacian) loss with --photorealistic."
+    )
+    smooth: SmoothKind = knob(
+        "none",
+        "Post-smoothing guided by the photo (Li et al. 2018): guided (guided filter, fast) or "
+        "matting (closed-form sparse solve); needs painterly[photo].",
     )
 
     def __post_init__(self) -> None:
@@ -229,6 +250,7 @@ class TransferConfig(ConfigBase):
             raise ConfigError("preview_every must be ≥ 0")
         parse_activation(self.activation)
         self._check_perceptual()
+        self._check_photoreal()
         perceptual = ("preserve_colors", "line_search", "keep_range", "preset")
         for name in ("loss", "pooling", "optimizer", "device", *perceptual):
             choices = literal_choices(name)
@@ -258,6 +280,15 @@ class TransferConfig(ConfigBase):
         for spec in self.masks:
             if ":" not in spec:
                 raise ConfigError(f"mask {spec!r}: expected CONTENT_MASK:STYLE[:WEIGHT]")
+
+    def _check_photoreal(self) -> None:
+        if not math.isfinite(self.photo_weight) or self.photo_weight < 0:
+            raise ConfigError(f"photo_weight must be a finite number ≥ 0, got {self.photo_weight}")
+        for name in ("style_loss", "smooth"):
+            if getattr(self, name) not in literal_choices(name):
+                raise ConfigError(f"{name} must be one of {', '.join(literal_choices(name))}")
+        if self.masks and self.style_loss != "gram":
+            raise ConfigError("masks (regions) need style_loss gram: the guided statistics are Gram matrices")
 
     def scale_sizes(self) -> tuple[int, ...]:
         """Longest side at each scale, coarse to fine; the last is always ``size``."""

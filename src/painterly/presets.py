@@ -20,7 +20,7 @@ from typing import Any
 from painterly.config import INIT_KEYWORDS, TransferConfig, config_from_dict
 from painterly.errors import ConfigError
 
-PRESET_NAMES = ("draft", "balanced", "quality")
+PRESET_NAMES = ("draft", "balanced", "quality", "photo")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +40,9 @@ PRESETS: dict[str, Preset] = {
     "draft": Preset(_COMMON, final_steps=10, coarse_steps=80),
     "balanced": Preset(_COMMON, final_steps=30, coarse_steps=60),
     "quality": Preset(_COMMON, final_steps=100, coarse_steps=300),
+    # issue #13: one photo's light on another. balanced's schedule with the matting-Laplacian
+    # loss (its Laplacian is rebuilt at each scale) and the guided filter afterwards.
+    "photo": Preset({**_COMMON, "photorealistic": True, "smooth": "guided"}, final_steps=30, coarse_steps=60),
 }
 
 

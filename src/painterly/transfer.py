@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from painterly import color, masks
+from painterly import color, masks, photoreal
 from painterly.backbones.vgg import VGG19Features, deepest_tap
 from painterly.config import INIT_KEYWORDS, TransferConfig, normalised
 from painterly.devices import resolve_device
@@ -33,7 +33,16 @@ from painterly.images import (
     resize,
     tensor_to_pil,
 )
-from painterly.losses import content_loss, distance, gram_matrix, style_loss, total_variation
+from painterly.losses import (
+    content_loss,
+    distance,
+    gram_matrix,
+    photorealism_loss,
+    style_loss,
+    style_statistic_loss,
+    style_statistics,
+    total_variation,
+)
 from painterly.taps import tap_downsampling
 
 #: Weight of the soft 0–1 range penalty (keep_range="penalty"): large enough that the
@@ -76,6 +85,10 @@ class Targets:
     color: torch.Tensor | None = None
     #: Spatial control: when not empty, style losses are guided Grams per region.
     regions: list[Region] = field(default_factory=list)
+    # issue #13: the photo's matting Laplacian (photorealistic mode), and the paintings'
+    # statistics per layer as (blend weight, statistics) when style_loss is not gram.
+    laplacian: torch.Tensor | None = None
+    style_stats: dict[str, list[tuple[float, object]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -164,6 +177,14 @@ def compute_losses(
                 ),
                 zero,
             )
+        elif targets.style_stats:  # issue #13: another style statistic than the Gram matrix
+            value = sum(
+                (
+                    w * style_statistic_loss(feats[layer], t, config.style_loss)
+                    for w, t in targets.style_stats[layer]
+                ),
+                zero,
+            )
         else:
             value = style_loss(feats[layer], targets.style[layer], config.loss)
         parts[f"style/{layer}"] = config.style_weight * w * value
@@ -173,13 +194,15 @@ def compute_losses(
         parts["tv"] = config.tv_weight * total_variation(image)
     if targets.color is not None and config.color_weight:
         parts["color"] = config.color_weight * distance(color.pixel_gram(image), targets.color, config.loss)
+    if targets.laplacian is not None and config.photo_weight:
+        parts["photo"] = config.photo_weight * photorealism_loss(image, targets.laplacian)
     if config.keep_range == "penalty":
         outside = (image - image.clamp(0, 1)).square().mean()
         parts["range"] = RANGE_PENALTY_WEIGHT * outside
     parts["total"] = (
         parts["content"]
         + parts["style"]
-        + sum((parts[k] for k in ("tv", "color", "range") if k in parts), zero)
+        + sum((parts[k] for k in ("tv", "color", "range", "photo") if k in parts), zero)
     )
     return parts
 
@@ -314,6 +337,10 @@ def stylize(
     final = image.clamp(0, 1)
     if config.preserve_colors == "luminance":
         final = color.combine_luminance(final, scale.color_source)
+    if config.smooth != "none":  # issue #13: Li et al. 2018's smoothing, guided by the photo
+        t0 = time.perf_counter()
+        final = photoreal.smooth(final, scale.color_source, config.smooth)
+        timings["smooth"] = time.perf_counter() - t0
     final = final.cpu()
     return TransferResult(
         image=tensor_to_pil(final),
@@ -423,7 +450,27 @@ def compute_scale_targets(network: VGG19Features, scale: ScaleInputs, config: Tr
         if float(rest.max()) > 0:
             region_list.append(Region(rest, targets.style, 1.0))
         targets.regions = region_list
+    add_photoreal_targets(network, scale, config, targets)
     return targets
+
+
+def add_photoreal_targets(
+    network: VGG19Features, scale: ScaleInputs, config: TransferConfig, targets: Targets
+) -> None:
+    """Issue #13's targets: the photo's matting Laplacian (built once per scale, from the
+    photo in RGB even in luminance mode) and the paintings' statistics for a style loss
+    other than the Gram matrix (one set per painting, blended as a weighted sum of losses)."""
+    if config.photorealistic:
+        targets.laplacian = photoreal.matting_laplacian(scale.color_source)
+    if config.style_loss != "gram":
+        blend = normalised(config.style_blend_weights, len(scale.styles))
+        stats: dict[str, list[tuple[float, object]]] = {layer: [] for layer in config.style_layers}
+        with torch.no_grad():
+            for weight, style in zip(blend, scale.styles):
+                feats = network(style, config.style_layers)
+                for layer in config.style_layers:
+                    stats[layer].append((weight, style_statistics(feats[layer], config.style_loss)))
+        targets.style_stats = stats
 
 
 def _scale_callback(
