@@ -41,6 +41,7 @@ import torch
 
 from painterly.config import TransferConfig
 from painterly.images import fit_size, load_image, pil_to_tensor, resize, tensor_to_pil
+from painterly.photoreal import smooth
 from painterly.transfer import stylize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,6 +153,7 @@ def main() -> None:
     parser.add_argument("--photo-weight", type=float, default=TransferConfig().photo_weight)
     parser.add_argument("--runs", default=",".join(runs(0)), help="comma list of run names")
     parser.add_argument("--pairs", type=int, default=len(PAIRS), help="first N pairs")
+    parser.add_argument("--pair", type=int, default=None, help="only pair number N (0-based)")
     parser.add_argument("--out", type=Path, default=None, help="write outputs and sheets here")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--time512", type=int, default=0, help="time N steps at 512 px (plain vs photo)")
@@ -159,19 +161,28 @@ def main() -> None:
     torch.set_num_threads(1)
     names = args.runs.split(",")
     table: list[dict] = []
-    for content_name, style_name, what in PAIRS[: args.pairs]:
+    chosen = PAIRS[: args.pairs] if args.pair is None else [PAIRS[args.pair]]
+    for content_name, style_name, what in chosen:
         photo = tensor_of(EX / content_name, args.size)
         style = tensor_of(EX / style_name, args.size)
         lines = line_mask(photo)
         base = colour_distance(photo, style)
         print(f"\n{content_name} ← {style_name} ({what}); photo's own colour distance {base:.3f}")
         print(f"{'run':14} {'grad-SSIM':>9} {'lines':>6} {'colour':>7} {'s':>6}")
-        outputs = {"photo": photo, "style": style}
+        outputs = {"content": photo, "style": style}
+        seconds: dict[str, float] = {}
         for name in names:
-            cfg = TransferConfig(size=args.size, iterations=args.steps, **runs(args.photo_weight)[name])
             t0 = time.perf_counter()
-            out = stylize(tensor_to_pil(photo), tensor_to_pil(style), cfg).tensor
-            secs = time.perf_counter() - t0
+            if name.startswith("photo+") and "photo" in outputs:
+                # The smoothing is the last step of a run (transfer.stylize): apply it to the
+                # photo run's result instead of running the same optimisation again.
+                out = smooth(outputs["photo"], photo, name.split("+")[1])
+                secs = seconds["photo"] + time.perf_counter() - t0
+            else:
+                cfg = TransferConfig(size=args.size, iterations=args.steps, **runs(args.photo_weight)[name])
+                out = stylize(tensor_to_pil(photo), tensor_to_pil(style), cfg).tensor
+                secs = time.perf_counter() - t0
+            seconds[name] = secs
             outputs[name] = out
             row = {
                 "pair": f"{content_name} <- {style_name}",
@@ -221,6 +232,7 @@ def save_outputs(out: Path, stem: str, outputs: dict[str, torch.Tensor]) -> None
     tiles = []
     for name, t in outputs.items():
         img = tensor_to_pil(t)
+        img.save(out / f"{stem}__{name}.png")
         tile = Image.new("RGB", (img.width, img.height + 18), "white")
         tile.paste(img, (0, 18))
         ImageDraw.Draw(tile).text((4, 3), name, fill="black")

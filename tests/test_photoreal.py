@@ -146,3 +146,30 @@ def test_sweep_specs_run(name, tmp_path):
     assert len(runs) >= 4
     outcome = run_sweep(spec, tmp_path / name, network_factory=TinyNets())
     assert outcome.ran == len(runs)
+
+
+def test_cli_photorealistic_run_end_to_end(capsys, photo, painting, tmp_path):
+    """The real VGG19 through the CLI: the flags exist, the manifest keeps them, the
+    photo loss is reported by name."""
+    import json
+
+    from painterly.cli import run_command
+
+    out = tmp_path / "out.png"
+    args = ["run", photo, painting, "-o", out, "-s", "32", "-n", "2", "--photorealistic"]
+    args += ["--photo-weight", "1e5", "--smooth", "matting", "--style-loss", "mean_std"]
+    assert run_command([str(a) for a in args]) == 0
+    manifest = json.loads(out.with_suffix(".json").read_text())
+    assert manifest["config"]["photorealistic"] and manifest["config"]["smooth"] == "matting"
+    assert manifest["final_losses"]["photo"] > 0
+    assert run_command(["run", str(photo), str(painting), "-o", str(out), "--smooth", "blur"]) == 2
+    assert "smooth" in capsys.readouterr().err
+
+
+def test_web_studio_offers_the_new_fields_and_preset():
+    from painterly.web.app import describe_fields, preset_names
+
+    fields = {d["name"]: d for d in describe_fields(TransferConfig)}
+    assert fields["photorealistic"]["kind"] == "bool" and fields["photo_weight"]["kind"] == "float"
+    assert fields["smooth"]["choices"] == ["none", "guided", "matting"]
+    assert "mrf" in fields["style_loss"]["choices"] and "photo" in preset_names()
