@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from painterly.backbones.registry import KNOWN
+from painterly.backbones.registry import entries
 from painterly.backbones.store import (
     ChecksumError,
     InstalledModel,
@@ -56,13 +56,13 @@ def download_model(
     callback: DownloadCallback | None = None,
     *,
     models_dir: Path | None = None,
-    registry: Registry = KNOWN,
+    registry: Registry | None = None,
     timeout: float = 30.0,
 ) -> InstalledModel:
     """Download the registry file ``name`` (resuming a part), verify it, install it."""
-    entry = next((k for k in registry if k.name == name), None)
+    entry = next((k for k in entries(registry) if k.name == name), None)
     if entry is None:
-        raise InputError(f"unknown model {name!r}; known: {', '.join(k.name for k in registry)}")
+        raise InputError(f"unknown model {name!r}; known: {', '.join(k.name for k in entries(registry))}")
     models_dir = models_dir or default_models_dir()
     have = find_installed(entry.name, models_dir)
     if have is not None and have.known == entry.name and have.path(models_dir).is_file():

@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from painterly.backbones.alexnet import AlexNetFeatures
-from painterly.backbones.registry import KNOWN
 from painterly.backbones.store import Registry, resolve_weights
 from painterly.backbones.vgg import VGG19Features, _conv_for
 from painterly.backbones.weights import load_backbone_weights
@@ -23,7 +22,7 @@ def build_backbone(
     last_tap: str | None = None,
     device: torch.device | str = "cpu",
     models_dir: Path | None = None,
-    registry: Registry = KNOWN,
+    registry: Registry | None = None,
 ) -> nn.Module:
     """A frozen feature network with named taps, only as deep as ``last_tap``.
 

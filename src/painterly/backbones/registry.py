@@ -78,21 +78,26 @@ KNOWN: tuple[KnownWeights, ...] = (
 )  # fmt: skip
 
 
-def known(name: str, registry: tuple[KnownWeights, ...] = KNOWN) -> KnownWeights | None:
+def known(name: str, registry: tuple[KnownWeights, ...] | None = None) -> KnownWeights | None:
     """The entry called ``name``, or None."""
-    return next((k for k in registry if k.name == name), None)
+    return next((k for k in entries(registry) if k.name == name), None)
 
 
-def by_digest(digest: str, registry: tuple[KnownWeights, ...] = KNOWN) -> KnownWeights | None:
+def by_digest(digest: str, registry: tuple[KnownWeights, ...] | None = None) -> KnownWeights | None:
     """The entry whose checksum a file with this SHA-256 has, or None."""
-    return next((k for k in registry if k.matches(digest)), None)
+    return next((k for k in entries(registry) if k.matches(digest)), None)
 
 
-def by_filename(filename: str, registry: tuple[KnownWeights, ...] = KNOWN) -> KnownWeights | None:
+def by_filename(filename: str, registry: tuple[KnownWeights, ...] | None = None) -> KnownWeights | None:
     """The entry whose official file name this is (then its checksum must match), or None."""
-    return next((k for k in registry if k.filename == filename), None)
+    return next((k for k in entries(registry) if k.filename == filename), None)
 
 
-def suggested(backbone: str, registry: tuple[KnownWeights, ...] = KNOWN) -> KnownWeights | None:
+def suggested(backbone: str, registry: tuple[KnownWeights, ...] | None = None) -> KnownWeights | None:
     """The file to point a user at when ``backbone`` is missing: the first entry for it."""
-    return next((k for k in registry if k.backbone == backbone), None)
+    return next((k for k in entries(registry) if k.backbone == backbone), None)
+
+
+def entries(registry: tuple[KnownWeights, ...] | None = None) -> tuple[KnownWeights, ...]:
+    """The given registry, or the built-in one (looked up at call time, so tests can swap it)."""
+    return KNOWN if registry is None else registry

@@ -23,9 +23,9 @@ from typing import Any
 from painterly import paths
 from painterly.backbones.registry import (
     INPUT_FORMATS,
-    KNOWN,
     KnownWeights,
     by_digest,
+    entries,
     by_filename,
     known,
     suggested,
@@ -123,7 +123,7 @@ def for_backbone(backbone: str, models_dir: Path | None = None) -> InstalledMode
     return next((m for m in models if m.name == backbone), None) or (models[-1] if models else None)
 
 
-def missing_message(backbone: str, registry: Registry = KNOWN) -> str:
+def missing_message(backbone: str, registry: Registry | None = None) -> str:
     """One line: which file a backbone needs and the commands that install it."""
     entry = suggested(backbone, registry)
     if entry is None:
@@ -146,7 +146,7 @@ def add_model(
     name: str | None = None,
     *,
     models_dir: Path | None = None,
-    registry: Registry = KNOWN,
+    registry: Registry | None = None,
 ) -> InstalledModel:
     """Verify a weight file (checksum, keys, shapes) and copy it into the models folder."""
     source = Path(file)
@@ -176,7 +176,7 @@ def _install(
     name: str | None,
     origin: str,
     models_dir: Path | None,
-    registry: Registry,
+    registry: Registry | None,
     *,
     move: bool,
     official_name: str | None = None,
@@ -290,7 +290,7 @@ def resolve_weights(
     weights_file: str = "",
     *,
     models_dir: Path | None = None,
-    registry: Registry = KNOWN,
+    registry: Registry | None = None,
 ) -> ResolvedWeights | None:
     """Which weight file a run of ``backbone`` uses, or None for the VGG19 that ships.
 
@@ -336,7 +336,7 @@ def resolve_weights(
     return ResolvedWeights(path, backbone, model.format, model.layout, model.sha256, model.name)
 
 
-def listing(models_dir: Path | None = None, registry: Registry = KNOWN) -> dict[str, Any]:
+def listing(models_dir: Path | None = None, registry: Registry | None = None) -> dict[str, Any]:
     """What is installed and what is known, for `painterly models list`."""
     models_dir = models_dir or default_models_dir()
     models = installed(models_dir)
@@ -344,7 +344,7 @@ def listing(models_dir: Path | None = None, registry: Registry = KNOWN) -> dict[
     return {
         "folder": str(models_dir),
         "installed": [asdict(m) for m in models],
-        "known": [{**asdict(k), "filename": k.filename, "installed": k.name in have} for k in registry],
+        "known": [{**asdict(k), "filename": k.filename, "installed": k.name in have} for k in entries(registry)],
     }
 
 
