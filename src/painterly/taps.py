@@ -62,10 +62,7 @@ ALEXNET_LAYERS: tuple[tuple[str, int, int, int], ...] = (
 #: one conv per stage (style conv1..conv5); content conv4, the layer Mahendran & Vedaldi
 #: (2015, inverting AlexNet) found still keeps the photo's layout while dropping its texture.
 DEFAULT_LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    **{
-        name: (("conv4_2",), ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"))
-        for name in VGG_BLOCKS
-    },
+    **{name: (("conv4_2",), ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")) for name in VGG_BLOCKS},
     "alexnet": (("conv4",), ("conv1", "conv2", "conv3", "conv4", "conv5")),
 }
 

@@ -25,8 +25,8 @@ from painterly.backbones.registry import (
     INPUT_FORMATS,
     KnownWeights,
     by_digest,
-    entries,
     by_filename,
+    entries,
     known,
     suggested,
 )
@@ -344,7 +344,9 @@ def listing(models_dir: Path | None = None, registry: Registry | None = None) ->
     return {
         "folder": str(models_dir),
         "installed": [asdict(m) for m in models],
-        "known": [{**asdict(k), "filename": k.filename, "installed": k.name in have} for k in entries(registry)],
+        "known": [
+            {**asdict(k), "filename": k.filename, "installed": k.name in have} for k in entries(registry)
+        ],
     }
 
 

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from painterly.errors import PainterlyError
 
 #: Subcommand modules, in the order --help lists them.
-COMMAND_MODULES = ["run", "fast", "layers", "sweep", "reconstruct", "histogram", "progression", "serve", "models"]
+COMMAND_MODULES = ["run", "fast", "layers", "sweep", "reconstruct", "histogram", "progression", "serve"]
+COMMAND_MODULES += ["models"]  # issue #14: backbone weight files
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

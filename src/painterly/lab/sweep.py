@@ -30,10 +30,10 @@ from typing import Any, Literal
 import torch
 from PIL import Image
 
+from painterly.backbones.store import MissingWeightsError
 from painterly.backbones.vgg import VGG19Features, deepest_tap
 from painterly.config import INIT_KEYWORDS, TransferConfig
 from painterly.devices import resolve_device
-from painterly.backbones.store import MissingWeightsError
 from painterly.errors import ConfigError, OutputError, PainterlyError
 from painterly.events import Progress
 from painterly.images import atomic_write_bytes, atomic_write_text, check_output_path, open_image, save_image
