@@ -135,10 +135,12 @@ def _conv_for(tap: str, backbone: str = "vgg19") -> str:
 
 
 def _last_available(names: tuple[str, ...], weights: StateDict) -> str:
-    """The deepest tap the given weights allow (the pool after the last conv present)."""
+    """The deepest tap the given weights allow: up to the next conv after the last one present
+    (the pool after it when that conv ends its block)."""
     last_conv = [n for n in names if n.startswith("conv") and f"{n}.weight" in weights][-1]
-    rest = names[names.index(last_conv) :]
-    return next((n for n in rest if n.startswith("pool")), rest[-1])
+    rest = names[names.index(last_conv) + 1 :]
+    following = [n for n in rest if n.startswith("conv")]
+    return names[names.index(following[0]) - 1] if following else names[-1]
 
 
 def deepest_tap(taps: Sequence[str], backbone: str | None = None) -> str:
