@@ -115,6 +115,15 @@ def test_config_follows_the_backbone():
         TransferConfig(backbone="resnet50")  # type: ignore[arg-type]
 
 
+def test_loader_reads_legacy_torch_save_files(tmp_path):
+    """torchvision's older files predate the zip format (no mmap): they load all the same."""
+    path = tmp_path / "legacy.pth"
+    state = random_backbone_state_dict("alexnet", torch.Generator().manual_seed(9), classifier=False)
+    torch.save(state, path, _use_new_zipfile_serialization=False)
+    weights = load_backbone_weights(path, "alexnet")
+    assert torch.equal(weights["conv5.weight"], state["features.10.weight"])
+
+
 def test_loader_reads_real_key_names_and_shapes(weight_files):
     weights = load_backbone_weights(weight_files["vgg16"], "vgg16")
     assert len(weights) == 26
@@ -215,6 +224,9 @@ def test_add_known_file_takes_its_format_from_the_registry(weight_files, models_
     assert resolved is not None and resolved.format == "caffe" and resolved.path == models_dir / "alex-0.pth"
     net = build_backbone("alexnet", last_tap="conv2", models_dir=models_dir)
     assert isinstance(net, AlexNetFeatures) and net.input_format == "caffe"
+    # A path to a registry file is known by its checksum, format included, without installing it.
+    by_path = resolve_weights("alexnet", str(weight_files["alexnet-caffe"]), models_dir=models_dir / "empty")
+    assert by_path is not None and by_path.format == "caffe" and by_path.name == "alexnet-caffe"
     with pytest.raises(InputError, match="records alex-0.pth as caffe"):
         add_model(weight_files["alexnet-caffe"], "alexnet", "torchvision", models_dir=models_dir)
     with pytest.raises(InputError, match="alexnet file"):

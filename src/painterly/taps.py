@@ -88,6 +88,8 @@ def tap_names(backbone: str = "vgg19") -> tuple[str, ...]:
 
 def check_backbone_tap(name: str, backbone: str = "vgg19") -> str:
     """Return the name if the backbone has that tap, else ValueError naming the choices."""
+    if backbone == "vgg19":
+        return check_tap(name)  # the message VGG19 users already know
     names = tap_names(backbone)
     if name not in names:
         convs = [n for n in names if n.startswith("conv")]
