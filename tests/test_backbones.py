@@ -135,9 +135,11 @@ def test_loader_reads_real_key_names_and_shapes(weight_files):
     with pytest.raises(InputError, match=r"alexnet-random\.pth: features\.0\.weight is \(64, 3, 11, 11\)"):
         load_backbone_weights(weight_files["alexnet"], "vgg16")
     # VGG16 read as VGG19: the keys line up until block 3, where VGG16 has its pool.
-    with pytest.raises(InputError, match=r"no features\.16\.weight/features\.16\.bias for vgg19 layer conv3_4"):
+    with pytest.raises(
+        InputError, match=r"no features\.16\.weight/features\.16\.bias for vgg19 layer conv3_4"
+    ):
         load_backbone_weights(weight_files["vgg16"], "vgg19")
-    with pytest.raises(InputError, match="no features.0.weight.*not a torchvision-layout"):
+    with pytest.raises(InputError, match=r"no features.0.weight.*not a torchvision-layout"):
         load_backbone_weights(weight_files["vgg16"], "vgg16", raw={"conv1_1.weight": torch.zeros(1)})
 
 
@@ -146,10 +148,12 @@ def test_features_match_torchvision_layout(weight_files, backbone):
     """Our taps equal torchvision's nn.Sequential run on the same state dict with its own
     preprocessing: the keys, the strides and paddings, the pools and the format all agree."""
     raw = torch.load(weight_files[backbone], weights_only=True)
-    reference = torchvision_alexnet_features() if backbone == "alexnet" else torchvision_vgg_features(
-        TORCHVISION_CFG[backbone]
+    reference = (
+        torchvision_alexnet_features()
+        if backbone == "alexnet"
+        else torchvision_vgg_features(TORCHVISION_CFG[backbone])
     )
-    reference.load_state_dict({k[len("features."):]: v for k, v in raw.items() if k.startswith("features.")})
+    reference.load_state_dict({k[len("features.") :]: v for k, v in raw.items() if k.startswith("features.")})
     image = torch.rand(1, 3, 80, 72, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         expected = reference((image - MEAN) / STD)
@@ -218,7 +222,12 @@ def test_add_known_file_takes_its_format_from_the_registry(weight_files, models_
     entry = registry_for(weight_files["alexnet-caffe"], "alexnet-caffe", "alexnet", "caffe", "alex-0.pth")
     monkeypatch.setattr(registry_module, "KNOWN", (entry,))
     model = add_model(weight_files["alexnet-caffe"], "alexnet", models_dir=models_dir)
-    assert (model.name, model.format, model.known, model.file) == ("alexnet-caffe", "caffe", "alexnet-caffe", "alex-0.pth")
+    assert (model.name, model.format, model.known, model.file) == (
+        "alexnet-caffe",
+        "caffe",
+        "alexnet-caffe",
+        "alex-0.pth",
+    )
     assert (models_dir / "alex-0.pth").read_bytes() == weight_files["alexnet-caffe"].read_bytes()
     resolved = resolve_weights("alexnet", models_dir=models_dir)
     assert resolved is not None and resolved.format == "caffe" and resolved.path == models_dir / "alex-0.pth"
@@ -227,7 +236,7 @@ def test_add_known_file_takes_its_format_from_the_registry(weight_files, models_
     # A path to a registry file is known by its checksum, format included, without installing it.
     by_path = resolve_weights("alexnet", str(weight_files["alexnet-caffe"]), models_dir=models_dir / "empty")
     assert by_path is not None and by_path.format == "caffe" and by_path.name == "alexnet-caffe"
-    with pytest.raises(InputError, match="records alex-0.pth as caffe"):
+    with pytest.raises(InputError, match=r"records alex-0.pth as caffe"):
         add_model(weight_files["alexnet-caffe"], "alexnet", "torchvision", models_dir=models_dir)
     with pytest.raises(InputError, match="alexnet file"):
         add_model(weight_files["alexnet-caffe"], "vgg16", models_dir=models_dir)
@@ -239,18 +248,20 @@ def test_checksum_mismatch_is_refused(weight_files, models_dir, monkeypatch, tmp
     monkeypatch.setattr(registry_module, "KNOWN", (entry,))
     impostor = tmp_path / "alexnet-owt-test.pth"
     impostor.write_bytes(weight_files["alexnet-caffe"].read_bytes())  # right keys and shapes, wrong bytes
-    with pytest.raises(ChecksumError, match="not the official alexnet-owt-test.pth"):
+    with pytest.raises(ChecksumError, match=r"not the official alexnet-owt-test.pth"):
         add_model(impostor, "alexnet", "torchvision", models_dir=models_dir)
     assert installed(models_dir) == [] and not (models_dir / "alexnet-owt-test.pth").exists()
 
 
 def test_unknown_file_needs_its_format_and_right_shapes(weight_files, models_dir):
-    with pytest.raises(InputError, match="--format torchvision .* or --format caffe"):
+    with pytest.raises(InputError, match=r"--format torchvision .* or --format caffe"):
         add_model(weight_files["vgg16"], "vgg16", models_dir=models_dir)
     with pytest.raises(InputError, match=r"is this file for another network\?"):
         add_model(weight_files["alexnet"], "vgg11", "torchvision", models_dir=models_dir)
     model = add_model(weight_files["vgg16"], "vgg16", "torchvision", models_dir=models_dir)
-    assert model.known == "" and model.format == "torchvision" and model.sha256 == sha256(weight_files["vgg16"])
+    assert (
+        model.known == "" and model.format == "torchvision" and model.sha256 == sha256(weight_files["vgg16"])
+    )
     assert [m.name for m in installed(models_dir)] == ["vgg16"]
     # The installed file is found by name or by path, with the recorded format.
     assert resolve_weights("vgg16", "vgg16", models_dir=models_dir).format == "torchvision"
@@ -266,7 +277,10 @@ def test_missing_backbone_names_the_file_and_the_command(models_dir):
     with pytest.raises(MissingWeightsError) as caught:
         resolve_weights("vgg16", models_dir=models_dir)
     message = str(caught.value)
-    assert "vgg16-397923af.pth" in message and "https://download.pytorch.org/models/vgg16-397923af.pth" in message
+    assert (
+        "vgg16-397923af.pth" in message
+        and "https://download.pytorch.org/models/vgg16-397923af.pth" in message
+    )
     assert "painterly models download vgg16" in message and "painterly models add FILE --as vgg16" in message
     assert resolve_weights("vgg19", models_dir=models_dir) is None  # the one that ships
 

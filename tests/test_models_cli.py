@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import torch
@@ -32,9 +33,9 @@ class FileServer(BaseHTTPRequestHandler):
 
     payload = b""
     mode = "ok"
-    ranges: list[str | None] = []
+    ranges: ClassVar[list[str | None]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         cls = type(self)
         header = self.headers.get("Range")
         cls.ranges.append(header)
@@ -83,7 +84,7 @@ def test_download_interrupted_then_resumed(server, tmp_path):
     server.mode = "drop"
     events: list[DownloadProgress] = []
     models = tmp_path / "models"
-    with pytest.raises(DownloadError, match="interrupted at .* run the same command again to resume"):
+    with pytest.raises(DownloadError, match=r"interrupted at .* run the same command again to resume"):
         download_model("alexnet", events.append, models_dir=models)
     part = models / "alexnet-owt-test.pth.part"
     half = part.stat().st_size
@@ -101,7 +102,7 @@ def test_download_interrupted_then_resumed(server, tmp_path):
 def test_download_corrupted_is_refused(server, tmp_path):
     server.mode = "corrupt"
     models = tmp_path / "models"
-    with pytest.raises(ChecksumError, match="not the registry's .* refused"):
+    with pytest.raises(ChecksumError, match=r"not the registry's .* refused"):
         download_model("alexnet", models_dir=models)
     assert installed(models) == [] and list(models.iterdir()) == []
 
@@ -157,7 +158,9 @@ def test_cli_add_and_a_run_with_the_added_backbone(tmp_path, photo, painting, ca
 
 def test_run_naming_a_missing_backbone_exits_2_with_the_fix(photo, painting, tmp_path, capsys):
     out = tmp_path / "out.png"
-    code = run_command(["run", str(photo), str(painting), "-o", str(out), "--backbone", "alexnet", "-s", "64"])
+    code = run_command(
+        ["run", str(photo), str(painting), "-o", str(out), "--backbone", "alexnet", "-s", "64"]
+    )
     err = capsys.readouterr().err
     assert code == 2 and not out.exists()
     assert err.count("\n") == 1 and "alexnet-owt-7be5be79.pth" in err
@@ -167,7 +170,9 @@ def test_run_naming_a_missing_backbone_exits_2_with_the_fix(photo, painting, tmp
 def test_layers_lists_each_backbone(capsys):
     assert run_command(["layers", "--backbone", "alexnet"]) == 0
     out = capsys.readouterr().out
-    assert "conv1 relu1 pool1" in out and "defaults: content conv4; style conv1,conv2,conv3,conv4,conv5" in out
+    assert (
+        "conv1 relu1 pool1" in out and "defaults: content conv4; style conv1,conv2,conv3,conv4,conv5" in out
+    )
     assert run_command(["layers", "--backbone", "vgg16"]) == 0
     out = capsys.readouterr().out
     assert "conv5_3 relu5_3 pool5" in out and "conv5_4" not in out
@@ -177,14 +182,18 @@ def test_backbones_sweep_skips_the_missing_backbone(tmp_path, photo, painting):
     """The example spec: VGG19 (tiny random here), VGG16 from an installed file, AlexNet not
     installed and skipped with the command that installs it, on the sheet and in the report."""
     weights = tmp_path / "vgg16.pth"
-    torch.save(random_backbone_state_dict("vgg16", torch.Generator().manual_seed(7), classifier=False), weights)
+    torch.save(
+        random_backbone_state_dict("vgg16", torch.Generator().manual_seed(7), classifier=False), weights
+    )
     assert run_command(["models", "add", str(weights), "--as", "vgg16", "--format", "torchvision"]) == 0
     built: list[str] = []
 
     def factory(pooling, activation, last_tap, device, backbone="vgg19", weights_file=""):
         built.append(backbone)
         if backbone == "vgg19":
-            return VGG19Features(random_vgg19_weights(torch.Generator().manual_seed(0)), pooling, activation, last_tap)
+            return VGG19Features(
+                random_vgg19_weights(torch.Generator().manual_seed(0)), pooling, activation, last_tap
+            )
         return load_network(pooling, activation, last_tap, device, backbone, weights_file)
 
     spec = load_spec(ROOT / "examples" / "sweeps" / "backbones.toml")
