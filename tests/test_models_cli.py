@@ -206,3 +206,21 @@ def test_backbones_sweep_skips_the_missing_backbone(tmp_path, photo, painting):
     assert "painterly models download alexnet" in report
     assert outcome.sheet is not None and outcome.sheet.is_file()
     assert run_command(["models", "remove", "vgg16"]) == 0
+
+
+def test_models_list_needs_no_torch():
+    """The registry, the store and `models list` import no torch (the package's own __init__
+    is bypassed here: making it lazy is another issue's work)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, types; pkg = types.ModuleType('painterly'); "
+        f"pkg.__path__ = [{str(ROOT / 'src' / 'painterly')!r}]; sys.modules['painterly'] = pkg; "
+        "import painterly.backbones.store, painterly.backbones.download, painterly.cli.models as m; "
+        "import argparse; m.handle_list(argparse.Namespace()); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "known (painterly models download NAME" in done.stdout
