@@ -122,9 +122,11 @@ class Store:
                 make_private_dir(self.root)  # a folder the user already had keeps its mode
             for folder in (self.uploads_dir, self.jobs_dir):
                 make_private_dir(folder)
+            # Made 0600 before SQLite opens it (its journal files copy the database's mode).
+            os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY, FILE_MODE))
+            os.chmod(self.db_path, FILE_MODE)
             with self._db() as db:
                 db.executescript(SCHEMA)
-            os.chmod(self.db_path, FILE_MODE)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(describe_os_error(exc, f"data folder {self.root}")) from None
 
