@@ -5,6 +5,7 @@ backbone, `painterly layers --backbone`, and the backbones sweep skipping a miss
 from __future__ import annotations
 
 import hashlib
+import io
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +14,7 @@ from typing import ClassVar
 
 import pytest
 import torch
+from PIL import Image
 
 from painterly.backbones import VGG19Features, random_backbone_state_dict, random_vgg19_weights
 from painterly.backbones import registry as registry_module
@@ -224,3 +226,35 @@ def test_models_list_needs_no_torch():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "known (painterly models download NAME" in done.stdout
+
+
+def test_studio_refuses_a_job_whose_backbone_is_missing(tmp_path):
+    """The studio offers the backbone choice; a job naming a missing one is a 400 saying how
+    to install it, not a failed job later."""
+    from fastapi.testclient import TestClient
+
+    from painterly.web.app import create_app
+
+    app = create_app(tmp_path / "studio", network_factory=lambda config: None)
+    with TestClient(app, base_url="http://localhost") as client:
+        options = client.get("/api/options").json()
+        backbone = next(f for f in options["fields"]["optimise"] if f["name"] == "backbone")
+        assert backbone["choices"] == ["vgg19", "vgg16", "vgg13", "vgg11", "alexnet"]
+        ids = []
+        for colour in (10, 200):
+            buffer = io.BytesIO()
+            Image.new("RGB", (40, 32), (colour, 60, 30)).save(buffer, "PNG")
+            r = client.post("/api/uploads", files={"file": ("x.png", buffer.getvalue(), "image/png")})
+            ids.append(r.json()["id"])
+        body = {
+            "mode": "optimise",
+            "content": ids[0],
+            "styles": [ids[1]],
+            "settings": {"backbone": "alexnet"},
+        }
+        r = client.post("/api/jobs", json=body)
+    assert r.status_code == 400
+    assert (
+        "alexnet-owt-7be5be79.pth" in r.json()["error"]
+        and "painterly models download alexnet" in r.json()["error"]
+    )
