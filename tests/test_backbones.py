@@ -307,3 +307,34 @@ def test_short_run_vgg11_and_vgg13(backbone, photo, painting):
     net = VGG19Features(layout, config.pooling, last_tap="conv5_1", arch=backbone, input_format="torchvision")
     result = stylize(photo, painting, config, network=net)
     assert result.ok and result.steps == 3 and result.history[-1]["total"] <= result.history[0]["total"]
+
+
+def test_caffe_file_of_the_shipped_vgg19_gives_the_shipped_features(tmp_path, models_dir):
+    """The real weights through the user-file path: the shipped VGG19 written as a Caffe-format
+    state dict in torchvision's layout, added with --format caffe, must give the very features
+    of the shipped network (keys, order, preprocessing and depth all agree)."""
+    from painterly.backbones import load_vgg19_weights
+
+    shipped = load_vgg19_weights(last="conv3_1")
+    prefixes = {name: prefix for name, (_, prefix) in backbone_convs("vgg19").items()}
+    state = {}
+    for name, (shape, prefix) in backbone_convs("vgg19").items():
+        if f"{name}.weight" in shipped:
+            state[f"{prefix}.weight"], state[f"{prefix}.bias"] = (
+                shipped[f"{name}.weight"],
+                shipped[f"{name}.bias"],
+            )
+        else:  # deeper layers are not compared: placeholders of the right shape keep the file small
+            state[f"{prefix}.weight"] = torch.zeros(()).expand(shape)
+            state[f"{prefix}.bias"] = torch.zeros(()).expand(shape[:1])
+    path = tmp_path / "vgg19-caffe-mine.pth"
+    torch.save(state, path)
+    model = add_model(path, "vgg19", "caffe", name="mine", models_dir=models_dir)
+    assert model.layout == "features" and prefixes["conv3_1"] == "features.10"
+    mine = build_backbone("vgg19", weights_file="mine", last_tap="relu3_1", models_dir=models_dir)
+    reference = VGG19Features(shipped, last_tap="relu3_1")
+    image = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(8))
+    taps = ["relu1_1", "pool2", "relu3_1"]
+    ours, theirs = mine(image, taps), reference(image, taps)
+    assert mine.input_format == "caffe"
+    assert all(torch.equal(ours[t], theirs[t]) for t in taps)
