@@ -58,7 +58,7 @@ PAIRS = [
 def runs(photo_weight: float) -> dict[str, dict]:
     return {
         "plain": {},
-        "knobs": {"activation": "leaky_relu:0.15", "content_layers": ["conv5_4"], "color_weight": 1e8},
+        "knobs": {"activation": "leaky_relu:0.15", "content_layers": ("conv5_4",), "color_weight": 1e8},
         "photo": {"photorealistic": True, "photo_weight": photo_weight},
         "photo+guided": {"photorealistic": True, "photo_weight": photo_weight, "smooth": "guided"},
         "photo+matting": {"photorealistic": True, "photo_weight": photo_weight, "smooth": "matting"},

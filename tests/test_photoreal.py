@@ -1,6 +1,8 @@
 """Photorealistic mode (issue #13): the matting-Laplacian loss, the smoothing, the
 engine hook, the preset and the sweep specs."""
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -142,8 +144,15 @@ def test_sweep_specs_run(name, tmp_path):
     from test_lab_sweep import TinyNets
 
     spec = combine(load_spec(EXAMPLES / "sweeps" / f"{name}.toml"), overrides={"size": 32, "iterations": 1})
+    runs = plan_runs(spec)  # every run's config is built and validated
+    assert len(runs) >= 5
+    # Run the grid with each axis but the last cut to its first value (16 runs would be slow).
+    axes = tuple(
+        a if i == len(spec.axes) - 1 else dataclasses.replace(a, values=a.values[:1], labels=a.labels[:1])
+        for i, a in enumerate(spec.axes)
+    )
+    spec = dataclasses.replace(spec, axes=axes)
     runs = plan_runs(spec)
-    assert len(runs) >= 4
     outcome = run_sweep(spec, tmp_path / name, network_factory=TinyNets())
     assert outcome.ran == len(runs)
 
