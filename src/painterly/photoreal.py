@@ -80,20 +80,38 @@ def matting_laplacian(photo: torch.Tensor) -> torch.Tensor:
 
 def guided_smooth(output: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
     """Edge-preserving smoothing of ``output`` guided by ``photo`` (both 1×3×H×W, 0–1):
-    He et al.'s guided filter from opencv-contrib, the fast variant of Li et al.'s step."""
+    He et al.'s guided filter with the photo's colours as the guide, the fast variant of
+    Li et al.'s step: in each window the output becomes an affine function of the photo.
+
+    Written out with OpenCV box filters rather than ``cv2.ximgproc.guidedFilter``: that
+    one, given the photo as both guide and source, did not give the photo back (gradient
+    SSIM 0.64, mean error 0.02–0.07 at ε 1e-4, radius 2), where this gives 0.995.
+    """
     _require("cv2")
     import cv2
 
-    if not hasattr(cv2, "ximgproc"):
-        raise MissingDependencyError(
-            "--smooth guided needs opencv-contrib-python-headless (cv2.ximgproc): pip install 'painterly[photo]'"
-        )
     h, w = output.shape[-2:]
-    radius = max(1, round(max(h, w) * GUIDED_RADIUS_FRACTION))
-    guide = _to_hwc(photo).astype(np.float32)
-    src = _to_hwc(output).astype(np.float32)
-    smoothed = cv2.ximgproc.guidedFilter(guide, src, radius, GUIDED_EPSILON)
-    return _from_hwc(smoothed, output)
+    r = max(1, round(max(h, w) * GUIDED_RADIUS_FRACTION))
+    guide, src = _to_hwc(photo), _to_hwc(output)
+
+    def box(x: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), normalize=True, borderType=cv2.BORDER_REFLECT)
+
+    mean_i = box(guide)
+    cov_ii = np.empty((h, w, 3, 3))
+    for a in range(3):
+        for b in range(3):
+            cov_ii[..., a, b] = box(guide[..., a] * guide[..., b]) - mean_i[..., a] * mean_i[..., b]
+    inv = np.linalg.inv(cov_ii + GUIDED_EPSILON * np.eye(3))
+    result = np.empty_like(src)
+    for c in range(3):
+        p = src[..., c]
+        mean_p = box(p)
+        cov_ip = np.stack([box(guide[..., a] * p) - mean_i[..., a] * mean_p for a in range(3)], -1)
+        coef = np.einsum("hwij,hwj->hwi", inv, cov_ip)
+        offset = mean_p - (coef * mean_i).sum(-1)
+        result[..., c] = (box(coef) * guide).sum(-1) + box(offset)
+    return _from_hwc(result, output)
 
 
 def matting_smooth(
