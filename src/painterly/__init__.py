@@ -4,10 +4,12 @@ The public API. Importing it does no work: no model is loaded, nothing is seeded
 """
 
 from painterly.config import FastConfig, TransferConfig
+from painterly.config import VideoConfig  # issue #11
 from painterly.errors import ConfigError, InputError, MissingDependencyError, OutputError, PainterlyError
 from painterly.events import Progress, Stop
 from painterly.fast import FastResult, FastStylizer, fast_stylize
 from painterly.transfer import TransferResult, stylize
+from painterly.video import VideoResult, stylize_video  # issue #11
 
 __version__ = "0.1.0"
 
@@ -27,4 +29,8 @@ __all__ = [
     "__version__",
     "fast_stylize",
     "stylize",
+    # issue #11: video
+    "VideoConfig",
+    "VideoResult",
+    "stylize_video",
 ]
