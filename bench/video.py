@@ -17,6 +17,7 @@ A clip is made from a bundled photo with a camera pan and zoom and a moving disc
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import subprocess
 import tempfile
@@ -47,7 +48,7 @@ def input_flows(frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]
     est = FlowEstimator("medium")  # the judge uses the slower, more precise preset
     greys = [est.grey(f) for f in frames]
     out = []
-    for prev, cur in zip(greys, greys[1:]):
+    for prev, cur in itertools.pairwise(greys):
         b, f = est(cur, prev), est(prev, cur)
         out.append((b, reliability(b, f)))
     return out

@@ -10,6 +10,7 @@ PyAV is imported inside functions (optional dependency, ``painterly[video]``).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -151,10 +152,9 @@ def _timed_frames(info: ClipInfo, start: float, stats: DecodeStats) -> Iterator[
         base = stream.time_base or Fraction(1, 1_000_000)
         first = stream.start_time or 0
         if start > 0:
-            try:  # lands on the keyframe before `start`; earlier frames are skipped below
+            # lands on the keyframe before `start`; earlier frames are skipped by read_frames
+            with contextlib.suppress(av.FFmpegError):
                 container.seek(int(start / base) + first, stream=stream)
-            except av.FFmpegError:
-                pass
         last = -math.inf
         for packet in container.demux(stream):
             try:
@@ -307,13 +307,11 @@ def _copy_audio(out: Any, source: Any, target: Any, start: float, end: float) ->
     stream = source.streams.audio[0]
     base = stream.time_base
     origin = stream.start_time or 0
-    offset = int(round(start / base)) + origin if base else origin
+    offset = round(start / base) + origin if base else origin
     copy = target.codec_context.name == stream.codec_context.name
     if start > 0:
-        try:
+        with contextlib.suppress(av.FFmpegError):
             source.seek(offset, stream=stream)
-        except av.FFmpegError:
-            pass
     wrote = False
     for packet in source.demux(stream):
         if packet.dts is None or packet.pts is None:

@@ -241,9 +241,8 @@ def _prepare_work_dir(
         while done and not frame_path(folder, done - 1).is_file():  # trust the files, not the count
             done -= 1
         return done
-    if kind != "folder" and output.exists():
-        if not overwrite:
-            raise OutputError(f"{output}: already exists (use --overwrite to replace it)")
+    if kind != "folder" and output.exists() and not overwrite:
+        raise OutputError(f"{output}: already exists (use --overwrite to replace it)")
     if folder.exists():
         if not folder.is_dir():
             raise OutputError(f"{folder}: is a file")
