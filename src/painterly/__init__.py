@@ -3,8 +3,7 @@
 The public API. Importing it does no work: no model is loaded, nothing is seeded.
 """
 
-from painterly.config import FastConfig, TransferConfig
-from painterly.config import VideoConfig  # issue #11
+from painterly.config import FastConfig, TransferConfig, VideoConfig
 from painterly.errors import ConfigError, InputError, MissingDependencyError, OutputError, PainterlyError
 from painterly.events import Progress, Stop
 from painterly.fast import FastResult, FastStylizer, fast_stylize
@@ -29,8 +28,5 @@ __all__ = [
     "__version__",
     "fast_stylize",
     "stylize",
-    # issue #11: video
-    "VideoConfig",
-    "VideoResult",
-    "stylize_video",
 ]
+__all__ += ["VideoConfig", "VideoResult", "stylize_video"]  # issue #11: video

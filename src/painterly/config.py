@@ -393,7 +393,8 @@ class VideoConfig(ConfigBase):
     every: int = knob(1, "Paint only every Nth frame (a quick preview; the output plays at fps/N).")
     fps: float = knob(0.0, "Frame rate of a folder of frames (0: 25), or to force on a clip (0: its own).")
     iterations: int = knob(
-        150, "Optimise mode: optimiser steps on the first frame (and on every frame when temporal_weight is 0)."
+        150,
+        "Optimise mode: optimiser steps on the first frame (and on every frame when temporal_weight is 0).",
     )
     later_iterations: int = knob(
         30, "Optimise mode: steps on each later frame, which starts from the moved previous output."

@@ -110,7 +110,8 @@ def probe(path: str | os.PathLike[str], fps: float = 0.0) -> ClipInfo:
 
 
 def _describe(exc: Exception) -> str:
-    text = str(exc).strip() or type(exc).__name__
+    """FFmpeg's own words, without the errno and the repeated file name."""
+    text = str(getattr(exc, "strerror", None) or exc).strip() or type(exc).__name__
     return text.splitlines()[0]
 
 
