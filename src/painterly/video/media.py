@@ -299,6 +299,10 @@ def _add_audio_stream(out: Any, source: Any) -> Any:
     if source.codec_context.name in MP4_AUDIO_CODECS:
         return out.add_stream_from_template(source)
     stream = out.add_stream("aac", rate=source.codec_context.sample_rate or 48000)
+    # Same channel count (PyAV resamples each frame to the encoder's format); a layout
+    # without a channel order ("1 channels") is refused by the encoder, so name it.
+    channels = source.codec_context.channels or 2
+    stream.layout = {1: "mono", 2: "stereo"}.get(channels, "stereo")
     return stream
 
 
