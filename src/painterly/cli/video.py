@@ -60,7 +60,8 @@ def handle(args: argparse.Namespace) -> int:
         if not bars:
             bars.append(
                 tqdm(
-                    total=None,
+                    total=event.total_frames or None,
+                    initial=event.frame - 1,
                     desc="painting",
                     unit="frame",
                     disable=args.quiet,
@@ -68,12 +69,11 @@ def handle(args: argparse.Namespace) -> int:
                     dynamic_ncols=True,
                 )
             )
+            if event.resumed:
+                bars[0].write(f"resuming after frame {event.resumed}", file=sys.stderr)
         bar = bars[0]
         if event.total_frames and bar.total != event.total_frames:
             bar.total = event.total_frames
-        if bar.n == 0 and event.resumed:
-            bar.write(f"resuming after frame {event.resumed}", file=sys.stderr)
-            bar.update(event.resumed)
         bar.set_postfix({"fps": f"{event.fps:.2f}", "left": f"{event.seconds_left:.0f}s"}, refresh=False)
         bar.update(event.frame - bar.n)
 
@@ -92,7 +92,7 @@ def handle(args: argparse.Namespace) -> int:
         for bar in bars:
             bar.close()
     if not result.ok:
-        print(f"painterly: {result.message}; add --resume to the same command", file=sys.stderr)
+        print(f"painterly: {result.message}; add --resume to the same command to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
     what = "frames" if Path(args.output).suffix == "" else "video"
     extra = ", audio copied" if result.audio else ""

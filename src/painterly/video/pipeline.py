@@ -228,6 +228,8 @@ def _prepare_work_dir(
     manifest = folder / WORK_MANIFEST
     if resume:
         if not manifest.is_file():
+            if kind != "folder" and output.exists():
+                raise InputError(f"{output}: that run finished already; nothing to resume")
             raise InputError(f"{folder}: nothing to resume (no {WORK_MANIFEST}); run without --resume")
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
@@ -383,7 +385,7 @@ def stylize_video(
     )
     if status != "finished":
         write_state(status)
-        result.message = message + f"; {done} frames kept in {folder} (resume to continue)"
+        result.message = message + f"; {done} frames kept in {folder}"
         return result
     if done == 0:
         write_state("empty")
