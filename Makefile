@@ -64,3 +64,9 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+# issue #11: video. Per-frame vs temporal painting of a synthetic pan+zoom clip (warping error,
+# style strength, fps) and the README strip; add OPTIMISE=1 for the optimising path (minutes).
+video-bench: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python bench/video.py --strip docs/video_strip.jpg
+	$(if $(OPTIMISE),OMP_NUM_THREADS=1 $(BIN)/python bench/video.py --optimise --size 160 --frames 8 --iterations 60 --later 10,20,40 --weights 0.7,1.0 --threads 1)

@@ -105,6 +105,7 @@ def main() -> None:
     flows = input_flows(frames)
     network = build_network(TransferConfig(), torch.device("cpu"))
     print(f"clip: {args.frames} frames at {w}×{h}, pan 2 px/frame + zoom 0.4 %/frame + a moving disc")
+    print(f"machine: {os.cpu_count()} cores, {load()}")
     print(f"input flow reliable on {np.mean([m.mean() for _, m in flows]) * 100:.0f} % of pixels")
 
     runs: list[tuple[str, VideoConfig]] = []
@@ -155,8 +156,11 @@ def main() -> None:
         baseline = baseline or (err, strength)
         print(
             f"{name:34s} {err:9.2f} {baseline[0] / err:11.2f}× {strength:11.4g} {strength / baseline[1] - 1:+11.1%} {fps:6.2f}  "
-            f"{load()} wall {wall:.1f} s"
+            f"{load()} wall {wall:.1f} s",
+            flush=True,
         )
+        per_frame = {k: 1000 * r.timings[k] / r.frames for k in ("paint", "flow", "save", "encode")}
+        print("    ms per frame: " + ", ".join(f"{k} {v:.0f}" for k, v in per_frame.items()), flush=True)
     if args.strip:
         names = list(results)
         pick = names[0], names[min(2, len(names) - 1)]
@@ -164,7 +168,12 @@ def main() -> None:
         rows = [np.concatenate([frames[i] for i in idx], 1)]
         rows += [np.concatenate([results[n][i] for i in idx], 1) for n in pick]
         strip = Image.fromarray(np.concatenate(rows, 0))
-        strip.save(args.strip)
+        strip = (
+            strip.resize((strip.width // 2, strip.height // 2), Image.Resampling.LANCZOS)
+            if w > 400
+            else strip
+        )
+        strip.save(args.strip, quality=88)
         print(f"strip: {args.strip} (rows: input, {pick[0]}, {pick[1]}; frames {list(idx)})")
 
 
