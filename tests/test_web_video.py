@@ -13,9 +13,8 @@ from PIL import Image
 pytest.importorskip("fastapi")
 av = pytest.importorskip("av")
 
-from test_web_api import make_client, png_bytes  # noqa: E402
-
 from painterly.video.synth import camera_frames, write_clip  # noqa: E402
+from test_web_api import make_client, png_bytes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
