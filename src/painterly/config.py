@@ -468,8 +468,15 @@ class VideoConfig(ConfigBase):
     style_weight: float = knob(1e2, "Optimise mode: β, the style weight.")
     seed: int = knob(0, "Optimise mode: random seed.")
     threads: int = knob(0, "CPU threads for the fast network and the flow (0: all cores).")
+    style_scale: float = knob(
+        1.0,
+        "Fast mode brush size: the network paints at this fraction of the frame size (smaller: "
+        "bigger strokes and faster; 0.75 paints 640×360 in about 60 % of the time).",
+    )
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.style_scale) and 0 < self.style_scale <= 4):
+            raise ConfigError(f"style_scale must be in (0, 4], got {self.style_scale}")
         if self.mode not in literal_choices("mode", VideoConfig):
             raise ConfigError(f"mode must be one of {', '.join(literal_choices('mode', VideoConfig))}")
         if not (math.isfinite(self.temporal_weight) and 0 <= self.temporal_weight <= 1):

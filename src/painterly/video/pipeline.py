@@ -108,9 +108,15 @@ class FastPainter:
         vectors = [self.stylizer.style_vector(p) for p in paintings]
         self.vector = blend_vectors(vectors, [1 / len(vectors)] * len(vectors))
         self.weight = config.temporal_weight
+        self.scale = config.style_scale
 
     def paint(self, rgb: np.ndarray, warped: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
-        painted = self.stylizer.paint(rgb.astype(np.float32) / 255.0, self.vector)
+        h, w = rgb.shape[:2]
+        if self.scale != 1:  # paint smaller (bigger strokes, faster), then back to the frame size
+            small = _resize(rgb, (max(8, round(w * self.scale)), max(8, round(h * self.scale))))
+            painted = _resize(self.stylizer.paint(small.astype(np.float32) / 255.0, self.vector), (w, h))
+        else:
+            painted = self.stylizer.paint(rgb.astype(np.float32) / 255.0, self.vector)
         if warped is not None and mask is not None and self.weight:
             keep = (self.weight * mask)[..., None]
             painted = painted * (1 - keep) + (warped.astype(np.float32) / 255.0) * keep
