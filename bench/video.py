@@ -128,6 +128,9 @@ def main() -> None:
         runs += [
             (f"temporal {tw}", base.replace(temporal_weight=float(tw))) for tw in args.weights.split(",")
         ]
+        if args.brush != 1:
+            brush = base.replace(temporal_weight=0.7, style_scale=args.brush)
+            runs.append((f"temporal 0.7, brush {args.brush}", brush))
 
     from painterly.fast import FastStylizer
 
