@@ -208,3 +208,19 @@ def test_cli_bad_inputs_exit_2_with_one_line(capsys, clip, tmp_path, make, flags
     assert code == 2
     assert fragment in err and len(err.strip().splitlines()) == 1, err
     assert not math.isnan(0)
+
+
+def test_a_damaged_clip_still_paints(clip, tmp_path):
+    """Bytes scrambled inside two video packets: the decoder conceals or skips them; the
+    run still writes every frame (or says how many packets it skipped), never a traceback."""
+    data = bytearray(clip.read_bytes())
+    with av.open(str(clip)) as c:
+        offsets = [p.pos for p in c.demux(c.streams.video[0]) if p.pos]
+    for start in offsets[3:5]:
+        for i in range(start + 16, start + 120):
+            data[i] = (data[i] * 7 + 13) % 256
+    damaged = tmp_path / "damaged.mp4"
+    damaged.write_bytes(bytes(data))
+    result = stylize_video(damaged, PAINTING, tmp_path / "out.mp4", VideoConfig(size=32, threads=1))
+    assert result.ok and result.frames >= 6
+    assert (tmp_path / "out.mp4").stat().st_size > 0
