@@ -310,6 +310,9 @@ def stylize_video(
     size = work_size(info, config.size, even=kind == "mp4")
     out_fps = info.fps / config.every
     folder = frames_dir_for(output)
+    for target in {output, folder}:
+        if target.exists() and clip.exists() and target.resolve() == clip.resolve():
+            raise OutputError(f"{target}: is the input clip; refusing to write over it")
     identity = {
         "version": WORK_VERSION,
         "config": config.to_dict(),
