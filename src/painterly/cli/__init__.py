@@ -17,7 +17,8 @@ from painterly.errors import PainterlyError
 
 #: Subcommand modules, in the order --help lists them.
 COMMAND_MODULES = ["run", "fast", "layers", "sweep", "reconstruct", "histogram", "progression", "serve"]
-COMMAND_MODULES.append("video")  # issue #11
+COMMAND_MODULES += ["models"]  # issue #14: backbone weight files
+COMMAND_MODULES += ["video"]  # issue #11: video clips
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
