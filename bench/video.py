@@ -50,7 +50,7 @@ def input_flows(frames: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]
     out = []
     for prev, cur in itertools.pairwise(greys):
         b, f = est(cur, prev), est(prev, cur)
-        out.append((b, reliability(b, f)))
+        out.append((b, reliability(b, f, frames[len(out) + 1], frames[len(out)])))
     return out
 
 

@@ -20,6 +20,12 @@ from painterly.errors import MissingDependencyError
 CONSISTENCY_SCALE, CONSISTENCY_OFFSET = 0.01, 0.5
 #: ... and not on a motion edge: |∇b|² > EDGE_SCALE·|b|² + EDGE_OFFSET marks one.
 EDGE_SCALE, EDGE_OFFSET = 0.01, 0.002
+#: ... and the previous input frame moved by the flow must look like the current one:
+#: a mean |difference| over the channels above this (0–255) means the flow is wrong there.
+#: Both flows can be wrong the same way (a small, fast object the coarse-to-fine search
+#: loses), which the round-trip test cannot see; without this check the temporal modes kept
+#: the background's strokes where such an object had moved to, and the object faded out.
+PHOTOMETRIC_LIMIT = 20.0
 
 
 def _cv2() -> Any:
@@ -78,13 +84,21 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     return cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def reliability(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
+def reliability(
+    backward: np.ndarray,
+    forward: np.ndarray,
+    current: np.ndarray | None = None,
+    previous: np.ndarray | None = None,
+) -> np.ndarray:
     """H×W float32 in {0, 1}: 1 where the backward flow of frame t can be trusted.
 
     Forward–backward consistency (Ruder et al. 2016): follow the backward flow b from a
     pixel of frame t to frame t−1, then the forward flow f back; if it does not return,
     the pixel was hidden in frame t−1 (disoccluded) or the flow is wrong there. Pixels on
-    motion edges and pixels whose source lies outside frame t−1 are unreliable too.
+    motion edges and pixels whose source lies outside frame t−1 are unreliable too. Given
+    the input frames (``current`` = t, ``previous`` = t−1, H×W×3 uint8), pixels where the
+    moved previous frame does not match the current one are unreliable as well (one pixel
+    of margin around them).
     """
     cv2 = _cv2()
     h, w = backward.shape[:2]
@@ -97,7 +111,13 @@ def reliability(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     gy_y, gx_y = np.gradient(backward[..., 1])
     edge = gx_x**2 + gy_x**2 + gx_y**2 + gy_y**2 > EDGE_SCALE * np.square(backward).sum(-1) + EDGE_OFFSET
     inside = (map_x >= 0) & (map_x <= w - 1) & (map_y >= 0) & (map_y <= h - 1)
-    return (ok & ~edge & inside).astype(np.float32)
+    mask = (ok & ~edge & inside).astype(np.float32)
+    if current is not None and previous is not None:
+        moved = cv2.remap(previous, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        diff = np.abs(current.astype(np.float32) - moved.astype(np.float32)).mean(-1)
+        matches = (diff <= PHOTOMETRIC_LIMIT).astype(np.float32)
+        mask *= cv2.erode(matches, np.ones((3, 3), np.uint8))
+    return mask
 
 
 def warping_error(current: np.ndarray, previous: np.ndarray, backward: np.ndarray, mask: np.ndarray) -> float:

@@ -342,6 +342,7 @@ def stylize_video(
     status: RunStatus = "finished"
     message = ""
     prev_grey: np.ndarray | None = None
+    prev_rgb: np.ndarray | None = None
     prev_out: np.ndarray | None = None
     painted = 0
     start = time.perf_counter()
@@ -355,13 +356,18 @@ def stylize_video(
                 if slot.index == done - 1:
                     with Image.open(frame_path(folder, slot.index)) as img:
                         prev_out = np.asarray(img.convert("RGB"))
-                prev_grey = grey
+                prev_grey, prev_rgb = grey, rgb
                 continue
             warped = mask = None
-            if prev_out is not None and prev_grey is not None and config.temporal_weight:
+            if (
+                prev_out is not None
+                and prev_grey is not None
+                and prev_rgb is not None
+                and config.temporal_weight
+            ):
                 t = time.perf_counter()
                 backward, forward = flow(grey, prev_grey), flow(prev_grey, grey)
-                mask = reliability(backward, forward)
+                mask = reliability(backward, forward, rgb, prev_rgb)
                 warped = warp(prev_out, backward)
                 timings["flow"] += time.perf_counter() - t
             t = time.perf_counter()
@@ -372,7 +378,7 @@ def stylize_video(
             done, painted = slot.index + 1, painted + 1
             write_state("running")
             timings["save"] += time.perf_counter() - t
-            prev_grey, prev_out = grey, out
+            prev_grey, prev_rgb, prev_out = grey, rgb, out
             if callback is not None:
                 elapsed = time.perf_counter() - start
                 callback(
