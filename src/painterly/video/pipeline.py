@@ -161,13 +161,18 @@ class OptimisePainter:
         if warped is None or mask is None or not self.video.temporal_weight:
             result = stylize(photo, self.paintings, self.transfer, network=self.network)
         else:
-            init = torch.from_numpy(warped.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+            moved = torch.from_numpy(warped.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
             weights = torch.from_numpy(mask)[None, None]
+            # Ruder et al. start from the moved previous output everywhere. With a few steps a
+            # frame, what was not in the last frame (a moving object, a revealed background)
+            # then never appears: there we start from the photo and let the optimiser paint it.
+            photo_t = torch.from_numpy(rgb.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
+            init = weights * moved + (1 - weights) * photo_t
             scale = TEMPORAL_LOSS_SCALE * self.video.temporal_weight
 
             def extra(image: torch.Tensor) -> dict[str, torch.Tensor]:
                 return {
-                    "temporal": scale * temporal_loss(image, init.to(image.device), weights.to(image.device))
+                    "temporal": scale * temporal_loss(image, moved.to(image.device), weights.to(image.device))
                 }
 
             later = self.transfer.replace(iterations=self.video.later_iterations)
