@@ -313,6 +313,7 @@ def stylize(
         if image is None and init_image is not None:
             h, w = scale.content.shape[-2:]
             image = F.interpolate(init_image.to(device), size=(h, w), mode="bilinear", align_corners=False)
+            image = image.contiguous()  # L-BFGS flattens with view()
         if image is None:
             image = initial_image(config, scale.content, style_imgs[0], generator)
             if config.preserve_colors == "luminance":

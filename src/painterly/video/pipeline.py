@@ -167,7 +167,7 @@ class OptimisePainter:
             # frame, what was not in the last frame (a moving object, a revealed background)
             # then never appears: there we start from the photo and let the optimiser paint it.
             photo_t = torch.from_numpy(rgb.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
-            init = weights * moved + (1 - weights) * photo_t
+            init = (weights * moved + (1 - weights) * photo_t).contiguous()
             scale = TEMPORAL_LOSS_SCALE * self.video.temporal_weight
 
             def extra(image: torch.Tensor) -> dict[str, torch.Tensor]:
