@@ -42,6 +42,10 @@ OutputKind = Literal["mp4", "gif", "folder"]
 #: temporal_weight 0.7 it cut the warping error 3.8× with the style loss within 2 %
 #: (bench/video.py --optimise, docs/readme/video.md); other scales were not swept.
 TEMPORAL_LOSS_SCALE = 2e4
+#: Optimise mode: share of the photo in the starting image where the flow is unreliable
+#: (the rest is the moved previous output). 1 left those places unpainted after 10 steps
+#: (style loss +45 %); 0 let a small fast object fade out (bench/video.py --optimise).
+PHOTO_FILL = 0.5
 WORK_MANIFEST = "video.json"
 WORK_VERSION = 1
 
@@ -165,9 +169,11 @@ class OptimisePainter:
             weights = torch.from_numpy(mask)[None, None]
             # Ruder et al. start from the moved previous output everywhere. With a few steps a
             # frame, what was not in the last frame (a moving object, a revealed background)
-            # then never appears: there we start from the photo and let the optimiser paint it.
+            # then never appears; from the photo alone it stays unpainted. Where the flow is
+            # unreliable we start from a mix of the two (PHOTO_FILL of the photo).
             photo_t = torch.from_numpy(rgb.astype(np.float32) / 255.0).permute(2, 0, 1)[None]
-            init = (weights * moved + (1 - weights) * photo_t).contiguous()
+            fill = PHOTO_FILL * photo_t + (1 - PHOTO_FILL) * moved
+            init = (weights * moved + (1 - weights) * fill).contiguous()
             scale = TEMPORAL_LOSS_SCALE * self.video.temporal_weight
 
             def extra(image: torch.Tensor) -> dict[str, torch.Tensor]:
