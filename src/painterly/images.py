@@ -14,12 +14,16 @@ import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from painterly.errors import ConfigError, InputError, OutputError
+
+if TYPE_CHECKING:
+    from painterly.library.resolve import StyleChoice
 
 #: What the engines accept as an image: a path or a Pillow image.
 ImageSource = str | os.PathLike[str] | Image.Image
@@ -77,13 +81,40 @@ def load_image(source: ImageSource) -> Image.Image:
 def load_styles(
     styles: ImageSource | Sequence[ImageSource], weights: Sequence[float], weights_name: str
 ) -> list[Image.Image]:
-    """One painting or several, loaded; their blend ``weights`` (if any) must match in number."""
+    """One painting or several, loaded; their blend ``weights`` (if any) must match in number.
+    Library names (``movement:fauvism``, ...) are read as their works' files (issue #10); a
+    caller that blends should call :func:`resolve_styles` first to get the matching weights."""
     sources = [styles] if isinstance(styles, (str, os.PathLike, Image.Image)) else list(styles)
     if not sources:
         raise ConfigError("give at least one style image")
     if weights and len(weights) != len(sources):
         raise ConfigError(f"{weights_name} has {len(weights)} values for {len(sources)} style images")
-    return [load_image(s) for s in sources]
+    return [load_image(s) for s in resolve_styles(sources).sources]
+
+
+# --- style library names at the boundary: issue #10 ---
+def resolve_styles(
+    styles: ImageSource | Sequence[ImageSource],
+    weights: Sequence[float] = (),
+    weights_name: str = "style weights",
+    group: str = "blend",
+) -> StyleChoice:
+    """Library names among the style sources → their works' files, with the blend weights
+    spread over them (``group``: blend or representative for artist:/movement:); files and
+    images pass through unchanged. Every engine and command takes paintings through here."""
+    from painterly.library.resolve import resolve_styles as resolve
+
+    sources = [styles] if isinstance(styles, (str, os.PathLike, Image.Image)) else list(styles)
+    if weights and len(weights) != len(sources):
+        raise ConfigError(f"{weights_name} has {len(weights)} values for {len(sources)} style images")
+    return resolve(sources, weights, group)
+
+
+def resolve_style_path(source: str) -> str:
+    """One painting as one file: a library name becomes its only work or its representative."""
+    from painterly.library.resolve import resolve_path
+
+    return resolve_path(source)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

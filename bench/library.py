@@ -1,0 +1,206 @@
+"""Style library figures: the representative works, blend vs representative, the Gram cache.
+
+    .venv/bin/python bench/library.py --write              # representatives.json for the bundled groups
+    .venv/bin/python bench/library.py --measure [--size 128 --steps 60]
+    .venv/bin/python bench/library.py --cache [--size 512]
+
+--measure decides the default of ``style_group`` in two ways:
+
+A. Gram space, leave one out: for every work of a group (≥3 works), build the group's target
+   from the *other* works (blend: their mean Gram; representative: their medoid) and measure
+   the style distance from that target to the left-out work. A lower mean says the target
+   stands for the group's works it was not built from.
+B. Pictures: paint the astronaut in every movement both ways; measure the output's style
+   distance to all the movement's works (coverage, lower is better) and whether the output is
+   nearest (mean distance) to its own movement among all 14 (recognised, higher is better).
+
+--cache times a 512 px run's target pass with a cold and a warm Gram cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from painterly import TransferConfig, stylize
+from painterly.images import fit_size, load_image, pil_to_tensor, resize
+from painterly.library import Library
+from painterly.library.catalog import bundled_dir
+from painterly.library.representative import (
+    SIGNATURE_LAYERS,
+    distance_matrix,
+    load_network,
+    medoid,
+    members_key,
+    signatures,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PORTRAIT = ROOT / "examples" / "content" / "astronaut.jpg"
+
+
+def groups(library: Library, least: int) -> dict[str, list]:
+    found = {f"movement:{k}": v for k, v in library.movements().items() if len(v) >= least}
+    found.update({f"artist:{k}": v for k, v in library.artists().items() if len(v) >= least})
+    return found
+
+
+def write_representatives() -> None:
+    library = Library.load()
+    net = load_network()
+    works = library.works
+    sigs = dict(zip((w.id for w in works), signatures(net, [w.path for w in works])))
+    out = {}
+    for name, members in groups(library, 2).items():
+        dist = distance_matrix([sigs[w.id] for w in members])
+        chosen = members[medoid(dist)]
+        out[name] = {
+            "id": chosen.id,
+            "members": members_key(members),
+            "mean_distance": round(float(dist.sum(1)[medoid(dist)]) / max(1, len(members) - 1), 4),
+        }
+        print(f"{name:32s} {chosen.id}")
+    data = {
+        "about": "medoid of each bundled group by style distance (bench/library.py --write)",
+        "layers": list(SIGNATURE_LAYERS),
+        "groups": out,
+    }
+    (bundled_dir() / "representatives.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def layer_scales(sigs: list[dict[str, torch.Tensor]]) -> dict[str, float]:
+    """Mean pairwise squared Gram distance per layer over the library (the distance's units)."""
+    scales = {}
+    for layer in SIGNATURE_LAYERS:
+        flat = torch.stack([s[layer].flatten() for s in sigs])
+        d = torch.cdist(flat, flat).square() / flat.shape[1]
+        n = len(sigs)
+        scales[layer] = float(d.sum()) / (n * (n - 1))
+    return scales
+
+
+def dist(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], scales: dict[str, float]) -> float:
+    return sum(float((a[k] - b[k]).square().mean()) / scales[k] for k in SIGNATURE_LAYERS)
+
+
+def mean_gram(sigs: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    return {k: torch.stack([s[k] for s in sigs]).mean(0) for k in SIGNATURE_LAYERS}
+
+
+def measure(size: int, steps: int) -> None:
+    library = Library.load()
+    net = load_network()
+    works = library.works
+    sig_list = signatures(net, [w.path for w in works])
+    sigs = dict(zip((w.id for w in works), sig_list))
+    scales = layer_scales(sig_list)
+
+    print("A. leave one out in Gram space (distance to the left-out work; lower is better)")
+    print(f"{'group':32s} {'works':>5s} {'blend':>8s} {'repr.':>8s}")
+    rows = []
+    for name, members in groups(library, 3).items():
+        b_d, r_d = [], []
+        for i, held in enumerate(members):
+            rest = [sigs[w.id] for j, w in enumerate(members) if j != i]
+            b_d.append(dist(mean_gram(rest), sigs[held.id], scales))
+            r_d.append(dist(rest[medoid(distance_matrix(rest))], sigs[held.id], scales))
+        rows.append((statistics.mean(b_d), statistics.mean(r_d)))
+        print(f"{name:32s} {len(members):5d} {rows[-1][0]:8.3f} {rows[-1][1]:8.3f}")
+    wins = sum(b < r for b, r in rows)
+    print(
+        f"mean over {len(rows)} groups: blend {statistics.mean(r[0] for r in rows):.3f}, "
+        f"representative {statistics.mean(r[1] for r in rows):.3f}; blend closer in {wins}/{len(rows)}"
+    )
+
+    print(f"\nB. the astronaut at {size} px, {steps} steps, per movement")
+    # the works compared at the output's size, so that both sides see the same scale of detail
+    small = dict(zip((w.id for w in works), signatures(net, [w.path for w in works], size=size)))
+    small_scales = layer_scales(list(small.values()))
+    movements = library.movements()
+    print(f"{'movement':20s} {'cov.blend':>9s} {'cov.repr':>9s} {'rec.blend':>9s} {'rec.repr':>9s}  s/run")
+    totals = {"blend": [0.0, 0], "representative": [0.0, 0]}
+    for movement in movements:
+        line = []
+        recs = []
+        for mode in ("blend", "representative"):
+            cfg = TransferConfig(size=size, iterations=steps, style_group=mode, cache=True, device="cpu")
+            t0 = time.perf_counter()
+            result = stylize(PORTRAIT, f"movement:{movement}", cfg, network=None)
+            elapsed = time.perf_counter() - t0
+            out = signatures(net, [result.image], size=size)[0]
+            per_movement = {
+                m: statistics.mean(dist(out, small[w.id], small_scales) for w in ws)
+                for m, ws in movements.items()
+            }
+            coverage = per_movement[movement]
+            recognised = min(per_movement, key=per_movement.get) == movement
+            totals[mode][0] += coverage
+            totals[mode][1] += recognised
+            line.append(coverage)
+            recs.append(recognised)
+        print(f"{movement:20s} {line[0]:9.3f} {line[1]:9.3f} {recs[0]!s:>9s} {recs[1]!s:>9s}  {elapsed:.1f}")
+    n = len(movements)
+    for mode, (cov, rec) in totals.items():
+        print(f"{mode:15s} mean coverage {cov / n:.3f}, recognised {rec}/{n}")
+
+
+def cache_timing(size: int, repeats: int) -> None:
+    """The style pass of one run at ``size`` px: computed (cold cache) vs read (warm cache)."""
+    from painterly.library.cache import GramCache
+    from painterly.transfer import build_network, style_grams
+
+    cfg = TransferConfig(size=size)
+    net = build_network(cfg, torch.device("cpu"))
+    painting = bundled_dir() / "paintings" / "van_gogh-the_starry_night-1889.jpg"
+    img = load_image(painting)
+    style = pil_to_tensor(resize(img, fit_size(*img.size, size)))
+    cold, warm = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(repeats):  # interleaved, so that machine load hits both alike
+            cache = GramCache(Path(folder))
+            cache.clear()
+            t0 = time.perf_counter()
+            style_grams(net, [style], cfg.style_layers, [1.0], cache=cache)
+            cold.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            style_grams(net, [style], cfg.style_layers, [1.0], cache=cache)
+            warm.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        style_grams(net, [style], cfg.style_layers, [1.0])
+        bare = time.perf_counter() - t0
+    print(
+        f"style targets at {size} px, one painting: no cache {bare:.3f} s, cold cache "
+        f"{statistics.median(cold):.3f} s (compute + write), warm cache {statistics.median(warm):.3f} s "
+        f"(read); saved per painting per run: {statistics.median(cold) - statistics.median(warm):.3f} s"
+    )
+    print(f"threads {torch.get_num_threads()}, load {os.getloadavg()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--measure", action="store_true")
+    parser.add_argument("--cache", action="store_true")
+    parser.add_argument("--size", type=int, default=0)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if args.write:
+        write_representatives()
+    if args.measure:
+        measure(args.size or 128, args.steps)
+    if args.cache:
+        cache_timing(args.size or 512, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
