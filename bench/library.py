@@ -1,7 +1,10 @@
 """Style library figures: the representative works, blend vs representative, the Gram cache.
 
     .venv/bin/python bench/library.py --write              # representatives.json for the bundled groups
-    .venv/bin/python bench/library.py --measure [--size 128 --steps 60]
+    .venv/bin/python bench/library.py --measure
+    .venv/bin/painterly sweep examples/content/astronaut.jpg --grid style_group=blend,representative \
+        --grid 'style=movement:*' -o out/groups --size 96 --iterations 40 -q
+    .venv/bin/python bench/library.py --sweep out/groups
     .venv/bin/python bench/library.py --cache [--size 512]
 
 --measure decides the default of ``style_group`` in two ways:
@@ -10,7 +13,7 @@ A. Gram space, leave one out: for every work of a group (≥3 works), build the 
    from the *other* works (blend: their mean Gram; representative: their medoid) and measure
    the style distance from that target to the left-out work. A lower mean says the target
    stands for the group's works it was not built from.
-B. Pictures: paint the astronaut in every movement both ways; measure the output's style
+B. Pictures: paint the astronaut in every movement both ways (a sweep); measure the output's style
    distance to all the movement's works (coverage, lower is better) and whether the output is
    nearest (mean distance) to its own movement among all 14 (recognised, higher is better).
 
@@ -29,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from painterly import TransferConfig, stylize
+from painterly import TransferConfig
 from painterly.images import fit_size, load_image, pil_to_tensor, resize
 from painterly.library import Library
 from painterly.library.catalog import bundled_dir
@@ -94,7 +97,7 @@ def mean_gram(sigs: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     return {k: torch.stack([s[k] for s in sigs]).mean(0) for k in SIGNATURE_LAYERS}
 
 
-def measure(size: int, steps: int) -> None:
+def measure() -> None:
     library = Library.load()
     net = load_network()
     works = library.works
@@ -119,36 +122,44 @@ def measure(size: int, steps: int) -> None:
         f"representative {statistics.mean(r[1] for r in rows):.3f}; blend closer in {wins}/{len(rows)}"
     )
 
-    print(f"\nB. the astronaut at {size} px, {steps} steps, per movement")
+
+def measure_sweep(folder: Path) -> None:
+    """Part B from a finished sweep over style_group × movement (see the module docstring)."""
+    library = Library.load()
+    net = load_network()
+    movements = library.movements()
+    runs = []
+    for manifest in sorted((folder / "runs").glob("*.json")):
+        data = json.loads(manifest.read_text())
+        values = data["sweep"]["values"]
+        runs.append((values["style"], values["style_group"], manifest.with_suffix(".png"), data))
+    size = runs[0][3]["config"]["size"]
+    works = library.works
     # the works compared at the output's size, so that both sides see the same scale of detail
     small = dict(zip((w.id for w in works), signatures(net, [w.path for w in works], size=size)))
-    small_scales = layer_scales(list(small.values()))
-    movements = library.movements()
-    print(f"{'movement':20s} {'cov.blend':>9s} {'cov.repr':>9s} {'rec.blend':>9s} {'rec.repr':>9s}  s/run")
-    totals = {"blend": [0.0, 0], "representative": [0.0, 0]}
-    for movement in movements:
-        line = []
-        recs = []
-        for mode in ("blend", "representative"):
-            cfg = TransferConfig(size=size, iterations=steps, style_group=mode, cache=True, device="cpu")
-            t0 = time.perf_counter()
-            result = stylize(PORTRAIT, f"movement:{movement}", cfg, network=None)
-            elapsed = time.perf_counter() - t0
-            out = signatures(net, [result.image], size=size)[0]
-            per_movement = {
-                m: statistics.mean(dist(out, small[w.id], small_scales) for w in ws)
-                for m, ws in movements.items()
-            }
-            coverage = per_movement[movement]
-            recognised = min(per_movement, key=per_movement.get) == movement
-            totals[mode][0] += coverage
-            totals[mode][1] += recognised
-            line.append(coverage)
-            recs.append(recognised)
-        print(f"{movement:20s} {line[0]:9.3f} {line[1]:9.3f} {recs[0]!s:>9s} {recs[1]!s:>9s}  {elapsed:.1f}")
-    n = len(movements)
-    for mode, (cov, rec) in totals.items():
-        print(f"{mode:15s} mean coverage {cov / n:.3f}, recognised {rec}/{n}")
+    scales = layer_scales(list(small.values()))
+    print(f"B. pictures: {folder} ({len(runs)} runs at {size} px)")
+    print(f"{'movement':20s} {'mode':15s} {'coverage':>9s} {'rank':>5s}  works")
+    totals: dict[str, list[float]] = {}
+    for movement, mode, image, data in runs:
+        out = signatures(net, [image], size=size)[0]
+        per_movement = {
+            m: statistics.mean(dist(out, small[w.id], scales) for w in ws) for m, ws in movements.items()
+        }
+        ranking = sorted(per_movement, key=per_movement.get)
+        rank = ranking.index(movement) + 1
+        totals.setdefault(mode, []).append(per_movement[movement])
+        totals.setdefault(mode + "/rank1", []).append(rank == 1)
+        totals.setdefault(mode + "/rank", []).append(rank)
+        used = len(data.get("library", [{}])[0].get("works", []))
+        print(f"{movement:20s} {mode:15s} {per_movement[movement]:9.3f} {rank:5d}  {used}")
+    for mode in ("blend", "representative"):
+        if mode in totals:
+            print(
+                f"{mode:15s} mean coverage {statistics.mean(totals[mode]):.3f}, own movement nearest "
+                f"{sum(totals[mode + '/rank1'])}/{len(totals[mode])}, mean rank "
+                f"{statistics.mean(totals[mode + '/rank']):.2f} of {len(movements)}"
+            )
 
 
 def cache_timing(size: int, repeats: int) -> None:
@@ -190,14 +201,16 @@ def main() -> None:
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--measure", action="store_true")
     parser.add_argument("--cache", action="store_true")
+    parser.add_argument("--sweep", type=Path, help="part B from this sweep folder (style_group × style)")
     parser.add_argument("--size", type=int, default=0)
-    parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if args.write:
         write_representatives()
     if args.measure:
-        measure(args.size or 128, args.steps)
+        measure()
+    if args.sweep:
+        measure_sweep(args.sweep)
     if args.cache:
         cache_timing(args.size or 512, args.repeats)
 

@@ -35,7 +35,7 @@ from painterly.errors import ConfigError, OutputError, PainterlyError
 from painterly.events import Progress
 from painterly.images import atomic_write_bytes, atomic_write_text, check_output_path, open_image, save_image
 from painterly.lab.sheets import contact_sheet
-from painterly.lab.specs import SweepRun, SweepSpec, format_value, plan_runs
+from painterly.lab.specs import STYLE_AXIS, SweepRun, SweepSpec, format_value, plan_runs
 from painterly.records import (
     RunPaths,
     build_manifest,
@@ -106,6 +106,8 @@ class SweepOutcome:
 
 def check_inputs(spec: SweepSpec) -> tuple[Image.Image, list[Image.Image]]:
     """Open the photo and the paintings once (InputError naming a bad file)."""
+    if any(a.key == STYLE_AXIS for a in spec.axes) and spec.content:  # each run names its own (#10)
+        return open_image(spec.content), []
     if not spec.content or not spec.styles:
         raise ConfigError(
             f"{spec.source}: give a content image and at least one style image "
@@ -127,6 +129,8 @@ def prepare(spec: SweepSpec, out_dir: str | os.PathLike[str]) -> tuple[list[Swee
         raise OutputError(f"{out}: cannot create the sweep folder ({exc.strerror})") from None
     inputs = [spec.content or "", *spec.styles]
     for run in runs:
+        for painting in run.styles:
+            open_image(painting)
         for init in [] if run.config.init in INIT_KEYWORDS else [run.config.init]:
             open_image(init)
         check_output_path(out / "runs" / f"{run.name}.png", overwrite=True, inputs=inputs)
@@ -182,7 +186,8 @@ def run_sweep(
             if callback:
                 callback(SweepProgress(run, number, len(runs), "running", event))
 
-        result = stylize(content, styles, run.config, relay, network=networks[key])
+        paintings = [open_image(s) for s in run.styles] if run.styles else styles
+        result = stylize(content, paintings, run.config, relay, network=networks[key])
         record.status, record.losses, record.steps = result.status, result.losses, result.steps
         record.seconds, record.per_step = result.timings["total"], result.timings["per_step"]
         record.history = result.history
@@ -194,7 +199,7 @@ def run_sweep(
             build_manifest(
                 kind="transfer",
                 config=run.config.to_dict(),
-                inputs={"content": spec.content, "styles": list(spec.styles)},
+                inputs={"content": spec.content, "styles": list(run.styles or spec.styles)},
                 output=paths.output,
                 status=result.status,
                 steps=result.steps,
@@ -202,7 +207,10 @@ def run_sweep(
                 timings=result.timings,
                 losses=result.losses,
                 message=result.message,
-                extra={"sweep": {"source": spec.source, "run": number, "values": run.labels}},
+                extra={
+                    "sweep": {"source": spec.source, "run": number, "values": run.labels},
+                    **({"library": list(run.library)} if run.library else {}),
+                },
             ),
         )
         if result.status in DONE:
