@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from tests.conftest import make_image
 
+from conftest import make_image
 from painterly.cli import run_command
 from painterly.errors import ConfigError, InputError
 from painterly.images import open_image, resolve_styles

@@ -11,7 +11,7 @@ from painterly.errors import ConfigError
 from painterly.lab.specs import SweepSpec, load_spec, parse_grid_option, plan_runs
 from painterly.lab.sweep import run_sweep
 from painterly.library import Library
-from tests.test_lab_sweep import TinyNets
+from test_lab_sweep import TinyNets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,7 +30,9 @@ def test_typos_in_a_style_axis_fail_before_anything_runs(photo):
     spec = SweepSpec(content=str(photo), axes=(parse_grid_option("style=movement:cubism,movement:fauvisme"),))
     with pytest.raises(ConfigError, match="did you mean fauvism"):
         plan_runs(spec)
-    both = SweepSpec(content=str(photo), styles=("x.png",), axes=(parse_grid_option("style=movement:cubism"),))
+    both = SweepSpec(
+        content=str(photo), styles=("x.png",), axes=(parse_grid_option("style=movement:cubism"),)
+    )
     with pytest.raises(ConfigError, match="not both"):
         plan_runs(both)
 
