@@ -20,7 +20,8 @@ def test_the_movements_spec_plans_one_run_per_movement():
     spec = load_spec(ROOT / "examples" / "sweeps" / "movements.toml")
     runs = plan_runs(spec)
     movements = list(Library.load().movements())
-    assert [r.labels["style"] for r in runs] == movements and len(runs) == 14
+    assert [r.labels["style"] for r in runs] == movements * 2 and len(runs) == 28
+    assert [r.config.style_group for r in runs[13:15]] == ["blend", "representative"]
     fauvism = runs[movements.index("fauvism")]
     assert len(fauvism.styles) == 4 and fauvism.library[0]["query"] == "movement:fauvism"
     assert fauvism.config.style_blend_weights == (0.25,) * 4

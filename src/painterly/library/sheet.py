@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 
 from PIL import Image
@@ -10,6 +12,13 @@ from painterly.library.catalog import Work
 
 #: Most thumbnails in a row before it wraps.
 ROW_LENGTH = 8
+
+
+def caption(work: Work) -> str:
+    """'van gogh 1889': the artist's short name (ASCII: the sheet's font has no accents) and year."""
+    year = re.search(r"\d{3,4}", work.year)
+    name = unicodedata.normalize("NFKD", work.artist_slug.replace("_", " "))
+    return f"{name.encode('ascii', 'ignore').decode()} {year.group(0) if year else ''}".strip()
 
 
 def library_sheet(
@@ -33,7 +42,7 @@ def library_sheet(
                 thumbs.append(img)
             rows.append(thumbs)
             labels.append(movement.replace("_", " ") if start == 0 else "")
-            captions.append([f"{w.artist.split()[-1]} {w.year[:4]}" for w in chunk])
+            captions.append([caption(w) for w in chunk])
     return contact_sheet(
         rows,
         row_labels=labels,
