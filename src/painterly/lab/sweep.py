@@ -273,7 +273,8 @@ def fixed_settings(spec: SweepSpec, records: list[RunRecord]) -> dict[str, Any]:
     defaults = TransferConfig().to_dict()
     first = records[0].run.config.to_dict()
     swept = {a.key for a in spec.axes}
-    return {k: v for k, v in first.items() if k not in swept and v != defaults.get(k)}
+    shared = {k: v for k, v in first.items() if all(r.run.config.to_dict()[k] == v for r in records)}
+    return {k: v for k, v in shared.items() if k not in swept and v != defaults.get(k)}
 
 
 def write_summaries(spec: SweepSpec, outcome: SweepOutcome) -> None:
@@ -295,7 +296,7 @@ def write_summaries(spec: SweepSpec, outcome: SweepOutcome) -> None:
         "content: "
         + Path(spec.content or "").name
         + "   style: "
-        + ", ".join(Path(s).name for s in spec.styles),
+        + (", ".join(Path(s).name for s in spec.styles) or "one per column or row (style axis)"),
         "fixed: " + "; ".join(f"{k}={format_value(_tuple(v))}" for k, v in fixed.items()),
     ]
     sheet = contact_sheet(
