@@ -318,3 +318,15 @@ def test_run_paints_a_movement_and_the_manifest_remakes_it(capsys, photo, tmp_pa
     assert (np.asarray(Image.open(out)) == np.asarray(Image.open(again))).all()
     code, _, err = cli(capsys, "run", photo, "movement:fauvisme", "-o", tmp_path / "x.png", "-q")
     assert code == 2 and "did you mean fauvism?" in err
+
+
+def test_a_mask_region_takes_a_library_name(photo, tmp_path, tiny_net):
+    from painterly import TransferConfig, stylize
+
+    mask = make_image(tmp_path / "mask.png", (48, 40), seed=3, mode="L")
+    cfg = TransferConfig(size=32, iterations=2, masks=(f"{mask}:movement:cubism:2",), cache=False)
+    result = stylize(photo, "artist:klimt", cfg, network=tiny_net)
+    assert result.ok and result.image.size == (32, 27)
+    bad = cfg.replace(masks=(f"{mask}:movement:cubismo",))
+    with pytest.raises(ConfigError, match="did you mean cubism"):
+        stylize(photo, "artist:klimt", bad, network=tiny_net)
