@@ -38,15 +38,19 @@ FORMAT_VERSION = 1
 
 
 def network_fingerprint(network: VGG19Features) -> str:
-    """What identifies a network's arithmetic: pooling, activation and its first layer's weights
-    (a different weight file, random weights or a quantised copy all differ there)."""
+    """What identifies a network's arithmetic: its family and input convention, pooling,
+    activation and its first layer's weights (a different weight file or backbone, random
+    weights or a quantised copy all differ there)."""
     import torch
 
     first = network.convs[network.tap_names[0]]
     digest = hashlib.sha256()
     for t in (first.weight, first.bias):
         digest.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
-    return f"{network.pooling}|{network.activation}:{network.slope}|{digest.hexdigest()[:16]}"
+    family = (
+        f"{type(network).__name__}:{getattr(network, 'input_format', '')}"  # backbone, its input convention
+    )
+    return f"{family}|{network.pooling}|{network.activation}:{network.slope}|{digest.hexdigest()[:16]}"
 
 
 class GramCache:
