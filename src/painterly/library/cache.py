@@ -47,9 +47,9 @@ def network_fingerprint(network: VGG19Features) -> str:
     digest = hashlib.sha256()
     for t in (first.weight, first.bias):
         digest.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
-    family = (
-        f"{type(network).__name__}:{getattr(network, 'input_format', '')}"  # backbone, its input convention
-    )
+    # the backbone family, its architecture and its input convention (caffe or torchvision)
+    arch, convention = getattr(network, "arch", ""), getattr(network, "input_format", "")
+    family = f"{type(network).__name__}:{arch}:{convention}"
     return f"{family}|{network.pooling}|{network.activation}:{network.slope}|{digest.hexdigest()[:16]}"
 
 
