@@ -100,7 +100,10 @@ def test_a_damaged_entry_is_a_miss_and_is_replaced(tmp_path, tiny_net):
     )
 
 
-def test_runs_use_the_cache_and_no_cache_leaves_it_alone(tmp_path, photo, painting, tiny_net):
+def test_runs_use_the_cache_and_no_cache_leaves_it_alone(tmp_path, photo, painting, tiny_net, monkeypatch):
+    from painterly import paths
+
+    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "user-cache"))  # empty, whatever ran before
     cfg = TransferConfig(size=32, iterations=3, device="cpu")
     cache = GramCache(tmp_path / "c")
     first = stylize(photo, painting, cfg, network=tiny_net, cache=cache)
