@@ -180,16 +180,33 @@ def handle_sheet(args: argparse.Namespace) -> int:
 
 
 def handle_import(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from painterly.library.imports import import_dataset
 
-    report = import_dataset(
-        Path(args.folder),
-        table=args.csv,
-        file_column=args.file_column,
-        artist_column=args.artist_column,
-        movement_column=args.movement_column,
-        title_column=args.title_column or None,
-    )
+    bars: list[tqdm] = []
+
+    def progress(done: int, total: int) -> None:
+        # a dataset may hold thousands of images, each decoded: show how far the import is
+        if not bars:
+            bars.append(
+                tqdm(total=total, unit="image", desc="importing", disable=args.quiet, file=sys.stderr)
+            )
+        bars[0].update(done + 1 - bars[0].n)
+
+    try:
+        report = import_dataset(
+            Path(args.folder),
+            table=args.csv,
+            file_column=args.file_column,
+            artist_column=args.artist_column,
+            movement_column=args.movement_column,
+            title_column=args.title_column or None,
+            progress=progress,
+        )
+    finally:
+        for bar in bars:
+            bar.close()
     if not args.quiet:
         for line in report.skipped:
             print(f"skipped: {line}", file=sys.stderr)
