@@ -227,6 +227,14 @@ def test_import_best_artworks_layout(tmp_path):
     # and artist:van_gogh now takes the bundled and the imported van Goghs
     assert len([w for w in library.works if w.artist_slug in ("van_gogh", "vincent_van_gogh")]) == 8
 
+    # the Kaggle archive's images/images/ nesting reads the same
+    nested = tmp_path / "kaggle"
+    (nested / "images").mkdir(parents=True)
+    (nested / "artists.csv").write_bytes((tmp_path / "ds" / "artists.csv").read_bytes())
+    (tmp_path / "ds" / "images").rename(nested / "images" / "images")
+    assert len(import_dataset(nested, library=tmp_path / "lib2").taken) == 4
+    (nested / "images" / "images").rename(tmp_path / "ds" / "images")
+
     again = import_dataset(tmp_path / "ds", library=lib)
     assert again.taken == [] and len(again.already) == 4
     assert len(Library.load(lib).works) == 73

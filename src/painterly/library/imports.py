@@ -100,6 +100,9 @@ def best_artworks_candidates(root: Path, report: ImportReport) -> list[Candidate
     rows = _read_csv(index)
     if rows and not {"name", "genre"} <= set(rows[0][1]):
         raise InputError(f"{index}: expected columns name and genre (the Best Artworks layout)")
+    images = root / "images"
+    if (images / "images").is_dir():  # the Kaggle archive unpacks to images/images/<Artist_Name>/
+        images = images / "images"
     found: list[Candidate] = []
     for line, row in rows:
         where = f"{index} line {line}"
@@ -111,7 +114,7 @@ def best_artworks_candidates(root: Path, report: ImportReport) -> list[Candidate
         if not movements:
             report.skipped.append(f"{where}: {name}: no genre")
             continue
-        folder = _find_folder(root / "images", name)
+        folder = _find_folder(images, name)
         if folder is None:
             report.skipped.append(f"{where}: {name}: no folder images/{name.replace(' ', '_')}")
             continue
