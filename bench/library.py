@@ -17,7 +17,8 @@ B. Pictures: paint the astronaut in every movement both ways (a sweep); measure 
    distance to all the movement's works (coverage, lower is better) and whether the output is
    nearest (mean distance) to its own movement among all 14 (recognised, higher is better).
 
---cache times a 512 px run's target pass with a cold and a warm Gram cache.
+--cache times a 512 px painting's style pass with a cold and a warm Gram cache, then whole runs
+(their targets) with a cold cache, a warm one and none.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from painterly import TransferConfig
+from painterly import TransferConfig, stylize
 from painterly.images import fit_size, load_image, pil_to_tensor, resize
 from painterly.library import Library
 from painterly.library.catalog import bundled_dir
@@ -194,6 +195,28 @@ def cache_timing(size: int, repeats: int) -> None:
     print(f"threads {torch.get_num_threads()}, load {os.getloadavg()}")
 
 
+def cache_run_timing(size: int) -> None:
+    """Whole runs (1 step, so the targets dominate) with a cold cache, a warm one and none:
+    what the cache saves per run, for one painting and for a 4-work movement blend."""
+    from painterly.library.cache import GramCache
+    from painterly.transfer import build_network
+
+    cfg = TransferConfig(size=size, iterations=1)
+    net = build_network(cfg, torch.device("cpu"))
+    with tempfile.TemporaryDirectory() as folder:
+        for style in ("van_gogh-the_starry_night-1889", "movement:fauvism"):
+            cache = GramCache(Path(folder))
+            for label in ("cold", "warm"):
+                r = stylize(PORTRAIT, style, cfg, network=net, cache=cache)
+                print(
+                    f"{style:32s} {label:8s} targets {r.timings['targets']:.2f} s, "
+                    f"one step {r.timings['optimise']:.2f} s, cache hits {cache.hits}"
+                )
+            r = stylize(PORTRAIT, style, cfg.replace(cache=False), network=net)
+            print(f"{style:32s} no cache targets {r.timings['targets']:.2f} s")
+    print(f"load {os.getloadavg()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -213,6 +236,7 @@ def main() -> None:
         measure_sweep(args.sweep)
     if args.cache:
         cache_timing(args.size or 512, args.repeats)
+        cache_run_timing(args.size or 512)
 
 
 if __name__ == "__main__":
