@@ -13,6 +13,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -246,10 +247,10 @@ def stylize(
     ``network`` lets a caller share one loaded VGG19 between runs; it must have been
     built with the config's pooling and activation and reach its deepest layer.
     """
-    config = config or TransferConfig()
+    config = as_config(config)
     clock = time.perf_counter()
     device = resolve_device(config.device)
-    content_img = load_image(content)
+    content_img = load_image(content, "content")
     style_imgs = load_styles(styles, config.style_blend_weights, "style_blend_weights")
     if config.init not in INIT_KEYWORDS:
         load_image(config.init)  # validate the init file before any long work
@@ -327,6 +328,18 @@ def stylize(
         config=config,
         message=outcome.message,
     )
+
+
+def as_config(config: Any) -> TransferConfig:
+    """The run's settings: a TransferConfig, a dict of settings (checked, naming the field),
+    or None for the defaults; anything else is a TypeError saying so (issue #15)."""
+    if config is None:
+        return TransferConfig()
+    if isinstance(config, TransferConfig):
+        return config
+    if isinstance(config, dict):
+        return TransferConfig.from_dict(config)
+    raise TypeError(f"config: expected a TransferConfig or a dict of settings; got {type(config).__name__}")
 
 
 def remaining_schedule(config: TransferConfig, done: int) -> TransferConfig:

@@ -51,10 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(argv: Sequence[str] | None = None) -> int:
     """Parse and run one command; every failure becomes an exit code, never a traceback."""
-    parser = build_parser()
+    from painterly.cli.signals import stop_on_signals
+
     try:
-        args = parser.parse_args(argv)
-        return int(args.handler(args) or 0)
+        with stop_on_signals():  # SIGTERM stops as cleanly as Ctrl-C (issue #15)
+            parser = build_parser()  # imports torch: Ctrl-C here is one line too
+            args = parser.parse_args(argv)
+            return int(args.handler(args) or 0)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except PainterlyError as exc:
