@@ -277,6 +277,24 @@ def test_ctrl_c_during_start_up_is_one_line(photo, painting, tmp_path):
     assert proc.stderr.strip() == "painterly: interrupted", proc.stderr
 
 
+def test_a_real_ctrl_c_early_in_start_up(photo, painting, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    args = ["run", str(photo), str(painting), "-o", str(tmp_path / "o.png"), "-n", "100000", *FAST]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "painterly", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.8)  # wherever this lands (imports, weights, first steps) it must stop cleanly
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr and len(stderr.strip().splitlines()) <= 1, (
+        stderr
+    )
+
+
 def test_importing_the_cli_does_not_import_torch():
     code = "import sys, painterly.cli, painterly; print('torch' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}

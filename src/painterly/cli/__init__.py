@@ -51,11 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(argv: Sequence[str] | None = None) -> int:
     """Parse and run one command; every failure becomes an exit code, never a traceback."""
-    from painterly.cli.signals import stop_on_signals
+    from painterly.cli.signals import deferred, stop_on_signals
 
     try:
         with stop_on_signals():  # SIGTERM stops as cleanly as Ctrl-C (issue #15)
-            parser = build_parser()  # imports torch: Ctrl-C here is one line too
+            # Importing torch takes seconds; a KeyboardInterrupt raised inside it can land in
+            # C++ code and abort the process, so a signal then is held until the imports end.
+            with deferred():
+                parser = build_parser()
             args = parser.parse_args(argv)
             return int(args.handler(args) or 0)
     except SystemExit as exc:
