@@ -571,6 +571,7 @@ def optimise(
     except KeyboardInterrupt:
         step = max(0, step - 1)
         status, message = "interrupted", f"interrupted after step {step + step_offset}"
+        history = [row for row in history if row["step"] <= step + step_offset]  # rows match steps
     return Outcome(best_image, status, step, history, message)
 
 

@@ -303,6 +303,8 @@ def execute(job: Job, args: argparse.Namespace) -> int:
 
     steps = job.steps_before + result.steps
     history = job.history_before + [{**row, "step": row["step"] + job.steps_before} for row in result.history]
+    # An interrupt can land between a step's loss row and its count: keep the two in step.
+    history = [row for row in history if row["step"] <= steps]
     finished = result.status == "finished"
     picture = paths.output if finished else paths.partial
     with deferred(reraise=False):  # a second Ctrl-C or SIGTERM must not cut the picture in half
