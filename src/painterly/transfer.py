@@ -13,7 +13,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -287,10 +287,10 @@ def stylize(
     and activation and reach its deepest layer. ``cache`` holds paintings' Gram targets
     between runs (default with ``config.cache``: the user cache folder).
     """
-    config = config or TransferConfig()
+    config = as_config(config)
     clock = time.perf_counter()
     device = resolve_device(config.device)
-    content_img = load_image(content)
+    content_img = load_image(content, "content")
     choice = resolve_styles(styles, config.style_blend_weights, "style_blend_weights", config.style_group)
     if choice.expanded:
         config = config.replace(style_blend_weights=choice.weights)
@@ -375,6 +375,18 @@ def stylize(
         config=config,
         message=outcome.message,
     )
+
+
+def as_config(config: Any) -> TransferConfig:
+    """The run's settings: a TransferConfig, a dict of settings (checked, naming the field),
+    or None for the defaults; anything else is a TypeError saying so (issue #15)."""
+    if config is None:
+        return TransferConfig()
+    if isinstance(config, TransferConfig):
+        return config
+    if isinstance(config, dict):
+        return TransferConfig.from_dict(config)
+    raise TypeError(f"config: expected a TransferConfig or a dict of settings; got {type(config).__name__}")
 
 
 def remaining_schedule(config: TransferConfig, done: int) -> TransferConfig:
@@ -599,6 +611,7 @@ def optimise(
     except KeyboardInterrupt:
         step = max(0, step - 1)
         status, message = "interrupted", f"interrupted after step {step + step_offset}"
+        history = [row for row in history if row["step"] <= step + step_offset]  # rows match steps
     return Outcome(best_image, status, step, history, message)
 
 

@@ -53,10 +53,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(argv: Sequence[str] | None = None) -> int:
     """Parse and run one command; every failure becomes an exit code, never a traceback."""
-    parser = build_parser()
+    from painterly.cli.signals import deferred, stop_on_signals
+
     try:
-        args = parser.parse_args(argv)
-        return int(args.handler(args) or 0)
+        with stop_on_signals():  # SIGTERM stops as cleanly as Ctrl-C (issue #15)
+            # Importing torch takes seconds; a KeyboardInterrupt raised inside it can land in
+            # C++ code and abort the process, so a signal then is held until the imports end.
+            with deferred():
+                parser = build_parser()
+            args = parser.parse_args(argv)
+            return int(args.handler(args) or 0)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except PainterlyError as exc:
