@@ -39,12 +39,13 @@ from painterly.video.media import ClipInfo, DecodeStats, estimate_count, probe, 
 OutputKind = Literal["mp4", "gif", "folder"]
 #: The temporal loss is a mean squared pixel difference (~1e-3 for a visible shift), far
 #: smaller than the engine's style loss at its default β; this scale brings it level. At
-#: temporal_weight 0.7 it cut the warping error 3.8× with the style loss within 2 %
+#: temporal_weight 0.7 it cut the warping error 2.1× with the style loss within 9 %
 #: (bench/video.py --optimise, docs/readme/video.md); other scales were not swept.
 TEMPORAL_LOSS_SCALE = 2e4
 #: Optimise mode: share of the photo in the starting image where the flow is unreliable
 #: (the rest is the moved previous output). 1 left those places unpainted after 10 steps
-#: (style loss +45 %); 0 let a small fast object fade out (bench/video.py --optimise).
+#: (style loss +45 %); 0 let a small fast object fade out; 0.5 kept it, and with 20 steps
+#: after a 40-step first frame the style loss was within 9 % (bench/video.py --optimise).
 PHOTO_FILL = 0.5
 WORK_MANIFEST = "video.json"
 WORK_VERSION = 1
