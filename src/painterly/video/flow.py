@@ -23,8 +23,8 @@ EDGE_SCALE, EDGE_OFFSET = 0.01, 0.002
 #: ... and the previous input frame moved by the flow must look like the current one:
 #: a mean |difference| over the channels above this (0–255) means the flow is wrong there.
 #: Both flows can be wrong the same way (a small, fast object the coarse-to-fine search
-#: loses), which the round-trip test cannot see; without this check the temporal modes kept
-#: the background's strokes where such an object had moved to, and the object faded out.
+#: loses), which the round-trip test cannot see; without this check the temporal modes held
+#: the background's strokes where such an object had moved to.
 PHOTOMETRIC_LIMIT = 20.0
 
 
