@@ -41,7 +41,7 @@ DeviceKind = Literal["auto", "cpu", "cuda", "mps"]
 PreserveColors = Literal["none", "luminance", "histogram"]
 LineSearch = Literal["none", "strong_wolfe"]
 KeepRange = Literal["clamp", "penalty", "none"]
-PresetName = Literal["none", "draft", "balanced", "quality"]
+PresetName = Literal["none", "draft", "balanced", "quality", "portrait"]
 #: Smallest scale of --multiscale, and the factor between scales.
 MULTISCALE_START, MULTISCALE_FACTOR = 128, 2**0.5
 INIT_KEYWORDS = ("content", "noise", "style", "fast")
@@ -183,6 +183,29 @@ class TransferConfig(ConfigBase):
     preset: PresetName = knob(
         "none", "Named settings (draft, balanced, quality); flags given with it override its values."
     )
+    # --- portrait mode: issue #9 (masks and weight maps from painterly.portrait) ---
+    portrait: bool = knob(
+        False,
+        "Portrait mode: find the person and the faces, keep the face's features where they are "
+        "(a content weight high on eyes, nose and mouth) and let the strokes cover the rest.",
+        group="portrait",
+    )
+    face_strength: float = knob(
+        0.5, "Portrait: how strongly the face is kept, 0 (like a plain run) to 1.", group="portrait"
+    )
+    person_style: str = knob("", "Portrait: a painting for the person only.", group="portrait")
+    background_style: str = knob("", "Portrait: a painting for the background only.", group="portrait")
+    background_strength: float = knob(
+        1.0,
+        "Portrait: style weight on the background relative to the person (0 keeps it a photo).",
+        group="portrait",
+    )
+    keep_skin: bool = knob(
+        False, "Portrait: keep the photo's colours on the face and skin.", group="portrait"
+    )
+    mask_person: str = knob(
+        "", "Portrait: your own person mask (white = person) instead of the detected one.", group="portrait"
+    )
 
     def __post_init__(self) -> None:
         for name in ("content_layers", "style_layers"):
@@ -229,6 +252,7 @@ class TransferConfig(ConfigBase):
             raise ConfigError("preview_every must be ≥ 0")
         parse_activation(self.activation)
         self._check_perceptual()
+        check_portrait(self)
         perceptual = ("preserve_colors", "line_search", "keep_range", "preset")
         for name in ("loss", "pooling", "optimizer", "device", *perceptual):
             choices = literal_choices(name)
@@ -346,6 +370,25 @@ class FastConfig(ConfigBase):
         "chroma; histogram first moves the painting's colours to the photo's.",
     )
     threads: int = knob(0, "CPU threads for onnxruntime (0: all cores).")
+    # --- portrait mode: issue #9 ---
+    portrait: bool = knob(
+        False,
+        "Portrait mode: find the person and the faces; the face gets a lighter stylisation so it "
+        "stays recognisable.",
+        group="portrait",
+    )
+    face_strength: float = knob(0.5, "Portrait: how strongly the face is kept, 0 to 1.", group="portrait")
+    person_style: str = knob("", "Portrait: a painting for the person only.", group="portrait")
+    background_style: str = knob("", "Portrait: a painting for the background only.", group="portrait")
+    background_strength: float = knob(
+        1.0, "Portrait: style strength on the background (0 keeps it a photo, up to 1).", group="portrait"
+    )
+    keep_skin: bool = knob(
+        False, "Portrait: keep the photo's colours on the face and skin.", group="portrait"
+    )
+    mask_person: str = knob(
+        "", "Portrait: your own person mask (white = person) instead of the detected one.", group="portrait"
+    )
 
     def __post_init__(self) -> None:
         if not MIN_SIZE <= self.size <= MAX_SIZE:
@@ -364,3 +407,22 @@ class FastConfig(ConfigBase):
             )
         if not 0 <= self.threads <= 1024:
             raise ConfigError(f"threads must be between 0 and 1024, got {self.threads}")
+        check_portrait(self)
+        if self.background_strength > 1:
+            raise ConfigError(
+                f"background_strength must be between 0 and 1 in fast mode, got {self.background_strength}"
+            )
+
+
+def check_portrait(config: Any) -> None:
+    """Validate the portrait fields (issue #9) shared by TransferConfig and FastConfig."""
+    if not (math.isfinite(config.face_strength) and 0 <= config.face_strength <= 1):
+        raise ConfigError(f"face_strength must be between 0 and 1, got {config.face_strength}")
+    if not (math.isfinite(config.background_strength) and 0 <= config.background_strength <= 100):
+        raise ConfigError(f"background_strength must be between 0 and 100, got {config.background_strength}")
+    uses = [n for n in ("person_style", "background_style", "mask_person") if getattr(config, n)]
+    uses += ["keep_skin"] if config.keep_skin else []
+    uses += ["face_strength"] if config.face_strength != 0.5 else []
+    uses += ["background_strength"] if config.background_strength != 1.0 else []
+    if uses and not config.portrait:
+        raise ConfigError(f"{', '.join(uses)}: portrait settings need portrait mode (--portrait)")

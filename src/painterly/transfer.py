@@ -33,7 +33,14 @@ from painterly.images import (
     resize,
     tensor_to_pil,
 )
-from painterly.losses import content_loss, distance, gram_matrix, style_loss, total_variation
+from painterly.losses import (
+    content_loss,
+    distance,
+    gram_matrix,
+    style_loss,
+    total_variation,
+    weighted_content_loss,
+)
 from painterly.taps import tap_downsampling
 
 #: Weight of the soft 0–1 range penalty (keep_range="penalty"): large enough that the
@@ -76,6 +83,8 @@ class Targets:
     color: torch.Tensor | None = None
     #: Spatial control: when not empty, style losses are guided Grams per region.
     regions: list[Region] = field(default_factory=list)
+    #: Per-pixel content weight (1×1×H×W at the image size), or None: uniform (issue #9).
+    content_map: Region | None = None
 
 
 @dataclass
@@ -148,9 +157,12 @@ def compute_losses(
     content_w = normalised(config.content_layer_weights, len(config.content_layers))
     style_w = normalised(config.style_layer_weights, len(config.style_layers))
     for layer, w in zip(config.content_layers, content_w):
-        parts[f"content/{layer}"] = (
-            config.content_weight * w * content_loss(feats[layer], targets.content[layer], config.loss)
-        )
+        f, p = feats[layer], targets.content[layer]
+        if targets.content_map is not None:  # spatially varying content weight, averaged down to the layer
+            value = weighted_content_loss(f, p, targets.content_map.at(tuple(f.shape[-2:])), config.loss)
+        else:
+            value = content_loss(f, p, config.loss)
+        parts[f"content/{layer}"] = config.content_weight * w * value
     zero = image.new_zeros(())
     for layer, w in zip(config.style_layers, style_w):
         if targets.regions:  # guided Gram matrices, one per region (Gatys et al. 2017)
@@ -240,11 +252,16 @@ def stylize(
     callback: ProgressCallback | None = None,
     *,
     network: VGG19Features | None = None,
+    content_map: Image.Image | None = None,
+    regions: Sequence[masks.MaskSpec] = (),
 ) -> TransferResult:
     """Repaint ``content`` in the style of ``styles`` (one painting or several, blended).
 
     ``network`` lets a caller share one loaded VGG19 between runs; it must have been
     built with the config's pooling and activation and reach its deepest layer.
+    ``content_map`` (a grey "F" or "L" image over the photo; its values are the weights, 1
+    meaning the plain content weight) weights the content loss per pixel; ``regions`` adds
+    in-memory region masks (MaskSpec with Pillow images) to those of ``config.masks``.
     """
     config = config or TransferConfig()
     clock = time.perf_counter()
@@ -254,14 +271,14 @@ def stylize(
     if config.init not in INIT_KEYWORDS:
         load_image(config.init)  # validate the init file before any long work
 
-    region_specs = [masks.parse_mask_spec(spec) for spec in config.masks]
+    region_specs = [masks.parse_mask_spec(spec) for spec in config.masks] + list(regions)
     masks.check_mask_files(region_specs)
     color_ref = load_image(config.color_reference) if config.color_reference else None
     if config.color_weight and config.preserve_colors == "luminance":
         raise ConfigError(
             "color_weight has no effect with preserve_colors luminance (the photo's colours are kept)"
         )
-    region_styles = [load_image(r.style) if r.style else None for r in region_specs]
+    region_styles = [load_image(r.style) if r.style is not None else None for r in region_specs]
 
     sizes = config.scale_sizes()
     steps = config.steps_per_scale()
@@ -288,6 +305,8 @@ def stylize(
             content_img, style_imgs, region_specs, region_styles, color_ref, longest, config, device
         )
         targets = compute_scale_targets(net, scale, config)
+        if content_map is not None:
+            targets.content_map = Region(masks.map_tensor(content_map, scale.content.shape[-2:], device), None)
         if image is None:
             image = initial_image(config, scale.content, style_imgs[0], generator)
             if config.preserve_colors == "luminance":
@@ -420,7 +439,7 @@ def compute_scale_targets(network: VGG19Features, scale: ScaleInputs, config: Tr
                 grams = style_grams(network, [style], config.style_layers, [1.0])
             region_list.append(Region(mask, grams, weight))
         rest = masks.remainder([r.mask for r in region_list])
-        if float(rest.max()) > 0:
+        if float(rest.max()) > 1e-3:  # soft masks summing to 1 leave only rounding noise
             region_list.append(Region(rest, targets.style, 1.0))
         targets.regions = region_list
     return targets
