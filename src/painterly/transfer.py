@@ -306,7 +306,9 @@ def stylize(
         )
         targets = compute_scale_targets(net, scale, config)
         if content_map is not None:
-            targets.content_map = Region(masks.map_tensor(content_map, scale.content.shape[-2:], device), None)
+            targets.content_map = Region(
+                masks.map_tensor(content_map, scale.content.shape[-2:], device), None
+            )
         if image is None:
             image = initial_image(config, scale.content, style_imgs[0], generator)
             if config.preserve_colors == "luminance":

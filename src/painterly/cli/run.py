@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, portrait_io
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.config import INIT_KEYWORDS, TransferConfig
@@ -74,6 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a region of the photo (white in the mask image) that takes its own painting, or 'none' "
         "for content only; repeat for more regions (same as --masks A,B)",
     )
+    portrait_io.add_arguments(parser)
     add_config_arguments(parser, TransferConfig)
     parser.set_defaults(handler=handle)
 
@@ -179,6 +180,7 @@ def _check_inputs(content: str, styles: list[str], config: TransferConfig) -> No
     check_mask_files([parse_mask_spec(spec) for spec in config.masks])
     if config.color_reference:
         open_image(config.color_reference)
+    portrait_io.check_inputs(config)
 
 
 def execute(job: Job, args: argparse.Namespace) -> int:
@@ -219,9 +221,16 @@ def execute(job: Job, args: argparse.Namespace) -> int:
             save_image(event.image, paths.partial)
             write_manifest(paths.manifest, manifest_for(None, "running", step, event.losses))
 
+    maps = None
     with ProgressBar(total, enabled=not args.quiet) as bar:
         bar.bar.update(job.steps_before)
-        result = stylize(job.content, job.styles, config, on_progress)
+        if config.portrait:  # issue #9: masks and weight maps from painterly.portrait
+            from painterly.portrait import stylize_portrait
+
+            portrait = stylize_portrait(job.content, job.styles, config, on_progress, notice=portrait_io.warn)
+            result, maps = portrait.result, portrait.maps
+        else:
+            result = stylize(job.content, job.styles, config, on_progress)
 
     steps = job.steps_before + result.steps
     history = job.history_before + [{**row, "step": row["step"] + job.steps_before} for row in result.history]
@@ -232,6 +241,9 @@ def execute(job: Job, args: argparse.Namespace) -> int:
         save_image(result.image, paths.output)
         write_manifest(paths.manifest, manifest_for(result, "finished", steps, result.losses))
         paths.partial.unlink(missing_ok=True)
+        if maps is not None and getattr(args, "show_masks", False):
+            written = portrait_io.write_masks(paths.output, open_image(job.content), maps)
+            print(f"masks: {', '.join(str(p) for p in written)}")
         print(
             f"wrote {paths.output} ({steps} steps, {result.timings['total']:.1f} s, "
             f"loss {result.losses.get('total', float('nan')):.4g}); manifest {paths.manifest}"
