@@ -38,6 +38,15 @@ def detector() -> Detector:
 
 
 @pytest.fixture(scope="module")
+def vgg():
+    """The real VGG19: what conv4_2 keeps of a face is the point of these tests (the tiny
+    random network's deep features hold almost nothing of the pixels)."""
+    from painterly.transfer import build_network
+
+    return build_network(TransferConfig(), torch.device("cpu"))
+
+
+@pytest.fixture(scope="module")
 def astronaut() -> Image.Image:
     return Image.open(ASTRONAUT).convert("RGB")
 
@@ -105,14 +114,15 @@ def test_weighted_content_loss_with_ones_is_the_plain_loss() -> None:
     assert float(weighted_content_loss(a, b, w)) == 0.0
 
 
-def test_content_weight_map_keeps_its_region_closer_to_the_photo(tiny_net, astronaut) -> None:
+@pytest.mark.slow
+def test_content_weight_map_keeps_its_region_closer_to_the_photo(vgg, astronaut) -> None:
     """Engine level (face-agnostic): a high weight on the left half changes it less."""
     photo = resize(astronaut, (64, 64))
     weights = np.ones((64, 64), np.float32)
     weights[:, :32] = 50.0
-    config = TransferConfig(size=64, iterations=15, style_weight=1e4)
-    plain = stylize(photo, STYLE, config, network=tiny_net).tensor
-    held = stylize(photo, STYLE, config, network=tiny_net, content_map=to_image(weights)).tensor
+    config = TransferConfig(size=64, iterations=15)
+    plain = stylize(photo, STYLE, config, network=vgg).tensor
+    held = stylize(photo, STYLE, config, network=vgg, content_map=to_image(weights)).tensor
     source = pil_to_tensor(photo)
 
     def change(t: torch.Tensor, cols: slice) -> float:
@@ -122,11 +132,12 @@ def test_content_weight_map_keeps_its_region_closer_to_the_photo(tiny_net, astro
     assert change(held, slice(0, 32)) < change(held, slice(32, 64))
 
 
-def test_portrait_run_changes_the_face_less_than_the_background(tiny_net, detector, astronaut) -> None:
+@pytest.mark.slow
+def test_portrait_run_changes_the_face_less_than_the_background(vgg, detector, astronaut) -> None:
     photo = resize(astronaut, (96, 96))
-    config = TransferConfig(size=96, iterations=12, style_weight=1e4, portrait=True, face_strength=1.0)
-    plain = stylize(photo, STYLE, without_portrait(config), network=tiny_net).tensor
-    result = stylize_portrait(photo, STYLE, config, network=tiny_net, detector=detector)
+    config = TransferConfig(size=96, iterations=12, portrait=True, face_strength=1.0)
+    plain = stylize(photo, STYLE, without_portrait(config), network=vgg).tensor
+    result = stylize_portrait(photo, STYLE, config, network=vgg, detector=detector)
     assert not result.warnings and len(result.maps.faces) == 1
     source = pil_to_tensor(photo)
     feat = torch.from_numpy(result.maps.face > 0.8)
@@ -135,7 +146,7 @@ def test_portrait_run_changes_the_face_less_than_the_background(tiny_net, detect
     def change(t: torch.Tensor, where: torch.Tensor) -> float:
         return float((t - source).abs().mean(1)[0][where].mean())
 
-    assert change(result.result.tensor, feat) < 0.5 * change(plain, feat)
+    assert change(result.result.tensor, feat) < 0.7 * change(plain, feat)
     assert change(result.result.tensor, feat) < change(result.result.tensor, back)
     assert result.result.timings["portrait_analysis"] > 0
 
