@@ -64,3 +64,8 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+# Portrait mode (issue #9): plain vs --portrait on four portraits, and the detector's speed at 1024 px.
+bench-portrait: export OMP_NUM_THREADS = 1
+bench-portrait: $(STAMP)
+	$(BIN)/python bench/portrait.py --figure docs/portrait.png

@@ -8,9 +8,9 @@ and background styles or strengths; ``keep_skin`` puts the photo's chroma back o
 skin afterwards.
 
 Fast path (:func:`fast_portrait`): the feed-forward network cannot take a weight map,
-so the face map blends the full stylisation towards a light one (the same painting at
-a fraction of the strength: the photo's own style vector mixed in), which keeps the
-features and still shows brush texture; person and background are painted separately
+so the face map blends the full stylisation towards a lighter one (the same painting at
+a fraction of the strength, painted at twice the resolution: finer strokes), which keeps
+the features and still shows brush texture; person and background are painted separately
 and composited through the feathered person mask.
 """
 
@@ -51,8 +51,14 @@ if TYPE_CHECKING:
 FACE_GAIN = 40.0
 #: Photos are analysed at most this large: the models work at 128–256 px anyway.
 ANALYSIS_SIDE = 1024
-#: Fast path: the light stylisation the face blends towards, as a share of the strength.
-FAST_LIGHT_STRENGTH = 0.3
+#: Fast path: the face blends towards the same painting at this share of the strength and
+#: this many times the brush resolution (style_scale): finer strokes that follow the features.
+#: Judged by eye on four portraits: strength 0.3 at the same scale gave large dark
+#: cartoon strokes across the face; 0.6 at 2× keeps eyes and mouth and still looks painted.
+FAST_LIGHT_STRENGTH, FAST_LIGHT_SCALE = 0.6, 2.0
+#: Fast path: the face map is scaled by this before clipping, so the whole face oval (not
+#: only the features) takes most of the finer painting.
+FAST_FACE_BOOST = 1.6
 
 
 @dataclass
@@ -215,8 +221,9 @@ def fast_portrait(
     plain = without_portrait(config)
     person_styles = [config.person_style] if config.person_style else styles
 
-    def paint(paintings: Any, strength: float) -> FastResult:
-        return fast_stylize(photo_out, paintings, plain.replace(strength=strength), stylizer=stylizer)
+    def paint(paintings: Any, strength: float, scale: float = 1.0) -> FastResult:
+        settings = plain.replace(strength=strength, style_scale=min(4.0, config.style_scale * scale))
+        return fast_stylize(photo_out, paintings, settings, stylizer=stylizer)
 
     full = paint(person_styles, config.strength)
     out = full.tensor
@@ -228,8 +235,9 @@ def fast_portrait(
         )
         out = out * person + back.tensor * (1 - person)
     if maps.faces and config.face_strength > 0:
-        light = paint(person_styles, config.strength * FAST_LIGHT_STRENGTH).tensor
-        alpha = torch.from_numpy(np.clip(maps.face * config.face_strength, 0, 1))[None, None]
+        light = paint(person_styles, config.strength * FAST_LIGHT_STRENGTH, FAST_LIGHT_SCALE).tensor
+        alpha = np.clip(maps.face * FAST_FACE_BOOST, 0, 1) * config.face_strength
+        alpha = torch.from_numpy(alpha.astype(np.float32))[None, None]
         out = out * (1 - alpha) + light * alpha
     if config.keep_skin and maps.faces:
         out = keep_skin(out, pil_to_tensor(photo_out), maps.skin)
