@@ -98,18 +98,22 @@ def figure(rows: list[list[Image.Image]], path: Path, height: int = 300) -> None
     sheet.save(path)
 
 
-def speed(detector: Detector, paths: list[Path], repeats: int) -> list[tuple[str, float]]:
+def speed(detector: Detector, paths: list[Path], repeats: int) -> list[tuple[str, float, float]]:
+    """(name, median wall seconds, median CPU seconds of this process) of one analysis at
+    1024 px. CPU time survives a loaded machine better than wall time: on an idle 2-core
+    machine the wall time is at most the CPU time."""
     out = []
     for path in paths:
         img = load_image(path)
         img = img.resize(fit_size(*img.size, 1024), Image.BILINEAR)
         detector.analyse(img)  # warm-up
-        times = []
+        walls, cpus = [], []
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             detector.analyse(img)
-            times.append(time.perf_counter() - t0)
-        out.append((path.name, statistics.median(times)))
+            walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+        out.append((path.name, statistics.median(walls), statistics.median(cpus)))
     return out
 
 
@@ -197,8 +201,8 @@ def main() -> int:
     print(
         f"segmentation + detection + landmarks at 1024 px, 2 threads (median of {args.speed_repeats}), load {load()}:"
     )
-    for name, t in speed(det2, paths, args.speed_repeats):
-        print(f"  {name:32} {t * 1000:7.1f} ms")
+    for name, wall, cpu in speed(det2, paths, args.speed_repeats):
+        print(f"  {name:32} wall {wall * 1000:7.1f} ms   cpu {cpu * 1000:7.1f} ms   (target < 200 ms)")
     return 0
 
 

@@ -145,10 +145,18 @@ def region_specs(maps: PortraitMaps, config: Any, paintings: Sequence[Image.Imag
         return []  # a region takes one painting: keep the blend of several with the global loss
     person_style = load_image(config.person_style) if config.person_style else paintings[0]
     background_style = load_image(config.background_style) if config.background_style else paintings[0]
-    return [
-        MaskSpec(to_grey(maps.person), person_style, 1.0),
+    # The held part of the face leaves the person's style region (a content-only region):
+    # otherwise the person's guided Gram, averaged over a smaller free area, pushes the
+    # strokes harder into the face the more the content map holds it.
+    held = np.clip(maps.face, 0, 1) * config.face_strength * maps.person if maps.faces else None
+    person = maps.person if held is None else maps.person - held
+    regions = [
+        MaskSpec(to_grey(person), person_style, 1.0),
         MaskSpec(to_grey(maps.background), background_style, config.background_strength),
     ]
+    if held is not None and held.max() > 0.05:
+        regions.append(MaskSpec(to_grey(held), None, 1.0))
+    return regions
 
 
 def keep_skin(image: torch.Tensor, photo: torch.Tensor, skin: np.ndarray) -> torch.Tensor:
