@@ -41,7 +41,7 @@ from painterly.losses import (
     total_variation,
     weighted_content_loss,
 )
-from painterly.taps import tap_downsampling
+from painterly.taps import tap_min_size
 
 #: Weight of the soft 0–1 range penalty (keep_range="penalty"): large enough that the
 #: optimiser pays more for a pixel 0.1 out of range than any style gain from it.
@@ -104,15 +104,24 @@ class Region:
 
 
 def build_network(config: TransferConfig, device: torch.device) -> VGG19Features:
-    """The pretrained VGG19, only as deep as the config's deepest layer."""
-    last = deepest_tap(config.content_layers + config.style_layers)
-    return VGG19Features.pretrained(config.pooling, config.activation, last_tap=last, device=device)
+    """The config's backbone (VGG19 unless it says otherwise), only as deep as its deepest layer."""
+    from painterly.backbones.networks import build_backbone
+
+    last = deepest_tap(config.content_layers + config.style_layers, config.backbone)
+    return build_backbone(  # type: ignore[return-value]  # AlexNetFeatures has the same interface
+        config.backbone,
+        weights_file=config.weights_file,
+        pooling=config.pooling,
+        activation=config.activation,
+        last_tap=last,
+        device=device,
+    )
 
 
 def check_fits_layers(size: tuple[int, int], config: TransferConfig, what: str) -> None:
     """Fail early if an image is too small for the deepest layer (it would have no pixels)."""
-    deepest = deepest_tap(config.content_layers + config.style_layers)
-    need = 2 ** tap_downsampling(deepest)
+    deepest = deepest_tap(config.content_layers + config.style_layers, config.backbone)
+    need = tap_min_size(deepest, config.backbone)
     if min(size) < need:
         raise ConfigError(
             f"{what} is {size[0]}×{size[1]} px, too small for layer {deepest} (needs at least {need} px a side)"

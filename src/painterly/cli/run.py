@@ -180,6 +180,9 @@ def _check_inputs(content: str, styles: list[str], config: TransferConfig) -> No
     check_mask_files([parse_mask_spec(spec) for spec in config.masks])
     if config.color_reference:
         open_image(config.color_reference)
+    from painterly.backbones.store import resolve_weights  # issue #14: a missing backbone fails now
+
+    resolve_weights(config.backbone, config.weights_file)
     portrait_io.check_inputs(config)
 
 
