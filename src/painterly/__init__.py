@@ -3,12 +3,43 @@
 The public API. Importing it does no work: no model is loaded, nothing is seeded.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from painterly.config import FastConfig, TransferConfig
 from painterly.errors import ConfigError, InputError, MissingDependencyError, OutputError, PainterlyError
 from painterly.events import Progress, Stop
-from painterly.fast import FastResult, FastStylizer, fast_stylize
-from painterly.portrait import PortraitResult, fast_portrait, stylize_portrait  # issue #9
-from painterly.transfer import TransferResult, stylize
+
+if TYPE_CHECKING:
+    from painterly.fast import FastResult, FastStylizer, fast_stylize
+    from painterly.portrait import PortraitResult, fast_portrait, stylize_portrait
+    from painterly.transfer import TransferResult, stylize
+
+#: The engines import torch (seconds): loaded on first use, so that `painterly` on the command
+#: line can answer Ctrl-C during start-up with one line (issue #15) and `import painterly`
+#: stays cheap.
+_LAZY = {
+    "FastResult": "painterly.fast",
+    "FastStylizer": "painterly.fast",
+    "fast_stylize": "painterly.fast",
+    "TransferResult": "painterly.transfer",
+    "stylize": "painterly.transfer",
+    # portrait mode: issue #9
+    "PortraitResult": "painterly.portrait",
+    "fast_portrait": "painterly.portrait",
+    "stylize_portrait": "painterly.portrait",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'painterly' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __version__ = "0.1.0"
 

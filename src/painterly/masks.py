@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from painterly.errors import ConfigError, InputError
-from painterly.images import open_image, resize
+from painterly.images import open_image, resize, resolve_style_path
 
 #: The STYLE value meaning "content only" for a region.
 NO_STYLE = "none"
@@ -50,8 +50,11 @@ def parse_mask_spec(spec: str) -> MaskSpec:
             pass  # a path with a colon in it: no weight given
     if len(parts) < 2:
         raise ConfigError(f"mask {spec!r}: expected CONTENT_MASK:STYLE[:WEIGHT] (STYLE may be 'none')")
-    style = parts[-1]
-    mask = ":".join(parts[:-1])
+    cut = -1
+    if len(parts) >= 3 and parts[-2].lower() in ("artist", "movement"):  # a library name (issue #10)
+        cut = -2
+    style = ":".join(parts[cut:])
+    mask = ":".join(parts[:cut])
     if not mask or not style:
         raise ConfigError(f"mask {spec!r}: both the mask image and the style (or 'none') are needed")
     if not math.isfinite(weight) or weight < 0:
@@ -62,10 +65,10 @@ def parse_mask_spec(spec: str) -> MaskSpec:
 def check_mask_files(specs: list[MaskSpec]) -> None:
     """Open every mask and style file once so that a bad one fails before long work."""
     for spec in specs:
-        if not isinstance(spec.mask, Image.Image):
+        if not isinstance(spec.mask, Image.Image):  # in-memory masks: portrait mode (issue #9)
             open_image(spec.mask)
         if spec.style is not None and not isinstance(spec.style, Image.Image):
-            open_image(spec.style)
+            open_image(resolve_style_path(spec.style))
 
 
 def load_mask(

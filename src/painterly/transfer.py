@@ -13,6 +13,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +32,8 @@ from painterly.images import (
     load_styles,
     pil_to_tensor,
     resize,
+    resolve_style_path,
+    resolve_styles,
     tensor_to_pil,
 )
 from painterly.losses import (
@@ -42,6 +45,9 @@ from painterly.losses import (
     weighted_content_loss,
 )
 from painterly.taps import tap_min_size
+
+if TYPE_CHECKING:
+    from painterly.library.cache import GramCache
 
 #: Weight of the soft 0–1 range penalty (keep_range="penalty"): large enough that the
 #: optimiser pays more for a pixel 0.1 out of range than any style gain from it.
@@ -133,28 +139,50 @@ def compute_targets(
     content: torch.Tensor,
     styles: Sequence[torch.Tensor],
     config: TransferConfig,
+    cache: GramCache | None = None,
 ) -> Targets:
     """Content features and blended style Gram matrices, computed once per run."""
     blend = normalised(config.style_blend_weights, len(styles))
     with torch.no_grad():
         content_feats = network(content, config.content_layers)
-    grams = style_grams(network, styles, config.style_layers, blend)
+    grams = style_grams(network, styles, config.style_layers, blend, cache=cache)
     taps = list(dict.fromkeys(config.content_layers + config.style_layers))
     return Targets({k: content_feats[k] for k in config.content_layers}, grams, taps)
 
 
 def style_grams(
-    network: VGG19Features, styles: Sequence[torch.Tensor], layers: Sequence[str], blend: Sequence[float]
+    network: VGG19Features,
+    styles: Sequence[torch.Tensor],
+    layers: Sequence[str],
+    blend: Sequence[float],
+    cache: GramCache | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The blend-weighted sum of the paintings' Gram matrices at each style layer."""
+    """The blend-weighted sum of the paintings' Gram matrices at each style layer
+    (each painting's own Grams read from / written to ``cache`` when one is given)."""
     grams: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         for weight, style in zip(blend, styles):
-            feats = network(style, layers)
+            own = _cached_grams(network, style, layers, cache)
             for layer in layers:
-                g = gram_matrix(feats[layer]) * weight
+                g = own[layer] * weight
                 grams[layer] = grams[layer] + g if layer in grams else g
     return grams
+
+
+def _cached_grams(
+    network: VGG19Features, style: torch.Tensor, layers: Sequence[str], cache: GramCache | None
+) -> dict[str, torch.Tensor]:
+    """One painting's Gram matrices: from the cache, else computed (and stored)."""
+    key = cache.key(style, layers, network) if cache is not None else ""
+    if cache is not None:
+        found = cache.get(key, style.device)
+        if found is not None and set(found) == set(layers):
+            return found
+    feats = network(style, layers)
+    own = {layer: gram_matrix(feats[layer]) for layer in layers}
+    if cache is not None:
+        cache.put(key, own)
+    return own
 
 
 def compute_losses(
@@ -261,22 +289,33 @@ def stylize(
     callback: ProgressCallback | None = None,
     *,
     network: VGG19Features | None = None,
+    cache: GramCache | None = None,
     content_map: Image.Image | None = None,
     regions: Sequence[masks.MaskSpec] = (),
 ) -> TransferResult:
     """Repaint ``content`` in the style of ``styles`` (one painting or several, blended).
 
-    ``network`` lets a caller share one loaded VGG19 between runs; it must have been
-    built with the config's pooling and activation and reach its deepest layer.
+    ``styles`` may name the library (``movement:fauvism``, ``artist:van_gogh``, an id): they
+    become files and blend weights here (``config.style_group``). ``network`` lets a caller
+    share one loaded VGG19 between runs; it must have been built with the config's pooling
+    and activation and reach its deepest layer. ``cache`` holds paintings' Gram targets
+    between runs (default with ``config.cache``: the user cache folder).
     ``content_map`` (a grey "F" or "L" image over the photo; its values are the weights, 1
     meaning the plain content weight) weights the content loss per pixel; ``regions`` adds
-    in-memory region masks (MaskSpec with Pillow images) to those of ``config.masks``.
+    in-memory region masks (MaskSpec with Pillow images) to those of ``config.masks`` (issue #9).
     """
-    config = config or TransferConfig()
+    config = as_config(config)
     clock = time.perf_counter()
     device = resolve_device(config.device)
-    content_img = load_image(content)
-    style_imgs = load_styles(styles, config.style_blend_weights, "style_blend_weights")
+    content_img = load_image(content, "content")
+    choice = resolve_styles(styles, config.style_blend_weights, "style_blend_weights", config.style_group)
+    if choice.expanded:
+        config = config.replace(style_blend_weights=choice.weights)
+    style_imgs = load_styles(choice.sources, config.style_blend_weights, "style_blend_weights")
+    if cache is None and config.cache:
+        from painterly.library.cache import GramCache
+
+        cache = GramCache()
     if config.init not in INIT_KEYWORDS:
         load_image(config.init)  # validate the init file before any long work
 
@@ -287,7 +326,12 @@ def stylize(
         raise ConfigError(
             "color_weight has no effect with preserve_colors luminance (the photo's colours are kept)"
         )
-    region_styles = [load_image(r.style) if r.style is not None else None for r in region_specs]
+    region_styles = [
+        None
+        if r.style is None
+        else load_image(r.style if isinstance(r.style, Image.Image) else resolve_style_path(r.style))
+        for r in region_specs
+    ]
 
     sizes = config.scale_sizes()
     steps = config.steps_per_scale()
@@ -313,7 +357,7 @@ def stylize(
         scale = prepare_scale(
             content_img, style_imgs, region_specs, region_styles, color_ref, longest, config, device
         )
-        targets = compute_scale_targets(net, scale, config)
+        targets = compute_scale_targets(net, scale, config, cache)
         if content_map is not None:
             targets.content_map = Region(
                 masks.map_tensor(content_map, scale.content.shape[-2:], device), None
@@ -357,6 +401,18 @@ def stylize(
         config=config,
         message=outcome.message,
     )
+
+
+def as_config(config: Any) -> TransferConfig:
+    """The run's settings: a TransferConfig, a dict of settings (checked, naming the field),
+    or None for the defaults; anything else is a TypeError saying so (issue #15)."""
+    if config is None:
+        return TransferConfig()
+    if isinstance(config, TransferConfig):
+        return config
+    if isinstance(config, dict):
+        return TransferConfig.from_dict(config)
+    raise TypeError(f"config: expected a TransferConfig or a dict of settings; got {type(config).__name__}")
 
 
 def remaining_schedule(config: TransferConfig, done: int) -> TransferConfig:
@@ -432,10 +488,12 @@ def prepare_scale(
     return ScaleInputs(seen, styles, regions, reference, content)
 
 
-def compute_scale_targets(network: VGG19Features, scale: ScaleInputs, config: TransferConfig) -> Targets:
+def compute_scale_targets(
+    network: VGG19Features, scale: ScaleInputs, config: TransferConfig, cache: GramCache | None = None
+) -> Targets:
     """Targets of one scale: content features, blended style Grams, the colour Gram
     (of the colour reference, else of the blended paintings) and the regions' Grams."""
-    targets = compute_targets(network, scale.content, scale.styles, config)
+    targets = compute_targets(network, scale.content, scale.styles, config, cache)
     if config.color_weight:
         if scale.color_reference is not None:
             targets.color = color.pixel_gram(scale.color_reference)
@@ -447,7 +505,7 @@ def compute_scale_targets(network: VGG19Features, scale: ScaleInputs, config: Tr
         for mask, style, weight in scale.regions:
             grams = None
             if style is not None:
-                grams = style_grams(network, [style], config.style_layers, [1.0])
+                grams = style_grams(network, [style], config.style_layers, [1.0], cache=cache)
             region_list.append(Region(mask, grams, weight))
         rest = masks.remainder([r.mask for r in region_list])
         if float(rest.max()) > 1e-3:  # soft masks summing to 1 leave only rounding noise
@@ -579,6 +637,7 @@ def optimise(
     except KeyboardInterrupt:
         step = max(0, step - 1)
         status, message = "interrupted", f"interrupted after step {step + step_offset}"
+        history = [row for row in history if row["step"] <= step + step_offset]  # rows match steps
     return Outcome(best_image, status, step, history, message)
 
 

@@ -23,6 +23,7 @@ from painterly.config import FastConfig
 from painterly.errors import ConfigError, OutputError, PainterlyError
 from painterly.events import Progress
 from painterly.images import WRITABLE_SUFFIXES, check_output_path, open_image, save_image
+from painterly.library.resolve import resolve_run_styles
 from painterly.records import RunPaths, build_manifest, write_manifest
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError("give a content image (or folder) and at least one style image")
     config = build_config(FastConfig, config_values(args, FastConfig))
     content, styles = Path(args.images[0]), list(args.images[1:])
+    styles, config, library = resolve_run_styles(styles, config)  # issue #10: library names → files
     paintings = [open_image(s) for s in styles]  # a bad painting fails before anything loads
     portrait_io.check_inputs(config)
     if content.is_dir():
@@ -82,7 +84,14 @@ def handle(args: argparse.Namespace) -> int:
     if not content.is_dir():
         source, target = jobs[0]
         result = paint_one(
-            source, target, styles, paintings, config, stylizer, show_masks=getattr(args, "show_masks", False)
+            source,
+            target,
+            styles,
+            paintings,
+            config,
+            stylizer,
+            library,
+            show_masks=getattr(args, "show_masks", False),
         )
         print(
             f"wrote {target} ({result.size[0]}×{result.size[1]}, {result.timings['total']:.2f} s; "
@@ -96,6 +105,7 @@ def handle(args: argparse.Namespace) -> int:
         config,
         stylizer,
         quiet=args.quiet,
+        library=library,
         show_masks=getattr(args, "show_masks", False),
     )
 
@@ -129,6 +139,7 @@ def paint_one(
     paintings: list[Image.Image],
     config: FastConfig,
     stylizer: FastStylizer,
+    library: list[dict] | None = None,
     *,
     show_masks: bool = False,
     detector: Any = None,
@@ -159,7 +170,11 @@ def paint_one(
         device=f"cpu (onnxruntime, {stylizer.threads} threads)",
         timings=result.timings,
         losses={},
-        extra={"size": list(result.size), "work_size": list(result.work_size)},
+        extra={
+            "size": list(result.size),
+            "work_size": list(result.work_size),
+            **({"library": library} if library else {}),
+        },
     )
     write_manifest(RunPaths(target).manifest, manifest)
     return result
@@ -172,6 +187,7 @@ def paint_folder(
     config: FastConfig,
     stylizer: FastStylizer,
     quiet: bool,
+    library: list[dict] | None = None,
     show_masks: bool = False,
 ) -> int:
     """Paint every photo; a file that fails is reported and skipped, and the exit code says so."""
@@ -193,6 +209,7 @@ def paint_folder(
                     paintings,
                     config,
                     stylizer,
+                    library,
                     show_masks=show_masks,
                     detector=detector,
                 )
