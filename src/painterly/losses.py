@@ -72,3 +72,10 @@ def weighted_content_loss(
     diff = features - target
     per = diff.square() if kind == "l2" else diff.abs()
     return (per * weights).mean()
+
+
+def temporal_loss(image: torch.Tensor, warped: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Ruder et al. 2016: mean over pixels of c·(x − ω)², where ω (N×3×H×W, 0–1) is the
+    previous output moved by the optical flow and c (N×1×H×W, 0–1) is 1 where the flow
+    is reliable and 0 at occlusions and motion edges; a scalar."""
+    return (weights * (image - warped).square()).mean()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 RANGE_PENALTY_WEIGHT = 1e4
 #: Most loss evaluations the strong-Wolfe line search may spend on one step.
 LINE_SEARCH_EVALS = 20
+#: A caller's own loss terms: image (1×3×H×W) -> weighted partial losses by name.
+ExtraLoss = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 
 @dataclass
@@ -91,6 +93,8 @@ class Targets:
     regions: list[Region] = field(default_factory=list)
     #: Per-pixel content weight (1×1×H×W at the image size), or None: uniform (issue #9).
     content_map: Region | None = None
+    #: Further weighted losses of the image by name (e.g. video's temporal loss), added to the total.
+    extra: ExtraLoss | None = None
 
 
 @dataclass
@@ -225,10 +229,13 @@ def compute_losses(
     if config.keep_range == "penalty":
         outside = (image - image.clamp(0, 1)).square().mean()
         parts["range"] = RANGE_PENALTY_WEIGHT * outside
+    extra = targets.extra(image) if targets.extra is not None else {}
+    parts.update(extra)
     parts["total"] = (
         parts["content"]
         + parts["style"]
         + sum((parts[k] for k in ("tv", "color", "range") if k in parts), zero)
+        + sum(extra.values(), zero)
     )
     return parts
 
@@ -292,6 +299,8 @@ def stylize(
     cache: GramCache | None = None,
     content_map: Image.Image | None = None,
     regions: Sequence[masks.MaskSpec] = (),
+    init_image: torch.Tensor | None = None,
+    extra_loss: ExtraLoss | None = None,
 ) -> TransferResult:
     """Repaint ``content`` in the style of ``styles`` (one painting or several, blended).
 
@@ -303,6 +312,9 @@ def stylize(
     ``content_map`` (a grey "F" or "L" image over the photo; its values are the weights, 1
     meaning the plain content weight) weights the content loss per pixel; ``regions`` adds
     in-memory region masks (MaskSpec with Pillow images) to those of ``config.masks`` (issue #9).
+    ``init_image`` (1×3×H×W in 0–1, resized to the first scale) replaces ``config.init``
+    and ``extra_loss`` adds the caller's terms to the loss: video uses both for the
+    previous frame moved by the optical flow and the temporal loss against it.
     """
     config = as_config(config)
     clock = time.perf_counter()
@@ -362,6 +374,11 @@ def stylize(
             targets.content_map = Region(
                 masks.map_tensor(content_map, scale.content.shape[-2:], device), None
             )
+        targets.extra = extra_loss
+        if image is None and init_image is not None:
+            h, w = scale.content.shape[-2:]
+            image = F.interpolate(init_image.to(device), size=(h, w), mode="bilinear", align_corners=False)
+            image = image.contiguous()  # L-BFGS flattens with view()
         if image is None:
             image = initial_image(config, scale.content, style_imgs[0], generator)
             if config.preserve_colors == "luminance":
