@@ -327,10 +327,12 @@ class FastConfig(ConfigBase):
     """Settings of fast mode: Magenta's arbitrary-style networks (Ghiasi et al. 2017)."""
 
     size: int = knob(1024, "Longest side of the output; a smaller photo keeps its own size.", flag="-s")
-    style_scale: float = knob(
-        1.0,
-        "Brush size: the network paints at this fraction of the output size and the result is "
-        "scaled back. Smaller gives bigger strokes (and is faster), larger gives finer ones.",
+    # issue #16: "auto" (the default) keeps the stroke size in proportion to the picture.
+    style_scale: float | Literal["auto"] = knob(
+        "auto",
+        "Brush size: auto paints at the network's natural 384 px and carries the result to full "
+        "size with the photo's fine detail (guided upsampling), so strokes grow with the picture; "
+        "a number paints at that fraction of the output size instead (smaller: bigger strokes).",
     )
     strength: float = knob(
         1.0,
@@ -350,8 +352,13 @@ class FastConfig(ConfigBase):
     def __post_init__(self) -> None:
         if not MIN_SIZE <= self.size <= MAX_SIZE:
             raise ConfigError(f"size must be between {MIN_SIZE} and {MAX_SIZE} px, got {self.size}")
-        if not (math.isfinite(self.style_scale) and 0 < self.style_scale <= 4):
-            raise ConfigError(f"style_scale must be in (0, 4], got {self.style_scale}")
+        if self.style_scale != "auto" and not (
+            isinstance(self.style_scale, (int, float))
+            and not isinstance(self.style_scale, bool)
+            and math.isfinite(self.style_scale)
+            and 0 < self.style_scale <= 4
+        ):
+            raise ConfigError(f"style_scale must be auto or a number in (0, 4], got {self.style_scale!r}")
         if not (math.isfinite(self.strength) and 0 <= self.strength <= 1):
             raise ConfigError(f"strength must be between 0 and 1, got {self.strength}")
         if any(not math.isfinite(w) or w < 0 for w in self.style_weights) or (

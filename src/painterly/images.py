@@ -14,12 +14,17 @@ import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from painterly.errors import ConfigError, InputError, OutputError
+
+if TYPE_CHECKING:
+    import torch
+
+# torch and numpy are imported inside the functions that use them: `painterly --help`
+# loads this module, and fast mode uses it without torch (issue #16).
 
 #: What the engines accept as an image: a path or a Pillow image.
 ImageSource = str | os.PathLike[str] | Image.Image
@@ -89,6 +94,8 @@ def load_styles(
 def to_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB: alpha over white, 16-bit scaled, CMYK converted."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        import numpy as np
+
         arr = np.asarray(img, dtype=np.float64)
         top = 65535.0 if arr.max(initial=0) > 255 or img.mode.startswith("I;16") else 255.0
         if img.mode == "F":
@@ -119,12 +126,18 @@ def resize(img: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def pil_to_tensor(img: Image.Image, device: torch.device | str = "cpu") -> torch.Tensor:
     """RGB Pillow image → 1×3×H×W float tensor in 0–1."""
+    import numpy as np
+    import torch
+
     arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous().to(device)
 
 
 def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
     """1×3×H×W (or 3×H×W) tensor in 0–1 → RGB Pillow image; refuses NaN or inf."""
+    import numpy as np
+    import torch
+
     t = tensor.detach().to("cpu", torch.float32)
     if t.dim() == 4:
         t = t[0]
@@ -209,7 +222,7 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 def save_image(image: Image.Image | torch.Tensor, path: str | os.PathLike[str], quality: int = 95) -> Path:
     """Write an image atomically, in the format its suffix names."""
     path = Path(path)
-    img = tensor_to_pil(image) if isinstance(image, torch.Tensor) else image
+    img = image if isinstance(image, Image.Image) else tensor_to_pil(image)
     fmt = WRITABLE_SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         raise OutputError(f"{path}: unknown image format {path.suffix!r}")
