@@ -39,6 +39,9 @@ WRITABLE_SUFFIXES = {
     ".tif": "TIFF",
     ".tiff": "TIFF",
 }
+#: zlib level of PNG outputs: painted pictures barely compress, and Pillow's default 6 took
+#: 1.07 s for a 1024² painting against 0.39 s at level 1 for an 11 % larger file (issue #16).
+PNG_COMPRESS_LEVEL = 1
 #: Background that transparent pixels are composited onto.
 ALPHA_BACKGROUND = (255, 255, 255)
 
@@ -227,6 +230,8 @@ def save_image(image: Image.Image | torch.Tensor, path: str | os.PathLike[str], 
     if fmt is None:
         raise OutputError(f"{path}: unknown image format {path.suffix!r}")
     buffer = io.BytesIO()
-    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    options: dict[str, int] = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    if fmt == "PNG":
+        options["compress_level"] = PNG_COMPRESS_LEVEL
     img.convert("RGB").save(buffer, format=fmt, **options)
     return atomic_write_bytes(path, buffer.getvalue())

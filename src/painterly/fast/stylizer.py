@@ -26,7 +26,7 @@ from painterly.fast.models import (
     STYLE_DIM,
     STYLE_SIDE,
     TRANSFORM_MULTIPLE,
-    dynamic_transform_graph,
+    cached_transform_graph,
     find_models,
     make_session,
 )
@@ -93,7 +93,7 @@ class FastStylizer:
         files = find_models(model_dir)
         self.threads = threads or os.cpu_count() or 1
         self._predict = make_session(files.predict, self.threads)
-        self._transform = make_session(dynamic_transform_graph(files.transform), self.threads)
+        self._transform = make_session(cached_transform_graph(files.transform), self.threads)
         self._predict_input = self._predict.get_inputs()[0].name
         inputs = {i.name: i for i in self._transform.get_inputs()}
         # The image input is the 4-d NHWC one with 3 channels; the other is the style vector.
