@@ -183,6 +183,12 @@ class TransferConfig(ConfigBase):
     preset: PresetName = knob(
         "none", "Named settings (draft, balanced, quality); flags given with it override its values."
     )
+    # --- speed: issue #16 ---
+    threads: int = knob(
+        0,
+        "CPU threads for torch during the run (0: torch's own setting: all cores, or OMP_NUM_THREADS). "
+        "On a machine busy with other work, 1 degrades most gracefully.",
+    )
 
     def __post_init__(self) -> None:
         for name in ("content_layers", "style_layers"):
@@ -236,6 +242,8 @@ class TransferConfig(ConfigBase):
                 raise ConfigError(f"{name} must be one of {', '.join(choices)}")
         if not self.init:
             raise ConfigError("init must be content, noise, style, fast or an image path")
+        if not 0 <= self.threads <= 1024:
+            raise ConfigError(f"threads must be between 0 and 1024, got {self.threads}")
 
     def _check_perceptual(self) -> None:
         if not math.isfinite(self.color_weight) or self.color_weight < 0:

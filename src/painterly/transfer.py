@@ -35,6 +35,7 @@ from painterly.images import (
 )
 from painterly.losses import content_loss, distance, gram_matrix, style_loss, total_variation
 from painterly.taps import tap_downsampling
+from painterly.threads import with_config_threads
 
 #: Weight of the soft 0–1 range penalty (keep_range="penalty"): large enough that the
 #: optimiser pays more for a pixel 0.1 out of range than any style gain from it.
@@ -233,6 +234,7 @@ def clamps_pixels(config: TransferConfig) -> bool:
     return config.keep_range == "clamp"
 
 
+@with_config_threads  # config.threads (issue #16)
 def stylize(
     content: ImageSource,
     styles: ImageSource | Sequence[ImageSource],

@@ -51,6 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(argv: Sequence[str] | None = None) -> int:
     """Parse and run one command; every failure becomes an exit code, never a traceback."""
+    from painterly.threads import prefer_passive_waiting
+
+    prefer_passive_waiting()  # before anything imports torch: OpenMP reads it once (issue #16)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
