@@ -195,14 +195,14 @@ def fast_stylize(
     timings["style"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    photo_work = _floats(resize(photo_out, work))
-    painted = stylizer.paint(photo_work, vector)
+    photo_small = resize(photo_out, work)
+    painted = stylizer.paint(_floats(photo_small), vector)
     timings["paint"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     if work != size and max(work) >= MIN_GUIDED_SIDE:
         # Carry the painting up with the photo's fine detail (painterly.fast.upsample).
-        image = _image(guided_upsample(painted, photo_work, _floats(photo_out)))
+        image = guided_upsample(_image(painted), photo_small, photo_out)
     else:
         image = resize(_image(painted), size)
     if config.preserve_colors == "luminance":
