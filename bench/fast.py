@@ -73,6 +73,7 @@ def stroke_scale(sizes: list[int], reference: int, pictures: Path | None) -> Non
     print(f"\nstyle distance (lower: more like the painting), mean of {len(PAIRS)} pairs; ref {reference} px")
     print(f"{'size':>6} {'auto':>7} {'auto/ref':>9} {'scale 1':>8} {'1/ref':>6} {'auto ms/MP':>11}")
     rows: dict[int, tuple[float, float, float]] = {}
+    shown: dict[int, tuple[Image.Image, Image.Image]] = {}
     for size in [reference, *sizes]:
         autos, fixed, speed_ = [], [], []
         for photo_name, style_name in PAIRS:
@@ -85,12 +86,32 @@ def stroke_scale(sizes: list[int], reference: int, pictures: Path | None) -> Non
             fixed.append(style_distance(stylizer, one.image, painting))
             mp = big.size[0] * big.size[1] / 1e6
             speed_.append((auto.timings["total"] - auto.timings["load_images"]) * 1000 / mp)
-            if pictures and photo_name == "chelsea":
-                auto.image.save(pictures / f"_auto_{size}.png")
+            if pictures and photo_name == "chelsea" and size != reference:
+                shown[size] = (auto.image, one.image)
         rows[size] = (statistics.mean(autos), statistics.mean(fixed), statistics.median(speed_))
         ref = rows[reference][1]
         a, f, ms = rows[size]
         print(f"{size:>6} {a:>7.3f} {a / ref:>9.2f} {f:>8.3f} {f / ref:>6.2f} {ms:>11.0f}")
+    if pictures and shown:
+        panels = [(f"{s} px, style-scale auto", a) for s, (a, _) in shown.items()]
+        panels += [(f"{s} px, style-scale 1 (before)", f) for s, (_, f) in shown.items()]
+        out = pictures / "fast_sizes.png"
+        save_image(grid(panels, columns=len(shown), width=420), out)
+        print(f"wrote {out}")
+
+
+def grid(panels: list[tuple[str, Image.Image]], columns: int, width: int, gap: int = 8, label: int = 22):
+    """Panels shown at one display width (so stroke size relative to the picture compares)."""
+    w = width
+    h = round(width * panels[0][1].size[1] / panels[0][1].size[0])
+    rows = -(-len(panels) // columns)
+    sheet = Image.new("RGB", (columns * w + (columns - 1) * gap, rows * (h + label)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (title, img) in enumerate(panels):
+        x, y = (i % columns) * (w + gap), (i // columns) * (h + label)
+        sheet.paste(resize(img, (w, h)), (x, y + label))
+        draw.text((x + 4, y + 5), title, fill="black")
+    return sheet
 
 
 def first_step_below(history: list[dict[str, float]], target: float) -> int | None:
