@@ -19,7 +19,9 @@ balance with the original VGG19 weights.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -90,6 +92,15 @@ class ConfigBase:
     def from_dict(cls: type[_C], data: dict[str, Any]) -> _C:
         """Build from a dict such as a manifest's; unknown keys are an error."""
         return config_from_dict(cls, data)
+
+    # --- issue #15: types are checked at construction, not deep inside a run ---
+    def _check_types(self) -> None:
+        """Refuse values of the wrong type (``iterations=2.5``, ``seed="abc"``, ``True`` for a
+        number) with a ConfigError naming the field; the range checks come after."""
+        for name, hint in _field_hints(type(self)).items():
+            value = getattr(self, name)
+            if not _type_ok(value, hint):
+                raise ConfigError(f"{name}: expected {_type_words(hint)}, got {value!r:.60}")
 
 
 @dataclass(frozen=True)
@@ -191,6 +202,9 @@ class TransferConfig(ConfigBase):
     )
 
     def __post_init__(self) -> None:
+        self._check_types()
+        if not SEED_MIN <= self.seed <= SEED_MAX:  # issue #15: torch takes 64-bit seeds only
+            raise ConfigError(f"seed must fit in 64 bits ({SEED_MIN}..{SEED_MAX}), got {self.seed}")
         for name in ("content_layers", "style_layers"):
             layers = getattr(self, name)
             if name == "content_layers" and not layers:
@@ -303,23 +317,74 @@ def _check_weights(name: str, weights: tuple[float, ...], layers: tuple[str, ...
         raise ConfigError(f"{name}: weights must be finite and ≥ 0")
 
 
+# --- issue #15: construction-time type checks and the seed range ---
+#: The seeds torch.manual_seed takes.
+SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
+
+
+@functools.cache
+def _field_hints(cls: type) -> dict[str, Any]:
+    return {f.name: typing.get_type_hints(cls)[f.name] for f in dataclasses.fields(cls)}
+
+
+def _type_ok(value: Any, hint: Any) -> bool:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if origin is Literal:
+        return True  # the choices are checked (and named) by __post_init__
+    if origin is tuple:
+        return isinstance(value, tuple) and all(_type_ok(v, args[0]) for v in value)
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _type_words(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_words(a) for a in args)
+    if hint is type(None):
+        return "nothing"
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, args))
+    if origin is tuple:
+        return f"a list of {_type_words(args[0]).removeprefix('a ')}s"
+    words = {bool: "true or false", int: "a whole number", float: "a number", str: "a text"}
+    return words.get(hint, getattr(hint, "__name__", str(hint)))
+
+
 def literal_choices(name: str, cls: type = TransferConfig) -> tuple[str, ...]:
     """The allowed values of a Literal-typed field, or () if it is not one."""
     hint = typing.get_type_hints(cls)[name]
     return tuple(typing.get_args(hint)) if typing.get_origin(hint) is Literal else ()
 
 
-def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """Build any config dataclass from a plain dict, turning lists into tuples."""
+def config_from_dict(cls: type, data: dict[str, Any], where: str = "") -> Any:
+    """Build any config dataclass from a plain dict (a manifest's, a form's), through the one
+    validation layer (:mod:`painterly.schema`): a bad value is a ConfigError naming the field,
+    prefixed by ``where`` (e.g. ``"config."``)."""
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
+    unknown = sorted(set(data) - names) if isinstance(data, dict) else []
     if unknown:
-        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        raise ConfigError(f"unknown setting(s): {', '.join(where + u for u in unknown)}")
+    from painterly.schema import check_settings
+
+    values = check_settings(cls, data, where)
     try:
         return cls(**values)
     except TypeError as exc:
         raise ConfigError(str(exc)) from None
+    except ConfigError as exc:
+        if where and not str(exc).startswith(where):
+            raise ConfigError(f"{where}{exc}") from None
+        raise
 
 
 def normalised(weights: tuple[float, ...], count: int) -> list[float]:
@@ -358,6 +423,7 @@ class FastConfig(ConfigBase):
     threads: int = knob(0, "CPU threads for onnxruntime (0: all cores).")
 
     def __post_init__(self) -> None:
+        self._check_types()
         if not MIN_SIZE <= self.size <= MAX_SIZE:
             raise ConfigError(f"size must be between {MIN_SIZE} and {MAX_SIZE} px, got {self.size}")
         if self.style_scale != "auto" and not (

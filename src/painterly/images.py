@@ -193,8 +193,9 @@ def check_output_path(
     return path
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write bytes through a temp file in the same folder and rename it into place."""
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> Path:
+    """Write bytes through a temp file in the same folder and rename it into place;
+    ``mode`` (e.g. 0o600 for private data) instead of the umask's permissions."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
@@ -202,7 +203,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, _file_mode())  # mkstemp makes 0600 files; outputs get the usual permissions
+        os.chmod(
+            tmp, _file_mode() if mode is None else mode
+        )  # mkstemp makes 0600 files; outputs get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -217,12 +220,17 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int | None = None) -> Path:
     """Write text atomically (UTF-8)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    return atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
-def save_image(image: Image.Image | torch.Tensor, path: str | os.PathLike[str], quality: int = 95) -> Path:
+def save_image(
+    image: Image.Image | torch.Tensor,
+    path: str | os.PathLike[str],
+    quality: int = 95,
+    mode: int | None = None,
+) -> Path:
     """Write an image atomically, in the format its suffix names."""
     path = Path(path)
     img = image if isinstance(image, Image.Image) else tensor_to_pil(image)
@@ -234,4 +242,4 @@ def save_image(image: Image.Image | torch.Tensor, path: str | os.PathLike[str], 
     if fmt == "PNG":
         options["compress_level"] = PNG_COMPRESS_LEVEL
     img.convert("RGB").save(buffer, format=fmt, **options)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, buffer.getvalue(), mode)
