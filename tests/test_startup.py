@@ -69,3 +69,9 @@ def test_a_whole_fast_run_never_imports_torch(tmp_path: Path, painting: Path) ->
         )
         assert "torch" not in names, f"painterly fast --preserve-colors {colours} imported torch"
         assert out.is_file() and out.with_suffix(".json").is_file()
+
+
+def test_the_web_app_module_imports_torch_only_when_a_job_runs() -> None:
+    pytest.importorskip("fastapi")
+    code = "import sys, painterly.web.app, painterly.web.jobs; assert 'torch' not in sys.modules"
+    assert "torch" not in imported_modules(code=code)
