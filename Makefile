@@ -64,3 +64,10 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+# Speed figures (issue #16): start-up of whole processes, threads under contention, fast mode's stroke scale.
+.PHONY: bench-speed
+bench-speed: $(STAMP)
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/threads.py
+	$(BIN)/python bench/fast.py --no-speed
