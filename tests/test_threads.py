@@ -31,6 +31,14 @@ def test_passive_waiting_is_a_default_the_user_can_override() -> None:
     )
     base = {k: v for k, v in os.environ.items() if k not in PASSIVE_ENV}
     base["PYTHONPATH"] = os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])
+    cli_code = (
+        "import os; from painterly.cli import run_command; run_command(['layers']);"
+        "print(os.environ['OMP_WAIT_POLICY'], os.environ['KMP_BLOCKTIME'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", cli_code], env=base, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split()[-2:] == ["PASSIVE", "0"]  # the command line asks for it first thing
     for extra, expected in (({}, "PASSIVE 0"), ({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE 0")):
         out = subprocess.run(
             [sys.executable, "-c", code], env={**base, **extra}, capture_output=True, text=True, check=True
