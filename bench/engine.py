@@ -122,21 +122,27 @@ def profile_step(config: TransferConfig, net: VGG19Features, rows: int = 14) -> 
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows))
 
 
-def channels_last_ab(net: VGG19Features, size: tuple[int, int], repeats: int) -> tuple[float, float]:
-    """Median bare-pass seconds in the default layout and in channels_last, interleaved."""
+def channels_last_ab(
+    net: VGG19Features, size: tuple[int, int], repeats: int
+) -> dict[bool, tuple[float, float]]:
+    """Median (wall, CPU) seconds of the bare pass in the default layout (False) and in
+    channels_last (True), interleaved pass by pass."""
     x = torch.rand(1, 3, size[1], size[0], requires_grad=True)
-    times: dict[bool, list[float]] = {False: [], True: []}
+    times: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
     for i in range(2 * repeats + 2):
         last = bool(i % 2)
         model = net.to(memory_format=torch.channels_last if last else torch.contiguous_format)
         inp = x.contiguous(memory_format=torch.channels_last) if last else x
-        start = time.perf_counter()
+        start = clocks()
         model(inp, ["conv5_1"])["conv5_1"].sum().backward()
+        end = clocks()
         if i >= 2:
-            times[last].append(time.perf_counter() - start)
+            times[last].append((end[0] - start[0], end[1] - start[1]))
         x.grad = None
     net.to(memory_format=torch.contiguous_format)
-    return statistics.median(times[False]), statistics.median(times[True])
+    return {
+        k: (statistics.median(t[0] for t in v), statistics.median(t[1] for t in v)) for k, v in times.items()
+    }
 
 
 def peak_memory_mib(size: int) -> float:
@@ -198,9 +204,11 @@ def main() -> None:
             f"{peak:.0f} GFLOP/s peak of {torch.get_num_threads()} thread(s) ({how})"
         )
         if args.layouts:
-            plain, last = channels_last_ab(net, dims, args.steps)
+            ab = channels_last_ab(net, dims, args.steps)
+            (pw, pc), (lw, lc) = ab[False], ab[True]
             print(
-                f"       channels_last: {last:.3f} s vs {plain:.3f} s contiguous ({(last / plain - 1) * 100:+.1f}%)"
+                f"       channels_last: {lw:.3f} s wall / {lc:.3f} s CPU vs contiguous {pw:.3f} / {pc:.3f} "
+                f"({(lw / pw - 1) * 100:+.1f}% wall, {(lc / pc - 1) * 100:+.1f}% CPU)"
             )
     if args.profile:
         profile_step(config.replace(size=min(map(int, args.sizes.split(",")))), net)
