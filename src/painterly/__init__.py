@@ -1,15 +1,8 @@
 """painterly: neural style transfer studio.
 
-The public API. Importing it does no work: no model is loaded, nothing is seeded, and
-no heavy library is imported. The engines' names (``stylize``, ``fast_stylize``, ...)
-are resolved on first use by the module ``__getattr__`` below (PEP 562), so
-``import painterly`` and ``painterly --help`` never pay for torch or onnxruntime
-(issue #16: importing torch alone takes about 1.6 s on a 2-core machine).
+The public API. Importing it does no work: no model is loaded, nothing is seeded.
 """
 
-from __future__ import annotations
-
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from painterly.config import FastConfig, TransferConfig
@@ -20,9 +13,9 @@ if TYPE_CHECKING:
     from painterly.fast import FastResult, FastStylizer, fast_stylize
     from painterly.transfer import TransferResult, stylize
 
-__version__ = "0.1.0"
-
-#: Public names that live in heavy modules: name -> module, imported on first access.
+#: The engines import torch (seconds): loaded on first use, so that `painterly` on the command
+#: line can answer Ctrl-C during start-up with one line (issue #15) and `import painterly`
+#: stays cheap.
 _LAZY = {
     "FastResult": "painterly.fast",
     "FastStylizer": "painterly.fast",
@@ -36,14 +29,19 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'painterly' has no attribute {name!r}")
+    import importlib
+
     value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later look-ups skip this function
+    globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
+    """The lazy names too, so that tab completion and dir() show the whole API (issue #16)."""
     return sorted(set(globals()) | set(_LAZY))
 
+
+__version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from painterly.errors import ConfigError
-from painterly.taps import check_tap, tap_downsampling
+from painterly.taps import BACKBONES, DEFAULT_LAYERS, check_backbone_tap, tap_min_size
 
 _C = TypeVar("_C", bound="ConfigBase")
 
@@ -44,6 +44,7 @@ PreserveColors = Literal["none", "luminance", "histogram"]
 LineSearch = Literal["none", "strong_wolfe"]
 KeepRange = Literal["clamp", "penalty", "none"]
 PresetName = Literal["none", "draft", "balanced", "quality"]
+BackboneName = Literal["vgg19", "vgg16", "vgg13", "vgg11", "alexnet"]
 #: Smallest scale of --multiscale, and the factor between scales.
 MULTISCALE_START, MULTISCALE_FACTOR = 128, 2**0.5
 INIT_KEYWORDS = ("content", "noise", "style", "fast")
@@ -194,24 +195,36 @@ class TransferConfig(ConfigBase):
     preset: PresetName = knob(
         "none", "Named settings (draft, balanced, quality); flags given with it override its values."
     )
+    # --- feature network and the weights a user brings: issue #14 ---
+    backbone: BackboneName = knob(
+        "vgg19",
+        "Feature network. Only VGG19 ships; the others need their weights file (`painterly models`). "
+        "Left at their defaults, the layers follow the backbone (AlexNet: content conv4, style conv1..conv5).",
+    )
+    weights_file: str = knob(
+        "",
+        "The backbone's weights: an installed model's name or a file known by its checksum "
+        "(default: the installed one; VGG19: the one that ships).",
+    )
     # --- speed: issue #16 ---
     threads: int = knob(
         0,
         "CPU threads for torch during the run (0: torch's own setting: all cores, or OMP_NUM_THREADS). "
-        "On a machine busy with other work, 1 degrades most gracefully.",
+        "The command line lets idle OpenMP threads sleep, so all cores stay safe on a busy machine.",
     )
 
     def __post_init__(self) -> None:
         self._check_types()
         if not SEED_MIN <= self.seed <= SEED_MAX:  # issue #15: torch takes 64-bit seeds only
             raise ConfigError(f"seed must fit in 64 bits ({SEED_MIN}..{SEED_MAX}), got {self.seed}")
+        self._follow_backbone_defaults()
         for name in ("content_layers", "style_layers"):
             layers = getattr(self, name)
             if name == "content_layers" and not layers:
                 raise ConfigError("content_layers: give at least one layer")
             for layer in layers:
                 try:
-                    check_tap(layer)
+                    check_backbone_tap(layer, self.backbone)
                 except ValueError as exc:
                     raise ConfigError(f"{name}: {exc}") from None
             if len(set(layers)) != len(layers):
@@ -232,10 +245,10 @@ class TransferConfig(ConfigBase):
             raise ConfigError(f"iterations must be between 0 and 1000000, got {self.iterations}")
         if not MIN_SIZE <= self.size <= MAX_SIZE:
             raise ConfigError(f"size must be between {MIN_SIZE} and {MAX_SIZE} px, got {self.size}")
-        deepest = max(tap_downsampling(t) for t in self.content_layers + self.style_layers)
-        if self.size < 2**deepest:
+        deepest = max(tap_min_size(t, self.backbone) for t in self.content_layers + self.style_layers)
+        if self.size < deepest:
             raise ConfigError(
-                f"size {self.size} px is too small for the deepest layer (needs at least {2**deepest} px)"
+                f"size {self.size} px is too small for the deepest layer (needs at least {deepest} px)"
             )
         if any(not math.isfinite(w) or w < 0 for w in self.style_blend_weights) or (
             self.style_blend_weights and sum(self.style_blend_weights) <= 0
@@ -249,7 +262,7 @@ class TransferConfig(ConfigBase):
             raise ConfigError("preview_every must be ≥ 0")
         parse_activation(self.activation)
         self._check_perceptual()
-        perceptual = ("preserve_colors", "line_search", "keep_range", "preset")
+        perceptual = ("preserve_colors", "line_search", "keep_range", "preset", "backbone")
         for name in ("loss", "pooling", "optimizer", "device", *perceptual):
             choices = literal_choices(name)
             if getattr(self, name) not in choices:
@@ -258,6 +271,21 @@ class TransferConfig(ConfigBase):
             raise ConfigError("init must be content, noise, style, fast or an image path")
         if not 0 <= self.threads <= 1024:
             raise ConfigError(f"threads must be between 0 and 1024, got {self.threads}")
+
+    def _follow_backbone_defaults(self) -> None:
+        """Layers left at another backbone's defaults become this backbone's (issue #14), so
+        ``backbone="alexnet"`` alone is a valid config and a replace() back to VGG works too.
+        Layers the user chose are never changed."""
+        if self.backbone not in BACKBONES:
+            raise ConfigError(f"backbone must be one of {', '.join(BACKBONES)}")
+        own_content, own_style = DEFAULT_LAYERS[self.backbone]
+        for other, (content, style) in DEFAULT_LAYERS.items():
+            if other == self.backbone:
+                continue
+            if self.content_layers == content and content != own_content:
+                object.__setattr__(self, "content_layers", own_content)
+            if self.style_layers == style and style != own_style:
+                object.__setattr__(self, "style_layers", own_style)
 
     def _check_perceptual(self) -> None:
         if not math.isfinite(self.color_weight) or self.color_weight < 0:

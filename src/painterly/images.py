@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from painterly.errors import ConfigError, InputError, OutputError
@@ -23,12 +25,28 @@ from painterly.errors import ConfigError, InputError, OutputError
 if TYPE_CHECKING:
     import torch
 
-# torch and numpy are imported inside the functions that use them: `painterly --help`
-# loads this module, and fast mode uses it without torch (issue #16).
+# torch is imported inside the functions that make tensors: `painterly --help` loads this
+# module, and fast mode uses it without torch (issue #16). A tensor can only have been
+# handed to us if torch is already imported, which is what _is_tensor relies on.
 
-#: What the engines accept as an image: a path or a Pillow image.
-ImageSource = str | os.PathLike[str] | Image.Image
 
+def _is_tensor(value: object) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+#: What the engines accept as an image: a path, a Pillow image, a numpy HWC array (uint8,
+#: or float in 0–1) or a torch CHW/NCHW float tensor in 0–1 (issue #15).
+ImageSource = Union[str, os.PathLike[str], Image.Image, np.ndarray, "torch.Tensor"]
+#: What to say when something else is passed.
+ACCEPTED_SOURCES = (
+    "a file path, a PIL image, a numpy HxWxC array (uint8, or float in 0-1) "
+    "or a torch CxHxW / 1xCxHxW float tensor in 0-1"
+)
+
+#: zlib level of PNG outputs: painted pictures barely compress, and Pillow's default 6 took
+#: 1.07 s for a 1024² painting against 0.39 s at level 1 for an 11 % larger file (issue #16).
+PNG_COMPRESS_LEVEL = 1
 #: Output formats we write, by file suffix.
 WRITABLE_SUFFIXES = {
     ".png": "PNG",
@@ -39,9 +57,6 @@ WRITABLE_SUFFIXES = {
     ".tif": "TIFF",
     ".tiff": "TIFF",
 }
-#: zlib level of PNG outputs: painted pictures barely compress, and Pillow's default 6 took
-#: 1.07 s for a 1024² painting against 0.39 s at level 1 for an 11 % larger file (issue #16).
-PNG_COMPRESS_LEVEL = 1
 #: Background that transparent pixels are composited onto.
 ALPHA_BACKGROUND = (255, 255, 255)
 
@@ -77,29 +92,115 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
         raise InputError(f"{path}: corrupt or truncated image ({exc})") from None
 
 
-def load_image(source: ImageSource) -> Image.Image:
-    """A path or a Pillow image → upright RGB Pillow image (InputError for a bad file)."""
-    return to_rgb(source) if isinstance(source, Image.Image) else open_image(source)
+def load_image(source: ImageSource, role: str = "image") -> Image.Image:
+    """A path, Pillow image, numpy array or torch tensor → RGB Pillow image. A bad file is an
+    InputError; anything else that is not an image is a TypeError (wrong kind) or a
+    ValueError (wrong shape or values) saying what it got and what is accepted."""
+    if isinstance(source, (str, os.PathLike)):
+        if isinstance(source, str) and not source:
+            raise ValueError(f"{role}: empty path; expected {ACCEPTED_SOURCES}")
+        img = open_image(source)
+    elif isinstance(source, Image.Image):
+        try:
+            img = to_rgb(source)
+        except ValueError as exc:
+            raise ValueError(f"{role}: {exc}") from None
+    elif isinstance(source, np.ndarray):
+        img = array_to_pil(source, role)
+    elif _is_tensor(source):
+        img = tensor_source_to_pil(source, role)
+    else:
+        raise TypeError(f"{role}: expected {ACCEPTED_SOURCES}; got {type(source).__name__}")
+    if img.width == 0 or img.height == 0:
+        raise ValueError(f"{role}: the image is empty ({img.width}×{img.height} px)")
+    return img
+
+
+def array_to_pil(array: np.ndarray, role: str = "image") -> Image.Image:
+    """A numpy HxW or HxWxC (C = 1, 3 or 4) array, uint8 or float in 0–1, as RGB."""
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise ValueError(
+            f"{role}: numpy array of shape {array.shape}; expected height x width x channels "
+            "(1, 3 or 4 channels, channels last)"
+        )
+    if 0 in array.shape:
+        raise ValueError(f"{role}: the image is empty (array of shape {array.shape})")
+    if array.dtype == np.uint8:
+        data = array
+    elif np.issubdtype(array.dtype, np.floating):
+        data = _unit_floats_to_uint8(array.astype(np.float64), role)
+    else:
+        raise TypeError(f"{role}: numpy array of dtype {array.dtype}; expected uint8, or float in 0-1")
+    data = np.ascontiguousarray(data)
+    if data.shape[2] == 1:
+        return Image.fromarray(data[:, :, 0], "L").convert("RGB")
+    return to_rgb(Image.fromarray(data, "RGBA" if data.shape[2] == 4 else "RGB"))
+
+
+def tensor_source_to_pil(tensor: torch.Tensor, role: str = "image") -> Image.Image:
+    """A torch CxHxW or 1xCxHxW float tensor in 0–1 (C = 1 or 3), as RGB."""
+    import torch
+
+    if tensor.dim() == 4:
+        if tensor.shape[0] != 1:
+            raise ValueError(
+                f"{role}: tensor of shape {tuple(tensor.shape)} holds {tensor.shape[0]} images; pass one"
+            )
+        tensor = tensor[0]
+    if tensor.dim() != 3 or tensor.shape[0] not in (1, 3):
+        raise ValueError(
+            f"{role}: tensor of shape {tuple(tensor.shape)}; expected channels x height x width "
+            "(1 or 3 channels, channels first), optionally with a batch of 1 in front"
+        )
+    if not tensor.is_floating_point():
+        raise TypeError(f"{role}: tensor of dtype {tensor.dtype}; expected a float tensor in 0-1")
+    array = tensor.detach().to("cpu", torch.float64).numpy().transpose(1, 2, 0)
+    if 0 in array.shape:
+        raise ValueError(f"{role}: the image is empty (tensor of shape {tuple(tensor.shape)})")
+    data = _unit_floats_to_uint8(array, role)
+    if data.shape[2] == 1:
+        data = np.repeat(data, 3, axis=2)
+    return Image.fromarray(np.ascontiguousarray(data), "RGB")
+
+
+def _unit_floats_to_uint8(array: np.ndarray, role: str) -> np.ndarray:
+    finite = np.isfinite(array)
+    if not finite.all():
+        share = 1.0 - finite.mean()
+        raise ValueError(f"{role}: {share:.0%} of the pixels are NaN or infinite; expected values in 0-1")
+    low, high = float(array.min()), float(array.max())
+    if low < -1e-3 or high > 1 + 1e-3:
+        raise ValueError(
+            f"{role}: float values from {low:.4g} to {high:.4g}; expected 0-1 (divide 8-bit data by 255)"
+        )
+    return (np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 def load_styles(
     styles: ImageSource | Sequence[ImageSource], weights: Sequence[float], weights_name: str
 ) -> list[Image.Image]:
     """One painting or several, loaded; their blend ``weights`` (if any) must match in number."""
-    sources = [styles] if isinstance(styles, (str, os.PathLike, Image.Image)) else list(styles)
+    single = (str, os.PathLike, Image.Image, np.ndarray)
+    if styles is None or not (isinstance(styles, (*single, Sequence)) or _is_tensor(styles)):
+        raise TypeError(
+            f"styles: expected one image or a list of them ({ACCEPTED_SOURCES}); got {type(styles).__name__}"
+        )
+    sources = [styles] if isinstance(styles, single) or _is_tensor(styles) else list(styles)
     if not sources:
         raise ConfigError("give at least one style image")
     if weights and len(weights) != len(sources):
         raise ConfigError(f"{weights_name} has {len(weights)} values for {len(sources)} style images")
-    return [load_image(s) for s in sources]
+    return [load_image(s, f"style {i + 1}" if len(sources) > 1 else "style") for i, s in enumerate(sources)]
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB: alpha over white, 16-bit scaled, CMYK converted."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        import numpy as np
-
         arr = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(arr).all():  # an all-NaN float image came out black (issue #15)
+            raise ValueError("the image has NaN or infinite pixels")
         top = 65535.0 if arr.max(initial=0) > 255 or img.mode.startswith("I;16") else 255.0
         if img.mode == "F":
             top = max(1.0, float(arr.max(initial=1.0)))
@@ -129,7 +230,6 @@ def resize(img: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def pil_to_tensor(img: Image.Image, device: torch.device | str = "cpu") -> torch.Tensor:
     """RGB Pillow image → 1×3×H×W float tensor in 0–1."""
-    import numpy as np
     import torch
 
     arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
@@ -138,7 +238,6 @@ def pil_to_tensor(img: Image.Image, device: torch.device | str = "cpu") -> torch
 
 def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
     """1×3×H×W (or 3×H×W) tensor in 0–1 → RGB Pillow image; refuses NaN or inf."""
-    import numpy as np
     import torch
 
     t = tensor.detach().to("cpu", torch.float32)
@@ -233,7 +332,7 @@ def save_image(
 ) -> Path:
     """Write an image atomically, in the format its suffix names."""
     path = Path(path)
-    img = image if isinstance(image, Image.Image) else tensor_to_pil(image)
+    img = tensor_to_pil(image) if _is_tensor(image) else image
     fmt = WRITABLE_SUFFIXES.get(path.suffix.lower())
     if fmt is None:
         raise OutputError(f"{path}: unknown image format {path.suffix!r}")

@@ -123,7 +123,71 @@ PLAIN_WORDS = {
     "bool_type": "expected true or false",
     "tuple_type": "expected a list",
     "list_type": "expected a list",
+    "dict_type": "expected an object of name: value",
+    "model_type": "expected an object of name: value",
 }
+
+
+def check_run_manifest(data: dict[str, Any], source: str) -> Any:
+    """The parts of a run's manifest that ``--resume``, ``--from-manifest`` and
+    ``progression`` rely on, checked: a hand-edited manifest with a wrong type or value is an
+    InputError naming the file and the field (``m.json: steps_done: expected a number``).
+    ``config`` is checked separately by :func:`check_settings` (``config.<field>``)."""
+    from painterly.errors import InputError
+
+    model = _run_manifest_model()
+    check_depth(data, source)
+    try:
+        return model.model_validate(data)
+    except Exception as exc:  # pydantic.ValidationError
+        if not hasattr(exc, "errors"):
+            raise
+        raise InputError(f"{source}: {describe_nested_error(exc)}") from None
+
+
+def describe_nested_error(exc: Any) -> str:
+    """One line for the first error of a nested model: dotted field path and problem."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    field = ".".join(str(p) for p in first.get("loc", ())) or "manifest"
+    message = PLAIN_WORDS.get(first.get("type", "")) or str(first.get("msg", "invalid"))
+    if first.get("type") == "missing":
+        message = "missing"
+    elif first.get("type") == "too_short":
+        message = "must not be empty"
+    value = first.get("input")
+    shown = "" if first.get("type") == "missing" else f", got {short_repr(value)}"
+    return f"{field}: {message[:1].lower()}{message[1:]}{shown}"
+
+
+@functools.cache
+def _run_manifest_model() -> Any:
+    from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+    Count = typing.Annotated[int, BeforeValidator(_no_bool), Field(ge=0)]
+    Seed = typing.Annotated[int, BeforeValidator(_no_bool)]
+
+    class InputRef(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        path: str = Field(min_length=1)
+        sha256: str = ""
+
+    class RunInputs(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        content: InputRef
+        styles: list[InputRef] = Field(min_length=1)
+        init: InputRef | None = None
+
+    class RunManifest(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        status: str = ""
+        steps_done: Count = 0
+        output: str | None = Field(default=None, min_length=1)
+        seed: Seed | None = None
+        config: dict[str, Any]
+        inputs: RunInputs
+
+    return RunManifest
 
 
 def check_depth(value: Any, label: str, limit: int = MAX_DEPTH) -> None:

@@ -501,6 +501,13 @@ def create_app(
             settings = coerce_settings(TransferConfig, body.get("settings"))
             config = resolve_transfer_config(preset, settings)
             steps = config.total_steps()
+            if config.backbone != "vgg19" or config.weights_file:  # issue #14: a missing file fails now
+                from painterly.backbones.store import resolve_weights
+
+                try:
+                    resolve_weights(config.backbone, config.weights_file)
+                except PainterlyError as exc:
+                    raise ApiError(400, f"backbone: {exc}") from None
             if steps > max_iterations:
                 raise ApiError(400, f"iterations: the studio allows at most {max_iterations} steps in all")
             config_dict = config.to_dict()

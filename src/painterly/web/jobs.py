@@ -112,7 +112,7 @@ class Engine:
     ) -> None:
         self.network_factory = network_factory
         self.fast_factory = fast_factory
-        self._networks: dict[tuple[str, str, str], Any] = {}
+        self._networks: dict[tuple[str, ...], Any] = {}
         self._stylizers: dict[str, Any] = {}
 
     def network_for(self, config: TransferConfig) -> Any:
@@ -122,9 +122,16 @@ class Engine:
 
         if self.network_factory is not None:
             return self.network_factory(config)
-        key = (config.pooling, config.activation, deepest_tap(config.content_layers + config.style_layers))
+        layers = config.content_layers + config.style_layers
+        key = (
+            config.pooling,
+            config.activation,
+            deepest_tap(layers, config.backbone),
+            config.backbone,
+            config.weights_file,
+        )
         if key not in self._networks:
-            self._networks.clear()  # keep one VGG19 in memory, not one per setting ever used
+            self._networks.clear()  # keep one network in memory, not one per setting ever used
             self._networks[key] = build_network(config, resolve_device(config.device))
         return self._networks[key]
 
