@@ -17,17 +17,18 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from painterly.errors import ConfigError, InputError, OutputError
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
-# torch is imported inside the functions that make tensors: `painterly --help` loads this
-# module, and fast mode uses it without torch (issue #16). A tensor can only have been
-# handed to us if torch is already imported, which is what _is_tensor relies on.
+# torch and numpy are imported inside the functions that use them: `painterly --help` loads
+# this module (numpy alone was most of its start-up), and fast mode uses it without torch
+# (issue #16). A tensor or an array can only have been handed to us if its library is
+# already imported, which is what _is_tensor and _is_array rely on.
 
 
 def _is_tensor(value: object) -> bool:
@@ -35,9 +36,14 @@ def _is_tensor(value: object) -> bool:
     return torch is not None and isinstance(value, torch.Tensor)
 
 
+def _is_array(value: object) -> bool:
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.ndarray)
+
+
 #: What the engines accept as an image: a path, a Pillow image, a numpy HWC array (uint8,
 #: or float in 0–1) or a torch CHW/NCHW float tensor in 0–1 (issue #15).
-ImageSource = Union[str, os.PathLike[str], Image.Image, np.ndarray, "torch.Tensor"]
+ImageSource = Union[str, os.PathLike[str], Image.Image, "np.ndarray", "torch.Tensor"]
 #: What to say when something else is passed.
 ACCEPTED_SOURCES = (
     "a file path, a PIL image, a numpy HxWxC array (uint8, or float in 0-1) "
@@ -105,7 +111,7 @@ def load_image(source: ImageSource, role: str = "image") -> Image.Image:
             img = to_rgb(source)
         except ValueError as exc:
             raise ValueError(f"{role}: {exc}") from None
-    elif isinstance(source, np.ndarray):
+    elif _is_array(source):
         img = array_to_pil(source, role)
     elif _is_tensor(source):
         img = tensor_source_to_pil(source, role)
@@ -118,6 +124,8 @@ def load_image(source: ImageSource, role: str = "image") -> Image.Image:
 
 def array_to_pil(array: np.ndarray, role: str = "image") -> Image.Image:
     """A numpy HxW or HxWxC (C = 1, 3 or 4) array, uint8 or float in 0–1, as RGB."""
+    import numpy as np
+
     if array.ndim == 2:
         array = array[:, :, None]
     if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
@@ -141,6 +149,7 @@ def array_to_pil(array: np.ndarray, role: str = "image") -> Image.Image:
 
 def tensor_source_to_pil(tensor: torch.Tensor, role: str = "image") -> Image.Image:
     """A torch CxHxW or 1xCxHxW float tensor in 0–1 (C = 1 or 3), as RGB."""
+    import numpy as np
     import torch
 
     if tensor.dim() == 4:
@@ -166,6 +175,8 @@ def tensor_source_to_pil(tensor: torch.Tensor, role: str = "image") -> Image.Ima
 
 
 def _unit_floats_to_uint8(array: np.ndarray, role: str) -> np.ndarray:
+    import numpy as np
+
     finite = np.isfinite(array)
     if not finite.all():
         share = 1.0 - finite.mean()
@@ -182,12 +193,13 @@ def load_styles(
     styles: ImageSource | Sequence[ImageSource], weights: Sequence[float], weights_name: str
 ) -> list[Image.Image]:
     """One painting or several, loaded; their blend ``weights`` (if any) must match in number."""
-    single = (str, os.PathLike, Image.Image, np.ndarray)
-    if styles is None or not (isinstance(styles, (*single, Sequence)) or _is_tensor(styles)):
+    single = (str, os.PathLike, Image.Image)
+    one = isinstance(styles, single) or _is_array(styles) or _is_tensor(styles)
+    if styles is None or not (one or isinstance(styles, Sequence)):
         raise TypeError(
             f"styles: expected one image or a list of them ({ACCEPTED_SOURCES}); got {type(styles).__name__}"
         )
-    sources = [styles] if isinstance(styles, single) or _is_tensor(styles) else list(styles)
+    sources = [styles] if one else list(styles)
     if not sources:
         raise ConfigError("give at least one style image")
     if weights and len(weights) != len(sources):
@@ -197,6 +209,8 @@ def load_styles(
 
 def to_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB: alpha over white, 16-bit scaled, CMYK converted."""
+    import numpy as np
+
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
         if not np.isfinite(arr).all():  # an all-NaN float image came out black (issue #15)
@@ -230,6 +244,7 @@ def resize(img: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def pil_to_tensor(img: Image.Image, device: torch.device | str = "cpu") -> torch.Tensor:
     """RGB Pillow image → 1×3×H×W float tensor in 0–1."""
+    import numpy as np
     import torch
 
     arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
@@ -238,6 +253,7 @@ def pil_to_tensor(img: Image.Image, device: torch.device | str = "cpu") -> torch
 
 def tensor_to_pil(tensor: torch.Tensor) -> Image.Image:
     """1×3×H×W (or 3×H×W) tensor in 0–1 → RGB Pillow image; refuses NaN or inf."""
+    import numpy as np
     import torch
 
     t = tensor.detach().to("cpu", torch.float32)
