@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
+    from painterly.library.resolve import StyleChoice
+
 # torch and numpy are imported inside the functions that use them: `painterly --help` loads
 # this module (numpy alone was most of its start-up), and fast mode uses it without torch
 # (issue #16). A tensor or an array can only have been handed to us if its library is
@@ -39,6 +41,11 @@ def _is_tensor(value: object) -> bool:
 def _is_array(value: object) -> bool:
     numpy = sys.modules.get("numpy")
     return numpy is not None and isinstance(value, numpy.ndarray)
+
+
+def _is_single_source(value: object) -> bool:
+    """One image (a path, a Pillow image, an array or a tensor), not a list of them."""
+    return isinstance(value, (str, os.PathLike, Image.Image)) or _is_array(value) or _is_tensor(value)
 
 
 #: What the engines accept as an image: a path, a Pillow image, a numpy HWC array (uint8,
@@ -192,9 +199,10 @@ def _unit_floats_to_uint8(array: np.ndarray, role: str) -> np.ndarray:
 def load_styles(
     styles: ImageSource | Sequence[ImageSource], weights: Sequence[float], weights_name: str
 ) -> list[Image.Image]:
-    """One painting or several, loaded; their blend ``weights`` (if any) must match in number."""
-    single = (str, os.PathLike, Image.Image)
-    one = isinstance(styles, single) or _is_array(styles) or _is_tensor(styles)
+    """One painting or several, loaded; their blend ``weights`` (if any) must match in number.
+    Library names (``movement:fauvism``, ...) are read as their works' files (issue #10); a
+    caller that blends should call :func:`resolve_styles` first to get the matching weights."""
+    one = _is_single_source(styles)
     if styles is None or not (one or isinstance(styles, Sequence)):
         raise TypeError(
             f"styles: expected one image or a list of them ({ACCEPTED_SOURCES}); got {type(styles).__name__}"
@@ -204,7 +212,38 @@ def load_styles(
         raise ConfigError("give at least one style image")
     if weights and len(weights) != len(sources):
         raise ConfigError(f"{weights_name} has {len(weights)} values for {len(sources)} style images")
+    sources = resolve_styles(sources).sources
     return [load_image(s, f"style {i + 1}" if len(sources) > 1 else "style") for i, s in enumerate(sources)]
+
+
+# --- style library names at the boundary: issue #10 ---
+def resolve_styles(
+    styles: ImageSource | Sequence[ImageSource],
+    weights: Sequence[float] = (),
+    weights_name: str = "style weights",
+    group: str = "blend",
+) -> StyleChoice:
+    """Library names among the style sources → their works' files, with the blend weights
+    spread over them (``group``: blend or representative for artist:/movement:); files and
+    images pass through unchanged. Every engine and command takes paintings through here."""
+    from painterly.library.resolve import resolve_styles as resolve
+
+    one = _is_single_source(styles)
+    if styles is None or not (one or isinstance(styles, Sequence)):
+        raise TypeError(
+            f"styles: expected one image or a list of them ({ACCEPTED_SOURCES}); got {type(styles).__name__}"
+        )
+    sources = [styles] if one else list(styles)
+    if weights and len(weights) != len(sources):
+        raise ConfigError(f"{weights_name} has {len(weights)} values for {len(sources)} style images")
+    return resolve(sources, weights, group)
+
+
+def resolve_style_path(source: str) -> str:
+    """One painting as one file: a library name becomes its only work or its representative."""
+    from painterly.library.resolve import resolve_path
+
+    return resolve_path(source)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
