@@ -95,7 +95,7 @@ def stroke_scale(sizes: list[int], reference: int, pictures: Path | None) -> Non
     if pictures and shown:
         panels = [(f"{s} px, style-scale auto", a) for s, (a, _) in shown.items()]
         panels += [(f"{s} px, style-scale 1 (before)", f) for s, (_, f) in shown.items()]
-        out = pictures / "fast_sizes.png"
+        out = pictures / "fast_sizes.jpg"
         save_image(grid(panels, columns=len(shown), width=420), out)
         print(f"wrote {out}")
 
