@@ -78,3 +78,10 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     dx = image[..., :, 1:] - image[..., :, :-1]
     dy = image[..., 1:, :] - image[..., :-1, :]
     return dx.square().mean() + dy.square().mean()
+
+
+def temporal_loss(image: torch.Tensor, warped: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Ruder et al. 2016: mean over pixels of c·(x − ω)², where ω (N×3×H×W, 0–1) is the
+    previous output moved by the optical flow and c (N×1×H×W, 0–1) is 1 where the flow
+    is reliable and 0 at occlusions and motion edges; a scalar."""
+    return (weights * (image - warped).square()).mean()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 RANGE_PENALTY_WEIGHT = 1e4
 #: Most loss evaluations the strong-Wolfe line search may spend on one step.
 LINE_SEARCH_EVALS = 20
+#: A caller's own loss terms: image (1×3×H×W) -> weighted partial losses by name.
+ExtraLoss = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 
 @dataclass
@@ -83,6 +85,8 @@ class Targets:
     color: torch.Tensor | None = None
     #: Spatial control: when not empty, style losses are guided Grams per region.
     regions: list[Region] = field(default_factory=list)
+    #: Further weighted losses of the image by name (e.g. video's temporal loss), added to the total.
+    extra: ExtraLoss | None = None
 
 
 @dataclass
@@ -224,10 +228,13 @@ def compute_losses(
     if config.keep_range == "penalty":
         outside = (image - image.clamp(0, 1)).square().mean()
         parts["range"] = RANGE_PENALTY_WEIGHT * outside
+    extra = targets.extra(image) if targets.extra is not None else {}
+    parts.update(extra)
     parts["total"] = (
         parts["content"]
         + parts["style"]
         + sum((parts[k] for k in ("tv", "color", "range") if k in parts), zero)
+        + sum(extra.values(), zero)
     )
     return parts
 
@@ -290,6 +297,8 @@ def stylize(
     *,
     network: VGG19Features | None = None,
     cache: GramCache | None = None,
+    init_image: torch.Tensor | None = None,
+    extra_loss: ExtraLoss | None = None,
 ) -> TransferResult:
     """Repaint ``content`` in the style of ``styles`` (one painting or several, blended).
 
@@ -298,6 +307,9 @@ def stylize(
     share one loaded VGG19 between runs; it must have been built with the config's pooling
     and activation and reach its deepest layer. ``cache`` holds paintings' Gram targets
     between runs (default with ``config.cache``: the user cache folder).
+    ``init_image`` (1×3×H×W in 0–1, resized to the first scale) replaces ``config.init``
+    and ``extra_loss`` adds the caller's terms to the loss: video uses both for the
+    previous frame moved by the optical flow and the temporal loss against it.
     """
     config = as_config(config)
     clock = time.perf_counter()
@@ -348,6 +360,11 @@ def stylize(
             content_img, style_imgs, region_specs, region_styles, color_ref, longest, config, device
         )
         targets = compute_scale_targets(net, scale, config, cache)
+        targets.extra = extra_loss
+        if image is None and init_image is not None:
+            h, w = scale.content.shape[-2:]
+            image = F.interpolate(init_image.to(device), size=(h, w), mode="bilinear", align_corners=False)
+            image = image.contiguous()  # L-BFGS flattens with view()
         if image is None:
             image = initial_image(config, scale.content, style_imgs[0], generator)
             if config.preserve_colors == "luminance":
