@@ -87,3 +87,10 @@ video-bench: $(STAMP)
 bench-portrait: export OMP_NUM_THREADS = 1
 bench-portrait: $(STAMP)
 	$(BIN)/python bench/portrait.py --figure docs/portrait.jpg
+
+# Speed figures (issue #16): start-up of whole processes, threads under contention, fast mode's stroke scale.
+.PHONY: bench-speed
+bench-speed: $(STAMP)
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/threads.py
+	$(BIN)/python bench/fast.py --no-speed

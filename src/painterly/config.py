@@ -243,6 +243,12 @@ class TransferConfig(ConfigBase):
     mask_person: str = knob(
         "", "Portrait: your own person mask (white = person) instead of the detected one.", group="portrait"
     )
+    # --- speed: issue #16 ---
+    threads: int = knob(
+        0,
+        "CPU threads for torch during the run (0: torch's own setting: all cores, or OMP_NUM_THREADS). "
+        "The command line lets idle OpenMP threads sleep, so all cores stay safe on a busy machine.",
+    )
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -303,6 +309,8 @@ class TransferConfig(ConfigBase):
             raise ConfigError("init must be content, noise, style, fast or an image path")
         if self.style_group not in literal_choices("style_group"):  # issue #10
             raise ConfigError(f"style_group must be one of {', '.join(literal_choices('style_group'))}")
+        if not 0 <= self.threads <= 1024:
+            raise ConfigError(f"threads must be between 0 and 1024, got {self.threads}")
 
     def _follow_backbone_defaults(self) -> None:
         """Layers left at another backbone's defaults become this backbone's (issue #14), so
@@ -460,10 +468,12 @@ class FastConfig(ConfigBase):
     """Settings of fast mode: Magenta's arbitrary-style networks (Ghiasi et al. 2017)."""
 
     size: int = knob(1024, "Longest side of the output; a smaller photo keeps its own size.", flag="-s")
-    style_scale: float = knob(
-        1.0,
-        "Brush size: the network paints at this fraction of the output size and the result is "
-        "scaled back. Smaller gives bigger strokes (and is faster), larger gives finer ones.",
+    # issue #16: "auto" (the default) keeps the stroke size in proportion to the picture.
+    style_scale: float | Literal["auto"] = knob(
+        "auto",
+        "Brush size: auto paints at the network's natural 384 px and carries the result to full "
+        "size with the photo's fine detail (guided upsampling), so strokes grow with the picture; "
+        "a number paints at that fraction of the output size instead (smaller: bigger strokes).",
     )
     strength: float = knob(
         1.0,
@@ -509,8 +519,13 @@ class FastConfig(ConfigBase):
         self._check_types()
         if not MIN_SIZE <= self.size <= MAX_SIZE:
             raise ConfigError(f"size must be between {MIN_SIZE} and {MAX_SIZE} px, got {self.size}")
-        if not (math.isfinite(self.style_scale) and 0 < self.style_scale <= 4):
-            raise ConfigError(f"style_scale must be in (0, 4], got {self.style_scale}")
+        if self.style_scale != "auto" and not (
+            isinstance(self.style_scale, (int, float))
+            and not isinstance(self.style_scale, bool)
+            and math.isfinite(self.style_scale)
+            and 0 < self.style_scale <= 4
+        ):
+            raise ConfigError(f"style_scale must be auto or a number in (0, 4], got {self.style_scale!r}")
         if not (math.isfinite(self.strength) and 0 <= self.strength <= 1):
             raise ConfigError(f"strength must be between 0 and 1, got {self.strength}")
         if any(not math.isfinite(w) or w < 0 for w in self.style_weights) or (

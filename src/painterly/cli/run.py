@@ -14,7 +14,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, portrait_io
 from painterly.cli.options import add_config_arguments, build_config, config_values
@@ -25,7 +25,6 @@ from painterly.errors import ConfigError, InputError, OutputError
 from painterly.events import Progress
 from painterly.images import check_output_path, open_image, save_image
 from painterly.library.resolve import resolve_run_styles
-from painterly.masks import check_mask_files, parse_mask_spec
 from painterly.presets import preset_values
 from painterly.records import (
     RunPaths,
@@ -36,7 +35,12 @@ from painterly.records import (
     write_history_csv,
     write_manifest,
 )
-from painterly.transfer import TransferResult, remaining_schedule, stylize
+
+if TYPE_CHECKING:
+    from painterly.transfer import TransferResult
+
+# The engine (torch) and the masks are imported where they are used, so that `--help`
+# and the other commands never import torch (issue #16, tests/test_startup.py).
 
 DEFAULT_CHECKPOINT_EVERY = 20
 
@@ -166,6 +170,8 @@ def plan_resume(args: argparse.Namespace) -> Job:
         )
     if not paths.partial.is_file():
         raise InputError(f"{args.resume}: its latest image {paths.partial} is missing; cannot resume")
+    from painterly.transfer import remaining_schedule
+
     with naming(args.resume):
         original = build_config(TransferConfig, manifest.config, given_values(args))
     done = manifest.steps_done
@@ -229,6 +235,8 @@ def _init_file(config: TransferConfig) -> list[str]:
 
 def _check_inputs(content: str, styles: list[str], config: TransferConfig) -> None:
     """Open every input once so that a bad file fails now, not after the network loads."""
+    from painterly.masks import check_mask_files, parse_mask_spec
+
     for path in [content, *styles, *_init_file(config)]:
         open_image(path)
     check_mask_files([parse_mask_spec(spec) for spec in config.masks])
@@ -241,6 +249,8 @@ def _check_inputs(content: str, styles: list[str], config: TransferConfig) -> No
 
 
 def execute(job: Job, args: argparse.Namespace) -> int:
+    from painterly.transfer import stylize
+
     paths, config = job.paths, job.config
     intervals = [n for n in (args.save_every, args.checkpoint_every) if n]
     if intervals and not config.preview_every:

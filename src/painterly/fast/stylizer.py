@@ -15,20 +15,22 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 
 from painterly.config import FastConfig, normalised
+from painterly.fast import colors
 from painterly.fast.models import (
     STYLE_DIM,
     STYLE_SIDE,
     TRANSFORM_MULTIPLE,
-    dynamic_transform_graph,
+    cached_transform_graph,
     find_models,
     make_session,
 )
+from painterly.fast.upsample import auto_work_size, guided_upsample
 from painterly.images import (
     ImageSource,
     fit_size,
@@ -37,15 +39,22 @@ from painterly.images import (
     pil_to_tensor,
     resize,
     resolve_styles,
-    tensor_to_pil,
     to_rgb,
 )
+
+if TYPE_CHECKING:
+    import torch
+
+# No torch here: fast mode runs on onnxruntime, numpy and Pillow, and `painterly fast`
+# must not pay 1.6 s to import torch (issue #16). FastResult.tensor imports it on demand.
 
 #: Style vectors kept per stylizer (keyed by the painting's pixels), so folder mode and
 #: the web studio do not run the style network again for the same painting.
 STYLE_CACHE_SIZE = 32
 #: The transform network mirror-pads by 4 px: each side of its input must be at least this.
 MIN_WORK_SIDE = 8
+#: Below this longest side the painting is too small to fit local slopes on: plain resize.
+MIN_GUIDED_SIDE = 32
 
 
 @dataclass
@@ -54,7 +63,6 @@ class FastResult:
     the (w, h) the network painted at (``size`` × style_scale)."""
 
     image: Image.Image
-    tensor: torch.Tensor
     size: tuple[int, int]
     work_size: tuple[int, int]
     style_vector: np.ndarray
@@ -63,6 +71,14 @@ class FastResult:
     threads: int
     device: str = "cpu"
     extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def tensor(self) -> torch.Tensor:
+        """The picture as a 1×3×H×W float tensor in 0–1 (imports torch on first use)."""
+        cached = self.__dict__.get("_tensor")
+        if cached is None:
+            cached = self.__dict__["_tensor"] = pil_to_tensor(self.image)
+        return cached
 
 
 class FastStylizer:
@@ -78,7 +94,7 @@ class FastStylizer:
         files = find_models(model_dir)
         self.threads = threads or os.cpu_count() or 1
         self._predict = make_session(files.predict, self.threads)
-        self._transform = make_session(dynamic_transform_graph(files.transform), self.threads)
+        self._transform = make_session(cached_transform_graph(files.transform), self.threads)
         self._predict_input = self._predict.get_inputs()[0].name
         inputs = {i.name: i for i in self._transform.get_inputs()}
         # The image input is the 4-d NHWC one with 3 channels; the other is the style vector.
@@ -163,15 +179,16 @@ def fast_stylize(
         timings["load_models"] = stylizer.load_seconds
 
     size = output_size(photo.size, config.size)
-    work = fit_size(*size, max(MIN_WORK_SIDE, round(max(size) * config.style_scale)))
+    if config.style_scale == "auto":
+        work = auto_work_size(size)
+    else:
+        work = fit_size(*size, max(MIN_WORK_SIDE, round(max(size) * config.style_scale)))
     photo_out = resize(photo, size)
 
     t0 = time.perf_counter()
     if config.preserve_colors == "histogram":
-        from painterly.color import match_color_statistics
-
-        reference = pil_to_tensor(photo_out)
-        paintings = [tensor_to_pil(match_color_statistics(pil_to_tensor(p), reference)) for p in paintings]
+        reference = _floats(photo_out)
+        paintings = [_image(colors.match_color_statistics(_floats(p), reference)) for p in paintings]
     vector = blend_vectors(
         [stylizer.style_vector(p) for p in paintings], normalised(config.style_weights, len(paintings))
     )
@@ -182,24 +199,22 @@ def fast_stylize(
     timings["style"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    photo_work = np.asarray(resize(photo_out, work), dtype=np.float32) / 255.0
-    painted = stylizer.paint(photo_work, vector)
+    photo_small = resize(photo_out, work)
+    painted = stylizer.paint(_floats(photo_small), vector)
     timings["paint"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    image = Image.fromarray((painted * 255.0 + 0.5).astype(np.uint8), "RGB")
-    image = resize(image, size)
-    tensor = pil_to_tensor(image)
+    if work != size and max(work) >= MIN_GUIDED_SIDE:
+        # Carry the painting up with the photo's fine detail (painterly.fast.upsample).
+        image = guided_upsample(_image(painted), photo_small, photo_out)
+    else:
+        image = resize(_image(painted), size)
     if config.preserve_colors == "luminance":
-        from painterly.color import combine_luminance
-
-        tensor = combine_luminance(tensor, pil_to_tensor(photo_out))
-        image = tensor_to_pil(tensor)
+        image = _image(colors.combine_luminance(_floats(image), _floats(photo_out)))
     timings["finish"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - clock
     return FastResult(
         image=image,
-        tensor=tensor,
         size=size,
         work_size=work,
         style_vector=vector.reshape(STYLE_DIM).copy(),
@@ -207,3 +222,13 @@ def fast_stylize(
         config=config,
         threads=stylizer.threads,
     )
+
+
+def _floats(img: Image.Image) -> np.ndarray:
+    """RGB Pillow image → H×W×3 float32 in 0–1."""
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def _image(rgb: np.ndarray) -> Image.Image:
+    """H×W×3 float array in 0–1 → RGB Pillow image (rounded, clamped)."""
+    return Image.fromarray((np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8), "RGB")

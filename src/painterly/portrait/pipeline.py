@@ -218,6 +218,7 @@ def fast_portrait(
     """Portrait mode of fast mode (``config.portrait``); see the module docstring."""
     from painterly.fast import FastStylizer, fast_stylize
     from painterly.fast.stylizer import output_size
+    from painterly.fast.upsample import auto_work_size
 
     clock = time.perf_counter()
     photo = load_image(content)
@@ -229,8 +230,14 @@ def fast_portrait(
     plain = without_portrait(config)
     person_styles = [config.person_style] if config.person_style else styles
 
+    # "auto" paints at the network's natural size; the finer face painting needs it as a number.
+    base_scale = (
+        max(auto_work_size(size)) / max(size) if config.style_scale == "auto" else config.style_scale
+    )
+
     def paint(paintings: Any, strength: float, scale: float = 1.0) -> FastResult:
-        settings = plain.replace(strength=strength, style_scale=min(4.0, config.style_scale * scale))
+        style_scale = config.style_scale if scale == 1.0 else min(4.0, base_scale * scale)
+        settings = plain.replace(strength=strength, style_scale=style_scale)
         return fast_stylize(photo_out, paintings, settings, stylizer=stylizer)
 
     full = paint(person_styles, config.strength)
@@ -252,7 +259,7 @@ def fast_portrait(
     out = out.clamp(0, 1)
     timings = {**full.timings, "portrait_analysis": analysis.timings.get("total", 0.0)}
     timings["total"] = time.perf_counter() - clock
-    result = dataclasses.replace(full, image=tensor_to_pil(out), tensor=out, config=config, timings=timings)
+    result = dataclasses.replace(full, image=tensor_to_pil(out), config=config, timings=timings)
     return PortraitResult(result, maps, analysis, warnings)
 
 

@@ -25,9 +25,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from PIL import Image
 
 from painterly.config import TransferConfig, config_from_dict
@@ -35,6 +34,9 @@ from painterly.errors import MissingDependencyError, PainterlyError
 from painterly.events import Progress, Stop
 from painterly.images import tensor_to_pil
 from painterly.web.store import TERMINAL, Store, describe_os_error
+
+if TYPE_CHECKING:
+    import torch  # the engine imports it, once, when the first job runs (issue #16)
 
 #: Loss names the live chart shows (the per-layer parts stay in the stored history).
 CHART_LOSSES = ("total", "content", "style", "tv")
