@@ -91,6 +91,22 @@ def match_color_statistics(source: torch.Tensor, reference: torch.Tensor) -> tor
     return moved.reshape(source.shape).to(source.dtype).clamp(0, 1)
 
 
+def transfer_colors(source: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """``source`` (1×3×H×W RGB) moved linearly to ``reference``'s colour mean and
+    covariance by the Monge–Kantorovich map A = Σs^-½ (Σs^½ Σr Σs^½)^½ Σs^-½: of all
+    linear maps that do so, the one that moves the colours least (Pitié & Kokaram 2007),
+    so hues stay where they were and the reference's contrast comes back in full.
+    Used on the painted output (issue #17): the Image-Analogies map on the painting
+    alone left washed-out, low-contrast pictures."""
+    mu_s, cov_s = _stats(source)
+    mu_r, cov_r = _stats(reference)
+    root_s, inv_root_s = _sqrtm(cov_s), _sqrtm(cov_s, inverse=True)
+    transform = inv_root_s @ _sqrtm(root_s @ cov_r @ root_s) @ inv_root_s
+    pixels = source.reshape(3, -1).double()
+    moved = transform @ (pixels - mu_s[:, None]) + mu_r[:, None]
+    return moved.reshape(source.shape).to(source.dtype).clamp(0, 1)
+
+
 def pixel_gram(image: torch.Tensor) -> torch.Tensor:
     """N×3×3 Gram matrix of RGB pixels, averaged over positions: it holds the colours'
     means and (co)variances, so matching it matches the colour palette."""

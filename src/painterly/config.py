@@ -42,6 +42,9 @@ PreserveColors = Literal["none", "luminance", "histogram"]
 LineSearch = Literal["none", "strong_wolfe"]
 KeepRange = Literal["clamp", "penalty", "none"]
 PresetName = Literal["none", "draft", "balanced", "quality"]
+Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
+#: Default TV weight (issue #17, chosen by bench/quality.py's mesh measure; see transfer.TV_SCALE).
+TV_DEFAULT = 3e-4
 #: Smallest scale of --multiscale, and the factor between scales.
 MULTISCALE_START, MULTISCALE_FACTOR = 128, 2**0.5
 INIT_KEYWORDS = ("content", "noise", "style", "fast")
@@ -116,7 +119,12 @@ class TransferConfig(ConfigBase):
     style_weight: float = knob(
         1e2, "β: how strongly the painting's texture is imposed (β/α sets the balance).", flag="-b"
     )
-    tv_weight: float = knob(0.0, "Total-variation weight: smooths high-frequency noise.")
+    tv_weight: float = knob(
+        TV_DEFAULT,
+        "Total-variation weight, on neural-style's scale (its default 1e-3 means the same here at "
+        "any size): smooths the fine mesh the optimiser leaves on flat areas. 0 turns it off; "
+        "3e-4 is the default; 1e-3 softens fine strokes too; 1e-2 and above blurs.",
+    )
     loss: LossKind = knob("l2", "Distance used by the content and style losses.")
     pooling: Pooling = knob("avg", "VGG pooling. The paper found average pooling gives smoother results.")
     activation: str = knob("relu", "VGG activation: relu, tanh or leaky_relu:<slope> (e.g. leaky_relu:0.2).")
@@ -183,6 +191,14 @@ class TransferConfig(ConfigBase):
     preset: PresetName = knob(
         "none", "Named settings (draft, balanced, quality); flags given with it override its values."
     )
+    # --- picture quality: issue #17 ---
+    # Zero padding (VGG's own) shows every conv a dark line beyond the edge; the optimiser
+    # paints a dark frame and checkerboard corners against it (quality preset, 128 px).
+    padding: Padding = knob(
+        "reflect",
+        "How VGG's convolutions see beyond the image edge: reflect (no dark frame), replicate, "
+        "or zeros (the original network's, which darkens a band inside the edges).",
+    )
 
     def __post_init__(self) -> None:
         for name in ("content_layers", "style_layers"):
@@ -229,7 +245,7 @@ class TransferConfig(ConfigBase):
             raise ConfigError("preview_every must be ≥ 0")
         parse_activation(self.activation)
         self._check_perceptual()
-        perceptual = ("preserve_colors", "line_search", "keep_range", "preset")
+        perceptual = ("preserve_colors", "line_search", "keep_range", "preset", "padding")
         for name in ("loss", "pooling", "optimizer", "device", *perceptual):
             choices = literal_choices(name)
             if getattr(self, name) not in choices:

@@ -39,6 +39,11 @@ from painterly.taps import tap_downsampling
 #: Weight of the soft 0–1 range penalty (keep_range="penalty"): large enough that the
 #: optimiser pays more for a pixel 0.1 out of range than any style gain from it.
 RANGE_PENALTY_WEIGHT = 1e4
+#: tv_weight is in neural-style's units (issue #17). Its TV term is w/2 · Σ(dx² + dy²) over
+#: the 0–255 pixels; ours is a mean over the 0–1 pixels (size-independent, like our content
+#: and style losses), so this factor makes the two equal for a 512×512 output, and the same
+#: weight smooths alike at every size (neural-style's grows with the pixel count).
+TV_SCALE = 0.5 * 255.0**2 * 3 * 512 * 512
 #: Most loss evaluations the strong-Wolfe line search may spend on one step.
 LINE_SEARCH_EVALS = 20
 
@@ -97,7 +102,9 @@ class Region:
 def build_network(config: TransferConfig, device: torch.device) -> VGG19Features:
     """The pretrained VGG19, only as deep as the config's deepest layer."""
     last = deepest_tap(config.content_layers + config.style_layers)
-    return VGG19Features.pretrained(config.pooling, config.activation, last_tap=last, device=device)
+    return VGG19Features.pretrained(
+        config.pooling, config.activation, last_tap=last, device=device, padding=config.padding
+    )
 
 
 def check_fits_layers(size: tuple[int, int], config: TransferConfig, what: str) -> None:
@@ -170,7 +177,7 @@ def compute_losses(
     parts["content"] = sum((v for k, v in parts.items() if k.startswith("content/")), zero)
     parts["style"] = sum((v for k, v in parts.items() if k.startswith("style/")), zero)
     if config.tv_weight:
-        parts["tv"] = config.tv_weight * total_variation(image)
+        parts["tv"] = config.tv_weight * TV_SCALE * total_variation(image)
     if targets.color is not None and config.color_weight:
         parts["color"] = config.color_weight * distance(color.pixel_gram(image), targets.color, config.loss)
     if config.keep_range == "penalty":
@@ -273,6 +280,8 @@ def stylize(
 
     t0 = time.perf_counter()
     net = network or build_network(config, device)
+    if getattr(net, "padding", config.padding) != config.padding:  # a shared network: same weights
+        net = net.with_padding(config.padding)
     timings = {"prepare": t0 - clock, "load_network": time.perf_counter() - t0}
 
     generator = torch.Generator().manual_seed(config.seed)
@@ -304,6 +313,10 @@ def stylize(
         )
         history += [{**row, "elapsed": row["elapsed"] + offset} for row in outcome.history]
         image = outcome.image.detach()
+        if config.preserve_colors == "histogram":
+            # Issue #17: the painting recoloured alone gave a washed-out picture (its Grams pull
+            # towards the painting's contrast); move the painted result to the photo's colours too.
+            image = color.transfer_colors(image, scale.color_source)
         done += outcome.steps
         if outcome.status != "finished":
             break

@@ -80,6 +80,8 @@ def handle(args: argparse.Namespace) -> int:
     if not content.is_dir():
         source, target = jobs[0]
         result = paint_one(source, target, styles, paintings, config, stylizer)
+        for warning in result.warnings:
+            print(f"painterly: warning: {warning}", file=sys.stderr)
         print(
             f"wrote {target} ({result.size[0]}×{result.size[1]}, {result.timings['total']:.2f} s; "
             f"networks loaded in {stylizer.load_seconds:.2f} s)"
@@ -149,12 +151,17 @@ def paint_folder(
 ) -> int:
     """Paint every photo; a file that fails is reported and skipped, and the exit code says so."""
     failed: list[str] = []
+    warned: set[str] = set()
     start = time.perf_counter()
     with ProgressBar(len(jobs), description="painting", enabled=not quiet) as bar:
         bar.bar.unit = "image"
         for index, (source, target) in enumerate(jobs, 1):
             try:
-                paint_one(source, target, styles, paintings, config, stylizer)
+                result = paint_one(source, target, styles, paintings, config, stylizer)
+                for warning in result.warnings:
+                    if warning not in warned:  # once per message, not once per photo
+                        warned.add(warning)
+                        bar.bar.write(f"painterly: warning: {source.name}: {warning}", file=sys.stderr)
             except PainterlyError as exc:
                 failed.append(str(source))
                 bar.bar.write(f"painterly: warning: skipped {exc}", file=sys.stderr)

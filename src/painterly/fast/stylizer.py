@@ -45,6 +45,10 @@ from painterly.images import (
 STYLE_CACHE_SIZE = 32
 #: The transform network mirror-pads by 4 px: each side of its input must be at least this.
 MIN_WORK_SIDE = 8
+#: Below this longest side the network paints too few pixels to keep a subject's shape (it
+#: was trained on 256 px photos): a 256 px output at style_scale 0.5 paints at 128 px and the
+#: cat dissolves into strokes (issue #17). Runs below it carry a warning.
+MIN_SUBJECT_SIDE = 192
 
 
 @dataclass
@@ -62,6 +66,8 @@ class FastResult:
     threads: int
     device: str = "cpu"
     extra: dict[str, float] = field(default_factory=dict)
+    #: Things the caller should tell the user (e.g. a style_scale too small to keep the subject).
+    warnings: list[str] = field(default_factory=list)
 
 
 class FastStylizer:
@@ -130,6 +136,17 @@ def centre_square(img: Image.Image) -> Image.Image:
 def output_size(photo: tuple[int, int], longest: int) -> tuple[int, int]:
     """The photo's own (w, h), shrunk to ``longest`` if it is larger (never enlarged)."""
     return photo if max(photo) <= longest else fit_size(*photo, longest)
+
+
+def subject_warnings(size: tuple[int, int], work: tuple[int, int], config: FastConfig) -> list[str]:
+    """A warning when style_scale makes the network paint too small to keep the subject."""
+    if config.style_scale >= 1 or max(work) >= MIN_SUBJECT_SIDE or max(work) >= max(size):
+        return []
+    keep = min(1.0, MIN_SUBJECT_SIDE / max(size))
+    return [
+        f"style_scale {config.style_scale:g} paints this {max(size)} px picture at only {max(work)} px: "
+        f"the subject may dissolve into strokes; use style_scale ≥ {keep:.2f} (or a larger size) to keep it"
+    ]
 
 
 def blend_vectors(vectors: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
@@ -202,4 +219,5 @@ def fast_stylize(
         timings=timings,
         config=config,
         threads=stylizer.threads,
+        warnings=subject_warnings(size, work, config),
     )
