@@ -123,7 +123,7 @@ class TransferConfig(ConfigBase):
         TV_DEFAULT,
         "Total-variation weight, on neural-style's scale (its default 1e-3 means the same here at "
         "any size): smooths the fine mesh the optimiser leaves on flat areas. 0 turns it off; "
-        "3e-4 is the default; 1e-3 softens fine strokes too; 1e-2 and above blurs.",
+        f"{TV_DEFAULT:g} is the default; 1e-3 softens fine strokes too; 1e-2 and above blurs.",
     )
     loss: LossKind = knob("l2", "Distance used by the content and style losses.")
     pooling: Pooling = knob("avg", "VGG pooling. The paper found average pooling gives smoother results.")
