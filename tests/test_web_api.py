@@ -61,7 +61,7 @@ def make_client(data_dir: Path, **kwargs: object) -> TestClient:
     app = create_app(
         data_dir, network_factory=tiny_network, fast_factory=lambda cfg: FakeStylizer(), **kwargs
     )
-    return TestClient(app)
+    return TestClient(app, base_url="http://localhost")  # the studio answers only trusted hosts
 
 
 @pytest.fixture

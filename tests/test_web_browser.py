@@ -5,6 +5,7 @@ downloads it. Set PAINTERLY_SCREENSHOT=path to keep a screenshot of the finished
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -72,6 +73,11 @@ def test_studio_in_a_real_browser(server: str, tmp_path: Path) -> None:
             page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            # Anything the Content-Security-Policy blocks shows up as a console error.
+            page.on(
+                "console",
+                lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+            )
             page.goto(server)
             page.wait_for_selector("body[data-ready='1']", timeout=15000)
 
@@ -103,16 +109,11 @@ def test_studio_in_a_real_browser(server: str, tmp_path: Path) -> None:
             page.fill("#f-size", "64")
             page.fill("#f-iterations", "5")
             page.click("#start")
-            page.wait_for_function(
-                "document.querySelector('#live-step').textContent.startsWith('step ') && "
-                "!document.querySelector('#live-step').textContent.startsWith('step 0')",
-                timeout=90000,
-            )
-            page.wait_for_function(
-                "document.querySelector('#live-title').textContent.startsWith('optimise') && "
-                "document.querySelector('#live-status').textContent === 'finished'",
-                timeout=90000,
-            )
+            # Locator waits, not wait_for_function: the page's CSP forbids eval, and rightly so.
+            expect = sync_api.expect
+            expect(page.locator("#live-step")).to_have_text(re.compile(r"^step [1-9]"), timeout=90000)
+            expect(page.locator("#live-title")).to_have_text(re.compile(r"^optimise"), timeout=90000)
+            expect(page.locator("#live-status")).to_have_text("finished", timeout=90000)
             assert page.inner_text("#live-step") == "step 5 / 5"
             assert "total" in page.inner_text("#live-losses")
             assert page.locator("#gallery .card").count() >= 2
@@ -132,7 +133,7 @@ def test_studio_in_a_real_browser(server: str, tmp_path: Path) -> None:
             cards = page.locator("#gallery .card").count()
             page.on("dialog", lambda dialog: dialog.accept())
             page.locator("#gallery .card").last.get_by_role("button", name="Delete").click()
-            page.wait_for_function(f"document.querySelectorAll('#gallery .card').length === {cards - 1}")
+            expect(page.locator("#gallery .card")).to_have_count(cards - 1)
 
             shot = os.environ.get("PAINTERLY_SCREENSHOT")
             if shot:

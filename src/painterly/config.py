@@ -19,13 +19,15 @@ balance with the original VGG19 weights.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from painterly.errors import ConfigError
-from painterly.taps import check_tap, tap_downsampling
+from painterly.taps import BACKBONES, DEFAULT_LAYERS, check_backbone_tap, tap_min_size
 
 _C = TypeVar("_C", bound="ConfigBase")
 
@@ -43,8 +45,10 @@ LineSearch = Literal["none", "strong_wolfe"]
 KeepRange = Literal["clamp", "penalty", "none"]
 PresetName = Literal["none", "draft", "balanced", "quality"]
 Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
-#: Default TV weight (issue #17, chosen by bench/quality.py's mesh measure; see transfer.TV_SCALE).
-TV_DEFAULT = 3e-4
+#: Default TV weight (issue #17; see transfer.TV_SCALE). Still 0: the mesh measurement that
+#: would justify a non-zero default (bench/quality.py --modes optimised) is not finished yet.
+TV_DEFAULT = 0.0
+BackboneName = Literal["vgg19", "vgg16", "vgg13", "vgg11", "alexnet"]
 #: Smallest scale of --multiscale, and the factor between scales.
 MULTISCALE_START, MULTISCALE_FACTOR = 128, 2**0.5
 INIT_KEYWORDS = ("content", "noise", "style", "fast")
@@ -94,6 +98,15 @@ class ConfigBase:
         """Build from a dict such as a manifest's; unknown keys are an error."""
         return config_from_dict(cls, data)
 
+    # --- issue #15: types are checked at construction, not deep inside a run ---
+    def _check_types(self) -> None:
+        """Refuse values of the wrong type (``iterations=2.5``, ``seed="abc"``, ``True`` for a
+        number) with a ConfigError naming the field; the range checks come after."""
+        for name, hint in _field_hints(type(self)).items():
+            value = getattr(self, name)
+            if not _type_ok(value, hint):
+                raise ConfigError(f"{name}: expected {_type_words(hint)}, got {value!r:.60}")
+
 
 @dataclass(frozen=True)
 class TransferConfig(ConfigBase):
@@ -121,9 +134,10 @@ class TransferConfig(ConfigBase):
     )
     tv_weight: float = knob(
         TV_DEFAULT,
-        "Total-variation weight, on neural-style's scale (its default 1e-3 means the same here at "
-        "any size): smooths the fine mesh the optimiser leaves on flat areas. 0 turns it off; "
-        f"{TV_DEFAULT:g} is the default; 1e-3 softens fine strokes too; 1e-2 and above blurs.",
+        "Total-variation weight on neural-style's scale: the term is w/2·Σ(dx²+dy²) over 0–255 "
+        "pixels of a 512×512 picture, the same share at any size, so neural-style's 1e-3 means "
+        "the same here. It smooths the fine mesh the optimiser leaves on flat areas; too much "
+        "blurs strokes. 0 turns it off.",
     )
     loss: LossKind = knob("l2", "Distance used by the content and style losses.")
     pooling: Pooling = knob("avg", "VGG pooling. The paper found average pooling gives smoother results.")
@@ -191,6 +205,17 @@ class TransferConfig(ConfigBase):
     preset: PresetName = knob(
         "none", "Named settings (draft, balanced, quality); flags given with it override its values."
     )
+    # --- feature network and the weights a user brings: issue #14 ---
+    backbone: BackboneName = knob(
+        "vgg19",
+        "Feature network. Only VGG19 ships; the others need their weights file (`painterly models`). "
+        "Left at their defaults, the layers follow the backbone (AlexNet: content conv4, style conv1..conv5).",
+    )
+    weights_file: str = knob(
+        "",
+        "The backbone's weights: an installed model's name or a file known by its checksum "
+        "(default: the installed one; VGG19: the one that ships).",
+    )
     # --- picture quality: issue #17 ---
     # Zero padding (VGG's own) shows every conv a dark line beyond the edge; the optimiser
     # paints a dark frame and checkerboard corners against it (quality preset, 128 px).
@@ -201,13 +226,17 @@ class TransferConfig(ConfigBase):
     )
 
     def __post_init__(self) -> None:
+        self._check_types()
+        if not SEED_MIN <= self.seed <= SEED_MAX:  # issue #15: torch takes 64-bit seeds only
+            raise ConfigError(f"seed must fit in 64 bits ({SEED_MIN}..{SEED_MAX}), got {self.seed}")
+        self._follow_backbone_defaults()
         for name in ("content_layers", "style_layers"):
             layers = getattr(self, name)
             if name == "content_layers" and not layers:
                 raise ConfigError("content_layers: give at least one layer")
             for layer in layers:
                 try:
-                    check_tap(layer)
+                    check_backbone_tap(layer, self.backbone)
                 except ValueError as exc:
                     raise ConfigError(f"{name}: {exc}") from None
             if len(set(layers)) != len(layers):
@@ -228,10 +257,10 @@ class TransferConfig(ConfigBase):
             raise ConfigError(f"iterations must be between 0 and 1000000, got {self.iterations}")
         if not MIN_SIZE <= self.size <= MAX_SIZE:
             raise ConfigError(f"size must be between {MIN_SIZE} and {MAX_SIZE} px, got {self.size}")
-        deepest = max(tap_downsampling(t) for t in self.content_layers + self.style_layers)
-        if self.size < 2**deepest:
+        deepest = max(tap_min_size(t, self.backbone) for t in self.content_layers + self.style_layers)
+        if self.size < deepest:
             raise ConfigError(
-                f"size {self.size} px is too small for the deepest layer (needs at least {2**deepest} px)"
+                f"size {self.size} px is too small for the deepest layer (needs at least {deepest} px)"
             )
         if any(not math.isfinite(w) or w < 0 for w in self.style_blend_weights) or (
             self.style_blend_weights and sum(self.style_blend_weights) <= 0
@@ -245,13 +274,28 @@ class TransferConfig(ConfigBase):
             raise ConfigError("preview_every must be ≥ 0")
         parse_activation(self.activation)
         self._check_perceptual()
-        perceptual = ("preserve_colors", "line_search", "keep_range", "preset", "padding")
+        perceptual = ("preserve_colors", "line_search", "keep_range", "preset", "backbone", "padding")
         for name in ("loss", "pooling", "optimizer", "device", *perceptual):
             choices = literal_choices(name)
             if getattr(self, name) not in choices:
                 raise ConfigError(f"{name} must be one of {', '.join(choices)}")
         if not self.init:
             raise ConfigError("init must be content, noise, style, fast or an image path")
+
+    def _follow_backbone_defaults(self) -> None:
+        """Layers left at another backbone's defaults become this backbone's (issue #14), so
+        ``backbone="alexnet"`` alone is a valid config and a replace() back to VGG works too.
+        Layers the user chose are never changed."""
+        if self.backbone not in BACKBONES:
+            raise ConfigError(f"backbone must be one of {', '.join(BACKBONES)}")
+        own_content, own_style = DEFAULT_LAYERS[self.backbone]
+        for other, (content, style) in DEFAULT_LAYERS.items():
+            if other == self.backbone:
+                continue
+            if self.content_layers == content and content != own_content:
+                object.__setattr__(self, "content_layers", own_content)
+            if self.style_layers == style and style != own_style:
+                object.__setattr__(self, "style_layers", own_style)
 
     def _check_perceptual(self) -> None:
         if not math.isfinite(self.color_weight) or self.color_weight < 0:
@@ -311,23 +355,74 @@ def _check_weights(name: str, weights: tuple[float, ...], layers: tuple[str, ...
         raise ConfigError(f"{name}: weights must be finite and ≥ 0")
 
 
+# --- issue #15: construction-time type checks and the seed range ---
+#: The seeds torch.manual_seed takes.
+SEED_MIN, SEED_MAX = -(2**63), 2**64 - 1
+
+
+@functools.cache
+def _field_hints(cls: type) -> dict[str, Any]:
+    return {f.name: typing.get_type_hints(cls)[f.name] for f in dataclasses.fields(cls)}
+
+
+def _type_ok(value: Any, hint: Any) -> bool:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in args)
+    if hint is type(None):
+        return value is None
+    if origin is Literal:
+        return True  # the choices are checked (and named) by __post_init__
+    if origin is tuple:
+        return isinstance(value, tuple) and all(_type_ok(v, args[0]) for v in value)
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _type_words(hint: Any) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_words(a) for a in args)
+    if hint is type(None):
+        return "nothing"
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, args))
+    if origin is tuple:
+        return f"a list of {_type_words(args[0]).removeprefix('a ')}s"
+    words = {bool: "true or false", int: "a whole number", float: "a number", str: "a text"}
+    return words.get(hint, getattr(hint, "__name__", str(hint)))
+
+
 def literal_choices(name: str, cls: type = TransferConfig) -> tuple[str, ...]:
     """The allowed values of a Literal-typed field, or () if it is not one."""
     hint = typing.get_type_hints(cls)[name]
     return tuple(typing.get_args(hint)) if typing.get_origin(hint) is Literal else ()
 
 
-def config_from_dict(cls: type, data: dict[str, Any]) -> Any:
-    """Build any config dataclass from a plain dict, turning lists into tuples."""
+def config_from_dict(cls: type, data: dict[str, Any], where: str = "") -> Any:
+    """Build any config dataclass from a plain dict (a manifest's, a form's), through the one
+    validation layer (:mod:`painterly.schema`): a bad value is a ConfigError naming the field,
+    prefixed by ``where`` (e.g. ``"config."``)."""
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
+    unknown = sorted(set(data) - names) if isinstance(data, dict) else []
     if unknown:
-        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        raise ConfigError(f"unknown setting(s): {', '.join(where + u for u in unknown)}")
+    from painterly.schema import check_settings
+
+    values = check_settings(cls, data, where)
     try:
         return cls(**values)
     except TypeError as exc:
         raise ConfigError(str(exc)) from None
+    except ConfigError as exc:
+        if where and not str(exc).startswith(where):
+            raise ConfigError(f"{where}{exc}") from None
+        raise
 
 
 def normalised(weights: tuple[float, ...], count: int) -> list[float]:
@@ -364,6 +459,7 @@ class FastConfig(ConfigBase):
     threads: int = knob(0, "CPU threads for onnxruntime (0: all cores).")
 
     def __post_init__(self) -> None:
+        self._check_types()
         if not MIN_SIZE <= self.size <= MAX_SIZE:
             raise ConfigError(f"size must be between {MIN_SIZE} and {MAX_SIZE} px, got {self.size}")
         if not (math.isfinite(self.style_scale) and 0 < self.style_scale <= 4):

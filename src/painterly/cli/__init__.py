@@ -17,6 +17,7 @@ from painterly.errors import PainterlyError
 
 #: Subcommand modules, in the order --help lists them.
 COMMAND_MODULES = ["run", "fast", "layers", "sweep", "reconstruct", "histogram", "progression", "serve"]
+COMMAND_MODULES += ["models"]  # issue #14: backbone weight files
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -51,10 +52,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_command(argv: Sequence[str] | None = None) -> int:
     """Parse and run one command; every failure becomes an exit code, never a traceback."""
-    parser = build_parser()
+    from painterly.cli.signals import deferred, stop_on_signals
+
     try:
-        args = parser.parse_args(argv)
-        return int(args.handler(args) or 0)
+        with stop_on_signals():  # SIGTERM stops as cleanly as Ctrl-C (issue #15)
+            # Importing torch takes seconds; a KeyboardInterrupt raised inside it can land in
+            # C++ code and abort the process, so a signal then is held until the imports end.
+            with deferred():
+                parser = build_parser()
+            args = parser.parse_args(argv)
+            return int(args.handler(args) or 0)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except PainterlyError as exc:

@@ -9,15 +9,19 @@ at most a few steps, and ``--resume <out>.json`` carries on from there.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
+from painterly.cli.signals import deferred
 from painterly.config import INIT_KEYWORDS, TransferConfig
-from painterly.errors import ConfigError, InputError
+from painterly.errors import ConfigError, InputError, OutputError
 from painterly.events import Progress
 from painterly.images import check_output_path, open_image, save_image
 from painterly.masks import check_mask_files, parse_mask_spec
@@ -122,18 +126,17 @@ def plan_run(args: argparse.Namespace) -> Job:
     base: dict[str, Any] = {}
     images = list(args.images)
     if args.from_manifest:
-        manifest = read_manifest(args.from_manifest)
-        base = dict(manifest["config"])
+        manifest = read_run_manifest(args.from_manifest)
+        base = dict(manifest.config)
         if not images:
-            images = [manifest["inputs"]["content"]["path"]] + [
-                s["path"] for s in manifest["inputs"]["styles"]
-            ]
+            images = [manifest.inputs.content.path] + [s.path for s in manifest.inputs.styles]
     if len(images) < 2:
         raise ConfigError("give a content image and at least one style image (or --from-manifest)")
     if not args.output:
         raise ConfigError("give the output image with -o OUT")
     given = given_values(args)
-    config = build_config(TransferConfig, base, preset_values(given.get("preset", "none"), given), given)
+    with naming(args.from_manifest):
+        config = build_config(TransferConfig, base, preset_values(given.get("preset", "none"), given), given)
     content, styles = images[0], images[1:]
     _check_inputs(content, styles, config)
     output = check_output_path(args.output, args.overwrite, inputs=images + _init_file(config))
@@ -141,20 +144,31 @@ def plan_run(args: argparse.Namespace) -> Job:
 
 
 def plan_resume(args: argparse.Namespace) -> Job:
-    manifest = read_manifest(args.resume)
-    if manifest.get("status") == "finished":
+    manifest = read_run_manifest(args.resume)
+    if manifest.status == "finished":
         raise InputError(f"{args.resume}: this run already finished; nothing to resume")
-    paths = RunPaths(Path(args.output or manifest["output"]))
+    if not args.output and not manifest.output:
+        raise InputError(f"{args.resume}: output: missing (give -o OUT)")
+    paths = RunPaths(Path(args.output or manifest.output or ""))
+    if not args.output and paths.manifest.resolve() != Path(args.resume).resolve():
+        # A run's files sit beside each other; a manifest whose output points elsewhere was
+        # moved or edited, and resuming it would write over files it never made.
+        raise InputError(
+            f"{args.resume}: output: {paths.output} is not this manifest's picture (that would be "
+            f"{Path(args.resume).with_suffix(paths.output.suffix or '.png')}); give -o OUT to choose"
+        )
     if not paths.partial.is_file():
         raise InputError(f"{args.resume}: its latest image {paths.partial} is missing; cannot resume")
-    original = build_config(TransferConfig, manifest["config"], given_values(args))
-    done = int(manifest.get("steps_done", 0))
+    with naming(args.resume):
+        original = build_config(TransferConfig, manifest.config, given_values(args))
+    done = manifest.steps_done
     config = remaining_schedule(original, done).replace(init=str(paths.partial))
-    content = manifest["inputs"]["content"]["path"]
-    styles = [s["path"] for s in manifest["inputs"]["styles"]]
+    content = manifest.inputs.content.path
+    styles = [s.path for s in manifest.inputs.styles]
     _check_inputs(content, styles, config)
-    history = read_history_csv(paths.history_csv) if paths.history_csv.is_file() else []
-    check_output_path(paths.output, overwrite=True, inputs=[content, *styles])
+    history = _history_until(paths.history_csv, done)
+    # An unfinished run has not written its picture: a file there is someone else's.
+    check_output_path(paths.output, overwrite=args.overwrite, inputs=[content, *styles])
     return Job(
         content,
         styles,
@@ -168,6 +182,40 @@ def plan_resume(args: argparse.Namespace) -> Job:
     )
 
 
+def read_run_manifest(path: str) -> Any:
+    """A run's manifest, checked by the one schema (InputError naming file and field)."""
+    from painterly.schema import check_run_manifest, check_settings
+
+    data = read_manifest(path)
+    manifest = check_run_manifest(data, path)
+    with naming(path):
+        check_settings(TransferConfig, manifest.config, "config.")
+    return manifest
+
+
+@contextlib.contextmanager
+def naming(source: str | None) -> Iterator[None]:
+    """Prefix a ConfigError with the manifest it came from."""
+    try:
+        yield
+    except ConfigError as exc:
+        if source and not str(exc).startswith(source):
+            raise ConfigError(f"{source}: {exc}") from None
+        raise
+
+
+def _history_until(path: Path, done: int) -> list[dict[str, float]]:
+    """The loss rows of the steps a resumed run keeps (a checkpoint may trail the CSV)."""
+    if not path.is_file():
+        return []
+    try:
+        rows = read_history_csv(path)
+    except (OSError, ValueError, KeyError):
+        print(f"painterly: warning: {path} is unreadable; the loss history starts afresh", file=sys.stderr)
+        return []
+    return [row for row in rows if row.get("step", 0) <= done]
+
+
 def _init_file(config: TransferConfig) -> list[str]:
     return [] if config.init in INIT_KEYWORDS else [config.init]
 
@@ -179,6 +227,9 @@ def _check_inputs(content: str, styles: list[str], config: TransferConfig) -> No
     check_mask_files([parse_mask_spec(spec) for spec in config.masks])
     if config.color_reference:
         open_image(config.color_reference)
+    from painterly.backbones.store import resolve_weights  # issue #14: a missing backbone fails now
+
+    resolve_weights(config.backbone, config.weights_file)
 
 
 def execute(job: Job, args: argparse.Namespace) -> int:
@@ -207,17 +258,44 @@ def execute(job: Job, args: argparse.Namespace) -> int:
 
     if args.save_every:
         paths.steps_dir.mkdir(exist_ok=True)
+    # Rows of this run as they arrive, so a checkpoint keeps the loss history too: after a
+    # crash (even SIGKILL) --resume finds the steps before it in OUT.losses.csv (issue #15).
+    live: list[dict[str, float]] = []
+    warned: set[str] = set()
+
+    def side_file(what: str, write: Callable[[], object]) -> bool:
+        """Write a side file; its failure (a full disk) is a warning, never the run's end."""
+        try:
+            write()
+            return True
+        except OSError as exc:
+            if what not in warned:
+                warned.add(what)
+                reason = exc.strerror or str(exc)
+                print(f"painterly: warning: could not write {what} ({reason})", file=sys.stderr)
+            return False
 
     def on_progress(event: Progress) -> None:
         bar.update(_offset(event, job.steps_before))
         step = event.step + job.steps_before
+        live.append({"step": step, "scale": event.scale, "elapsed": event.elapsed, **event.losses})
         if event.image is None:
             return
         if args.save_every and step % args.save_every == 0:
-            save_image(event.image, paths.step_image(step))
+            side_file("intermediate images", lambda: save_image(event.image, paths.step_image(step)))
         if args.checkpoint_every and step % args.checkpoint_every == 0:
-            save_image(event.image, paths.partial)
-            write_manifest(paths.manifest, manifest_for(None, "running", step, event.losses))
+            with deferred():
+                if side_file("the checkpoint", lambda: save_image(event.image, paths.partial)):
+                    side_file(
+                        "the checkpoint",
+                        lambda: write_manifest(
+                            paths.manifest, manifest_for(None, "running", step, event.losses)
+                        ),
+                    )
+                    side_file(
+                        "the loss history",
+                        lambda: write_history_csv(paths.history_csv, job.history_before + live),
+                    )
 
     with ProgressBar(total, enabled=not args.quiet) as bar:
         bar.bar.update(job.steps_before)
@@ -225,20 +303,37 @@ def execute(job: Job, args: argparse.Namespace) -> int:
 
     steps = job.steps_before + result.steps
     history = job.history_before + [{**row, "step": row["step"] + job.steps_before} for row in result.history]
-    if history:
-        write_history_csv(paths.history_csv, history)
-        plot_history(paths.history_plot, history, title=paths.output.name)
-    if result.status == "finished":
-        save_image(result.image, paths.output)
-        write_manifest(paths.manifest, manifest_for(result, "finished", steps, result.losses))
-        paths.partial.unlink(missing_ok=True)
+    # An interrupt can land between a step's loss row and its count: keep the two in step.
+    history = [row for row in history if row["step"] <= steps]
+    finished = result.status == "finished"
+    picture = paths.output if finished else paths.partial
+    with deferred(reraise=False):  # a second Ctrl-C or SIGTERM must not cut the picture in half
+        # The picture first: side files failing (a full disk) must never cost it.
+        try:
+            save_image(result.image, picture)
+        except OSError as exc:
+            raise OutputError(f"{picture}: could not write the picture ({exc.strerror or exc})") from None
+        status = result.status
+        side_file(
+            f"the manifest {paths.manifest}",
+            lambda: write_manifest(paths.manifest, manifest_for(result, status, steps, result.losses)),
+        )
+        if history:
+            side_file(
+                f"the loss history {paths.history_csv}", lambda: write_history_csv(paths.history_csv, history)
+            )
+            side_file(
+                f"the loss plot {paths.history_plot}",
+                lambda: plot_history(paths.history_plot, history, title=paths.output.name),
+            )
+        if finished:
+            paths.partial.unlink(missing_ok=True)
+    if finished:
         print(
             f"wrote {paths.output} ({steps} steps, {result.timings['total']:.1f} s, "
             f"loss {result.losses.get('total', float('nan')):.4g}); manifest {paths.manifest}"
         )
         return EXIT_OK
-    save_image(result.image, paths.partial)
-    write_manifest(paths.manifest, manifest_for(result, result.status, steps, result.losses))
     print(f"painterly: {result.message}; latest image saved to {paths.partial}")
     print(f"painterly: resume with: painterly run --resume {paths.manifest}")
     return EXIT_INTERRUPTED if result.status == "interrupted" else EXIT_FAILED

@@ -31,6 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-upload-mb", type=float, default=20.0, help="largest accepted upload in MiB [default: 20]"
     )
+    # --- issue #15: trusted hosts ---
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests addressed to this host name or address (repeatable), for "
+        "serving on a LAN on purpose; localhost, 127.0.0.1 and [::1] are always trusted",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -44,9 +53,29 @@ def handle(args: argparse.Namespace) -> int:
     except ImportError:
         raise MissingDependencyError("the web studio needs uvicorn: pip install 'painterly[web]'") from None
     from painterly.web.app import create_app
+    from painterly.web.guard import TrustedHosts
 
+    try:
+        TrustedHosts(args.allow_host)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     _check_can_listen(args.host, args.port)
-    app = create_app(args.data_dir, max_upload_bytes=int(args.max_upload_mb * 1024 * 1024))
+    allowed = list(args.allow_host)
+    if not _is_loopback(args.host) and args.host not in ("0.0.0.0", "::"):
+        allowed.append(args.host)  # the address it was told to listen on is its own name
+    from painterly.web.store import StoreError
+
+    try:
+        app = create_app(
+            args.data_dir,
+            max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+            allowed_hosts=allowed,
+            port=args.port,
+        )
+    except StoreError as exc:
+        raise ConfigError(f"--data-dir: {exc}") from None
+    if args.host in ("0.0.0.0", "::") and not args.allow_host:
+        print("painterly: note: only http://localhost:PORT/ is answered; add --allow-host NAME for others")
     if not _is_loopback(args.host):
         print(f"painterly: warning: listening on {args.host}: anyone who can reach it can run jobs")
     print(f"painterly studio: http://{args.host}:{args.port}/  (data in {Path(args.data_dir).expanduser()})")

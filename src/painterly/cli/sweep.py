@@ -95,6 +95,8 @@ def handle(args: argparse.Namespace) -> int:
         f"sweep: {outcome.ran} run(s) done, {outcome.skipped} already finished; "
         f"sheet {outcome.sheet}, losses {outcome.plot}, report {outcome.report}"
     )
+    for message in dict.fromkeys(r.message for r in outcome.records if r.status == "missing"):
+        print(f"skipped: {message}")  # issue #14: a backbone whose weights are not installed
     if not outcome.complete:
         print("painterly: the sweep stopped early; run the same command again to carry on")
         return EXIT_INTERRUPTED

@@ -49,7 +49,17 @@ def find_run(path: str | os.PathLike[str]) -> RunFrames:
     p = Path(path)
     output: Path | None = None
     if p.suffix.lower() == ".json":
-        output = Path(read_manifest(p)["output"])
+        from painterly.schema import short_repr
+
+        output_name = read_manifest(p).get("output")
+        if not isinstance(output_name, str) or not output_name:  # issue #15: was a KeyError
+            got = (
+                "missing"
+                if output_name is None
+                else f"expected the picture's path, got {short_repr(output_name)}"
+            )
+            raise InputError(f"{p}: output: {got} (the manifest names no picture)")
+        output = Path(output_name)
         steps_dir = RunPaths(output).steps_dir
     elif p.is_dir():
         steps_dir = p

@@ -8,8 +8,10 @@
     DIR/report.md                      table of final losses and times, fixed settings
     DIR/sweep.json                     the plan and each run's outcome, for machines
 
-Runs share one loaded VGG19 per (pooling, activation, device), built as deep as the
-deepest layer any of them needs, and the input images are decoded once. A run whose
+Runs share one loaded network per (pooling, activation, device, backbone, weights), built
+as deep as the deepest layer any of them needs, and the input images are decoded once. A
+run whose backbone's weights file is not installed is skipped with a note on the sheet and
+in the report (saying how to install it); the others still run. A run whose
 output exists beside a manifest saying it ended ("finished" or "diverged") with the
 same settings is skipped, so an interrupted sweep carries on where it stopped.
 """
@@ -28,6 +30,7 @@ from typing import Any, Literal
 import torch
 from PIL import Image
 
+from painterly.backbones.store import MissingWeightsError
 from painterly.backbones.vgg import VGG19Features, deepest_tap
 from painterly.config import INIT_KEYWORDS, TransferConfig
 from painterly.devices import resolve_device
@@ -53,9 +56,27 @@ NetworkFactory = Callable[[str, str, str, torch.device], VGG19Features]
 RunState = Literal["skipped", "running", "done", "stopped"]
 
 
-def load_network(pooling: str, activation: str, last_tap: str, device: torch.device) -> VGG19Features:
-    """The pretrained VGG19 as deep as ``last_tap`` (tests swap in a tiny random one)."""
-    return VGG19Features.pretrained(pooling, activation, last_tap=last_tap, device=device)
+def load_network(
+    pooling: str,
+    activation: str,
+    last_tap: str,
+    device: torch.device,
+    backbone: str = "vgg19",
+    weights_file: str = "",
+) -> VGG19Features:
+    """The pretrained backbone (VGG19 by default) as deep as ``last_tap`` (tests swap in a
+    tiny random one). A factory is called with ``backbone``/``weights_file`` keywords only
+    when a run asks for something other than the VGG19 that ships."""
+    from painterly.backbones.networks import build_backbone
+
+    return build_backbone(  # type: ignore[return-value]
+        backbone,
+        weights_file=weights_file,
+        pooling=pooling,
+        activation=activation,
+        last_tap=last_tap,
+        device=device,
+    )
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,7 @@ class RunRecord:
     steps: int = 0
     history: list[dict[str, float]] = field(default_factory=list)
     skipped: bool = False
+    message: str = ""  # why a run did not run (e.g. its backbone's weights are missing)
 
 
 @dataclass
@@ -158,13 +180,14 @@ def run_sweep(
     runs, out = prepare(spec, out_dir)
     content, styles = check_inputs(spec)
     factory = network_factory or load_network
-    # One network per (pooling, activation, device), as deep as its deepest user needs.
-    deepest: dict[tuple[str, str, str], str] = {}
+    # One network per (pooling, activation, device, backbone, weights), as deep as its deepest user needs.
+    deepest: dict[tuple[str, ...], str] = {}
     for run in runs:
         key = _network_key(run.config)
         layers = run.config.content_layers + run.config.style_layers
-        deepest[key] = deepest_tap([*layers, deepest.get(key, layers[0])])
-    networks: dict[tuple[str, str, str], VGG19Features] = {}
+        deepest[key] = deepest_tap([*layers, deepest.get(key, layers[0])], run.config.backbone)
+    networks: dict[tuple[str, ...], VGG19Features] = {}
+    missing: dict[tuple[str, ...], str] = {}
     records = [RunRecord(run, RunPaths(out / "runs" / f"{run.name}.png")) for run in runs]
     outcome = SweepOutcome(records, out)
     for number, record in enumerate(records, start=1):
@@ -175,8 +198,18 @@ def run_sweep(
                 callback(SweepProgress(run, number, len(runs), "skipped"))
             continue
         key = _network_key(run.config)
-        if key not in networks:
-            networks[key] = factory(key[0], key[1], deepest[key], resolve_device(run.config.device))
+        if key not in networks and key not in missing:
+            device = resolve_device(run.config.device)
+            extra = {} if key[3:] == ("vgg19", "") else {"backbone": key[3], "weights_file": key[4]}
+            try:
+                networks[key] = factory(key[0], key[1], deepest[key], device, **extra)
+            except MissingWeightsError as exc:  # skip this backbone's runs, keep the others
+                missing[key] = str(exc)
+        if key in missing:
+            record.status, record.message = "missing", missing[key]
+            if callback:
+                callback(SweepProgress(run, number, len(runs), "skipped"))
+            continue
 
         def relay(event: Progress, run: SweepRun = run, number: int = number) -> None:
             if callback:
@@ -216,8 +249,9 @@ def run_sweep(
     return outcome
 
 
-def _network_key(config: TransferConfig) -> tuple[str, str, str]:
-    return config.pooling, config.activation, str(resolve_device(config.device))
+def _network_key(config: TransferConfig) -> tuple[str, ...]:
+    device = str(resolve_device(config.device))
+    return config.pooling, config.activation, device, config.backbone, config.weights_file
 
 
 def _load_record(record: RunRecord) -> None:
@@ -282,6 +316,8 @@ def write_summaries(spec: SweepSpec, outcome: SweepOutcome) -> None:
             captions[r][c] = f"total {rec.losses.get('total', float('nan')):.3g} · {rec.seconds:.1f} s" + (
                 " · diverged" if rec.status == "diverged" else ""
             )
+        elif rec.status == "missing":
+            captions[r][c] = f"skipped: no {rec.run.config.backbone} weights installed"
     fixed = fixed_settings(spec, records)
     notes = [
         "content: "
@@ -289,6 +325,7 @@ def write_summaries(spec: SweepSpec, outcome: SweepOutcome) -> None:
         + "   style: "
         + ", ".join(Path(s).name for s in spec.styles),
         "fixed: " + "; ".join(f"{k}={format_value(_tuple(v))}" for k, v in fixed.items()),
+        *dict.fromkeys(f"skipped: {r.message}" for r in records if r.status == "missing"),
     ]
     sheet = contact_sheet(
         cells,
@@ -356,6 +393,8 @@ def report_markdown(spec: SweepSpec, outcome: SweepOutcome, fixed: dict[str, Any
     ]
     if not outcome.complete:
         lines += ["**The sweep stopped before its end; run the same command again to finish it.**", ""]
+    for message in dict.fromkeys(r.message for r in outcome.records if r.status == "missing"):
+        lines += [f"**Skipped:** {message}", ""]
     lines += ["![contact sheet](sheet.png)", "", "![loss curves](losses.png)", ""]
     loss_names = ["content", "style", "total"]
     header = ["run", *[a.key for a in spec.axes], "status", "steps", *loss_names, "seconds", "s/step"]
@@ -388,6 +427,7 @@ def sweep_summary(spec: SweepSpec, outcome: SweepOutcome) -> dict[str, Any]:
                 "name": r.run.name,
                 "values": r.run.labels,
                 "status": r.status,
+                "message": r.message,
                 "skipped": r.skipped,
                 "steps": r.steps,
                 "seconds": round(r.seconds, 3),

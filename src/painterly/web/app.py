@@ -7,6 +7,12 @@ announced, and while it streams when it is not), decoded by Pillow before they a
 kept, and stored under names the server makes; no client string reaches a path.
 Form fields come from the config dataclasses (``/api/options``), so a knob added to
 the config appears in the page's advanced panel without touching this file.
+
+Hardening (issue #15): :mod:`painterly.web.guard` checks the Host of every request and
+the origin of every write, and adds security headers; uploads are checked for their
+pixel count from the header and decoded in a small bounded thread pool (a pixel bomb
+neither blocks the event loop nor piles up memory); JSON bodies must say they are JSON,
+are capped in size and nesting; settings go through :mod:`painterly.schema`.
 """
 
 import asyncio
@@ -15,17 +21,18 @@ import dataclasses
 import importlib
 import io
 import json
-import math
 import re
 import types
 import typing
 import warnings
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
 from painterly.config import MIN_SIZE, TransferConfig, config_from_dict
 from painterly.errors import MissingDependencyError, PainterlyError
+from painterly.web.guard import Guard, TrustedHosts
 from painterly.web.jobs import (
     Engine,
     EventLog,
@@ -34,12 +41,21 @@ from painterly.web.jobs import (
     fast_available,
     read_history,
 )
-from painterly.web.store import TERMINAL, Store, valid_id
+from painterly.web.store import TERMINAL, Store, StoreError, valid_id
 
 #: Default cap on one request body (an upload): 20 MiB.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-#: Largest image we accept, in pixels (a decompression-bomb guard well below Pillow's).
-MAX_UPLOAD_PIXELS = 40_000_000
+#: Largest image we accept, in pixels, checked from the header before decoding: 4096² (a
+#: 16 MP phone photo fits; the studio paints at most 2048 px). A bigger cap let a 4 KB PNG
+#: cost seconds and hundreds of MB (issue #15).
+MAX_UPLOAD_PIXELS = 4096 * 4096
+#: Uploads decoded at once (each may hold ~3 bytes a pixel); more wait their turn.
+DECODE_WORKERS = 2
+#: How long an upload waits for a decode slot before the studio answers 503.
+DECODE_WAIT_S = 30.0
+#: Cap on a JSON body and on its nesting (a job request is a few hundred bytes, 3 deep).
+MAX_JSON_BYTES = 256 * 1024
+MAX_JSON_DEPTH = 32
 #: Longest output side and step count the studio allows (the library allows more).
 MAX_WEB_SIZE = 2048
 MAX_WEB_ITERATIONS = 20_000
@@ -201,59 +217,44 @@ def coerce_settings(cls: type, settings: Any) -> dict[str, Any]:
     if not isinstance(settings, dict):
         raise ApiError(400, "settings must be an object of field: value")
     fields = {d["name"]: d for d in describe_fields(cls)}
-    out: dict[str, Any] = {}
+    given: dict[str, Any] = {}
+    nulls: dict[str, Any] = {}
     for name, value in settings.items():
         spec = fields.get(name)
         if spec is None:
             raise ApiError(400, f"unknown setting {name!r}")
         if value is None or value == "":
             if spec["optional"]:
-                out[name] = None
+                nulls[name] = None
             continue  # empty: keep the default
-        out[name] = _coerce(spec, value)
-    return out
+        _check_web_value(spec, value)
+        given[name] = value
+    from painterly.schema import check_settings
+
+    try:
+        checked = check_settings(cls, given, "settings.")
+    except PainterlyError as exc:
+        raise ApiError(400, str(exc)) from None
+    for name, value in checked.items():
+        if (isinstance(value, float) and value != value) or value in (float("inf"), float("-inf")):
+            raise ApiError(400, f"settings.{name}: expected a finite number, got {value!r}")
+    return {**nulls, **{k: list(v) if isinstance(v, tuple) else v for k, v in checked.items()}}
 
 
-def _coerce(spec: dict[str, Any], value: Any) -> Any:
+def _check_web_value(spec: dict[str, Any], value: Any) -> None:
+    """What the web accepts beyond the types (which :mod:`painterly.schema` checks): names in
+    lists and short free text only, since other strings could name files on the server."""
     name, kind = spec["name"], spec["kind"]
-
-    def number(v: Any, typ: str) -> float | int:
-        if isinstance(v, bool):
-            raise ApiError(400, f"{name}: expected a number, got {v!r}")
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            raise ApiError(400, f"{name}: expected a number, got {v!r}") from None
-        if not math.isfinite(x):
-            raise ApiError(400, f"{name}: expected a finite number, got {v!r}")
-        if typ == "int":
-            if x != int(x):
-                raise ApiError(400, f"{name}: expected a whole number, got {v!r}")
-            return int(x)
-        return x
-
-    if kind == "choice":
-        if value not in spec["choices"]:
-            raise ApiError(400, f"{name}: must be one of {', '.join(map(str, spec['choices']))}")
-        return value
-    if kind in ("int", "float"):
-        return number(value, kind)
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ApiError(400, f"{name}: expected true or false")
-        return value
-    if kind == "list":
+    if kind == "choice" and value not in spec["choices"]:  # init: keywords only, never a path
+        raise ApiError(400, f"settings.{name}: must be one of {', '.join(map(str, spec['choices']))}")
+    if kind == "list" and spec["item"] == "str":
         items = [t.strip() for t in value.split(",") if t.strip()] if isinstance(value, str) else value
-        if not isinstance(items, list):
-            raise ApiError(400, f"{name}: expected a list")
-        if spec["item"] in ("int", "float"):
-            return [number(v, spec["item"]) for v in items]
-        if not all(isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9_:.]{1,40}", v) for v in items):
-            raise ApiError(400, f"{name}: expected a list of names")
-        return items
-    if not isinstance(value, str) or len(value) > 80:
-        raise ApiError(400, f"{name}: expected a short text")
-    return value
+        if not isinstance(items, list) or not all(
+            isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9_:.]{1,40}", v) for v in items
+        ):
+            raise ApiError(400, f"settings.{name}: expected a list of names")
+    elif kind == "text" and (not isinstance(value, str) or len(value) > 80):
+        raise ApiError(400, f"settings.{name}: expected a short text")
 
 
 def fast_config_class(check_models: bool = True) -> type | None:
@@ -303,9 +304,14 @@ def create_app(
     max_size: int = MAX_WEB_SIZE,
     max_iterations: int = MAX_WEB_ITERATIONS,
     examples_dir: str | Path | None = None,
+    allowed_hosts: Iterable[str] = (),
+    port: int | None = None,
+    decode_workers: int = DECODE_WORKERS,
 ) -> Any:
     """The studio app. ``network_factory(config)`` replaces the real VGG19 (tests pass a
-    tiny random one); ``fast_factory(fast_config)`` likewise replaces fast mode's stylizer."""
+    tiny random one); ``fast_factory(fast_config)`` likewise replaces fast mode's stylizer.
+    Requests must name localhost, 127.0.0.1 or [::1] (on ``port`` when given) or one of
+    ``allowed_hosts`` in their Host header."""
     try:
         from fastapi import FastAPI, File, Request, UploadFile
         from fastapi.exceptions import RequestValidationError
@@ -317,8 +323,27 @@ def create_app(
             "the web studio needs FastAPI and uvicorn: pip install 'painterly[web]'"
         ) from None
 
+    hosts = TrustedHosts(allowed_hosts, port)
     store = Store(data_dir)
     events = EventLog()
+    decode_pool = ThreadPoolExecutor(max_workers=decode_workers, thread_name_prefix="painterly-decode")
+    decode_slots: list[asyncio.Semaphore] = []  # made inside the running loop
+
+    async def decode_bounded(data: bytes, label: str) -> Any:
+        """Decode in the small pool: the event loop keeps answering, and at most
+        ``decode_workers`` images are in memory at once; the rest wait (then 503)."""
+        if not decode_slots:
+            decode_slots.append(asyncio.Semaphore(decode_workers))
+        try:
+            await asyncio.wait_for(decode_slots[0].acquire(), DECODE_WAIT_S)
+        except asyncio.TimeoutError:
+            raise ApiError(503, "the studio is busy decoding other uploads; try again shortly") from None
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(decode_pool, decode_image, data, label, max_pixels)
+        finally:
+            decode_slots[0].release()
+
     queue = JobQueue(store, Engine(network_factory, fast_factory), events)
     examples = find_examples(examples_dir)
 
@@ -331,11 +356,13 @@ def create_app(
         finally:
             app.state.closing = True
             await asyncio.to_thread(queue.close)
+            decode_pool.shutdown(wait=False, cancel_futures=True)
 
     # No Swagger page: it would load its scripts from a CDN. /openapi.json describes the API.
     app = FastAPI(title="painterly studio", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.store, app.state.queue, app.state.events, app.state.closing = store, queue, events, False
     app.add_middleware(UploadLimit, limit=max_upload_bytes)
+    app.add_middleware(Guard, hosts=hosts)  # added last: the outermost layer sees every request
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
@@ -343,7 +370,8 @@ def create_app(
 
     @app.exception_handler(PainterlyError)
     async def painterly_error(request: Request, exc: PainterlyError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+        status = 507 if isinstance(exc, StoreError) else 400  # 507: the disk is full or gone
+        return JSONResponse({"error": str(exc)}, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -367,7 +395,7 @@ def create_app(
     public_job = queue.public
 
     def get_job_or_404(job_id: str) -> dict[str, Any]:
-        job = store.get_job(job_id)
+        job = queue.get_job(job_id)
         if job is None:
             raise ApiError(404, f"no job {job_id!r}")
         return job
@@ -413,7 +441,7 @@ def create_app(
         if len(data) > max_upload_bytes:
             raise ApiError(413, f"upload too large: the limit is {max_upload_bytes / 1024 / 1024:.1f} MiB")
         label = display_name(file.filename or "upload")
-        image = decode_image(data, label, max_pixels)
+        image = await decode_bounded(data, label)
         record = await asyncio.to_thread(store.add_upload, image, label)
         return {**record, "url": f"/api/uploads/{record['id']}.png"}
 
@@ -430,7 +458,7 @@ def create_app(
     @app.post("/api/examples/{kind}/{name}", status_code=201)
     async def use_example(kind: str, name: str) -> dict[str, Any]:
         path = example_path(examples, kind, name)
-        image = decode_image(path.read_bytes(), name, max_pixels)
+        image = await decode_bounded(await asyncio.to_thread(path.read_bytes), name)
         record = await asyncio.to_thread(store.add_upload, image, name)
         return {**record, "url": f"/api/uploads/{record['id']}.png"}
 
@@ -473,6 +501,13 @@ def create_app(
             settings = coerce_settings(TransferConfig, body.get("settings"))
             config = resolve_transfer_config(preset, settings)
             steps = config.total_steps()
+            if config.backbone != "vgg19" or config.weights_file:  # issue #14: a missing file fails now
+                from painterly.backbones.store import resolve_weights
+
+                try:
+                    resolve_weights(config.backbone, config.weights_file)
+                except PainterlyError as exc:
+                    raise ApiError(400, f"backbone: {exc}") from None
             if steps > max_iterations:
                 raise ApiError(400, f"iterations: the studio allows at most {max_iterations} steps in all")
             config_dict = config.to_dict()
@@ -485,19 +520,15 @@ def create_app(
         request = {"mode": mode, "preset": preset, "settings": settings}
         job = store.add_job(mode, content, list(styles), request, config_dict, steps)
         queue.submit(job["id"])
-        return public_job(store.get_job(job["id"]) or job)
+        return public_job(queue.get_job(job["id"]) or job)
 
     @app.post("/api/jobs", status_code=201)
     async def post_job(request: Request) -> dict[str, Any]:
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ApiError(400, "the body must be JSON") from None
-        return create_job(body)
+        return await asyncio.to_thread(create_job, await read_json(request))
 
     @app.get("/api/jobs")
     async def list_jobs() -> dict[str, Any]:
-        return {"jobs": [public_job(j) for j in store.list_jobs()], "running": queue.current}
+        return {"jobs": [public_job(j) for j in queue.list_jobs()], "running": queue.current}
 
     @app.get("/api/jobs/{job_id}")
     async def get_job(job_id: str) -> dict[str, Any]:
@@ -510,7 +541,7 @@ def create_app(
         job = get_job_or_404(job_id)
         if not queue.cancel(job_id):
             raise ApiError(409, f"job {job_id} has already ended ({job['status']})")
-        return public_job(store.get_job(job_id) or job)
+        return public_job(queue.get_job(job_id) or job)
 
     @app.post("/api/jobs/{job_id}/rerun", status_code=201)
     async def rerun_job(job_id: str) -> dict[str, Any]:
@@ -523,6 +554,7 @@ def create_app(
         if job["status"] not in TERMINAL:
             raise ApiError(409, f"job {job_id} is {job['status']}; cancel it first")
         store.delete_job(job_id)
+        queue.forget(job_id)
         events.publish({"type": "deleted", "id": job_id})
         return {"deleted": job_id}
 
@@ -543,7 +575,7 @@ def create_app(
 
     @app.get("/api/events")
     async def stream(request: Request, since: int | None = None, job: str | None = None) -> StreamingResponse:
-        if job is not None and store.get_job(job) is None:
+        if job is not None and queue.get_job(job) is None:
             raise ApiError(404, f"no job {job!r}")
 
         async def generate() -> AsyncIterator[str]:
@@ -552,15 +584,21 @@ def create_app(
             seq = since if since is not None else int(last_id) if last_id.isdigit() else events.last
             yield "retry: 1000\n\n"
             idle = 0.0
+            grace = 10  # polls to wait for the final job event once the record has ended
+            final_sent = False
             while not app.state.closing:
                 for n, event in events.since(seq):
                     seq = n
                     if job is None or event.get("id") == job or event.get("job", {}).get("id") == job:
                         yield f"id: {n}\ndata: {json.dumps(event)}\n\n"
                         idle = 0.0
+                        final_sent = final_sent or event.get("job", {}).get("status") in TERMINAL
                 if job is not None:
-                    record = store.get_job(job)
-                    if record is None or record["status"] in TERMINAL:
+                    record = queue.get_job(job)
+                    ended = record is None or record["status"] in TERMINAL
+                    # The record ends a moment before its event is published: wait for it briefly.
+                    grace = grace - 1 if ended and not final_sent and record is not None else grace
+                    if ended and (final_sent or record is None or grace <= 0):
                         yield f"event: end\ndata: {json.dumps({'type': 'end', 'job': record})}\n\n"
                         return
                 if await request.is_disconnected():
@@ -581,6 +619,50 @@ def create_app(
 
 
 # --- helpers -----------------------------------------------------------------------
+
+
+async def read_json(request: Any) -> Any:
+    """The JSON body of a request, refused unless it says it is JSON (a cross-site page
+    cannot send that without asking first), is small, and is nested at most a few levels."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        raise ApiError(415, "send the body as JSON with Content-Type: application/json")
+    data = await request.body()
+    if len(data) > MAX_JSON_BYTES:
+        raise ApiError(413, f"the JSON body is over {MAX_JSON_BYTES // 1024} KiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "the body must be JSON (UTF-8)") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise ApiError(400, f"the JSON body is nested more than {MAX_JSON_DEPTH} levels deep")
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise ApiError(400, "the body must be JSON") from None
+
+
+def json_depth(text: str) -> int:
+    """How deeply a JSON text nests (brackets outside strings), without parsing it: the
+    parser recurses and a deep enough body would blow the stack."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def display_name(filename: str) -> str:

@@ -4,13 +4,20 @@ into stored progress, intermediate images and a live event stream for the page.
 
 Cancelling raises :class:`~painterly.events.Stop` from the progress callback, so the
 engine ends cleanly and hands back its latest image, which becomes the result.
+
+The worker survives anything a job throws (issue #15): the job ends "failed" with the
+reason and the queue goes on. When even that cannot be written (a full disk refuses the
+database too), the failure is kept in memory, shown to the page as if stored, and
+written as soon as the disk lets it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
+import sqlite3
 import threading
 import time
 import traceback
@@ -26,8 +33,8 @@ from PIL import Image
 from painterly.config import TransferConfig, config_from_dict
 from painterly.errors import MissingDependencyError, PainterlyError
 from painterly.events import Progress, Stop
-from painterly.images import atomic_write_text, save_image, tensor_to_pil
-from painterly.web.store import TERMINAL, Store
+from painterly.images import tensor_to_pil
+from painterly.web.store import TERMINAL, Store, describe_os_error
 
 #: Loss names the live chart shows (the per-layer parts stay in the stored history).
 CHART_LOSSES = ("total", "content", "style", "tv")
@@ -103,7 +110,7 @@ class Engine:
     ) -> None:
         self.network_factory = network_factory
         self.fast_factory = fast_factory
-        self._networks: dict[tuple[str, str, str], Any] = {}
+        self._networks: dict[tuple[str, ...], Any] = {}
         self._stylizers: dict[str, Any] = {}
 
     def network_for(self, config: TransferConfig) -> Any:
@@ -113,9 +120,16 @@ class Engine:
 
         if self.network_factory is not None:
             return self.network_factory(config)
-        key = (config.pooling, config.activation, deepest_tap(config.content_layers + config.style_layers))
+        layers = config.content_layers + config.style_layers
+        key = (
+            config.pooling,
+            config.activation,
+            deepest_tap(layers, config.backbone),
+            config.backbone,
+            config.weights_file,
+        )
         if key not in self._networks:
-            self._networks.clear()  # keep one VGG19 in memory, not one per setting ever used
+            self._networks.clear()  # keep one network in memory, not one per setting ever used
             self._networks[key] = build_network(config, resolve_device(config.device))
         return self._networks[key]
 
@@ -205,6 +219,8 @@ class JobQueue:
         self._thread: threading.Thread | None = None
         #: Per-step losses of the running job, for a page that opens mid-run.
         self.live_history: dict[str, list[dict[str, float]]] = {}
+        #: Final states the database refused (disk full): shown as if stored, retried.
+        self._unrecorded: dict[str, dict[str, Any]] = {}
 
     # control -----------------------------------------------------------------
 
@@ -273,22 +289,69 @@ class JobQueue:
 
     # worker ------------------------------------------------------------------
 
+    def get_job(self, job_id: str) -> dict[str, Any] | None:
+        """A job's record, with a final state the database could not take yet."""
+        job = self.store.get_job(job_id)
+        if job is not None and job_id in self._unrecorded:
+            job = {**job, **self._unrecorded[job_id]}
+        return job
+
+    def forget(self, job_id: str) -> None:
+        """A deleted job's unwritten final state is no longer needed."""
+        self._unrecorded.pop(job_id, None)
+
+    def list_jobs(self) -> list[dict[str, Any]]:
+        return [{**j, **self._unrecorded.get(j["id"], {})} for j in self.store.list_jobs()]
+
     def _work(self) -> None:
+        """Run jobs in order for ever: nothing a job does may end this loop."""
         while True:
             with self._cond:
                 while not self._pending and not self._closing:
-                    self._cond.wait()
+                    self._cond.wait(timeout=2.0 if self._unrecorded else None)
+                    if self._unrecorded:
+                        break
                 if self._closing:
                     return
-                job_id = self._pending.popleft()
+                job_id = self._pending.popleft() if self._pending else None
                 self._current = job_id
+            self._flush_unrecorded()
+            if job_id is None:
+                continue
             try:
                 self._run(job_id)
+            except BaseException as exc:  # a dead worker would stall every later job
+                self._fail(job_id, exc)
             finally:
                 with self._cond:
                     self._current = None
                     self._cancel.discard(job_id)
-                self._publish_positions()
+                self.live_history.pop(job_id, None)
+                with contextlib.suppress(Exception):
+                    self._publish_positions()
+
+    def _fail(self, job_id: str, exc: BaseException) -> None:
+        """End a job as failed with the reason; if the database refuses, remember it."""
+        if isinstance(exc, (OSError, sqlite3.Error)):
+            message = describe_os_error(exc, "the job could not be saved")
+        else:
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            message = f"internal error: {detail}"
+        final = {"status": "failed", "ended": time.time(), "message": message}
+        try:
+            self.store.update_job(job_id, **final)
+        except Exception:  # the disk is still full: keep it in memory for now
+            self._unrecorded[job_id] = final
+        with contextlib.suppress(Exception):
+            self._publish_job(job_id)
+
+    def _flush_unrecorded(self) -> None:
+        for job_id, final in list(self._unrecorded.items()):
+            try:
+                self.store.update_job(job_id, **final)
+            except Exception:
+                return  # still full; try again later
+            self._unrecorded.pop(job_id, None)
 
     def _run(self, job_id: str) -> None:
         job = self.store.get_job(job_id)
@@ -300,7 +363,6 @@ class JobQueue:
         self._publish_positions()
         history: list[dict[str, float]] = []
         self.live_history[job_id] = history
-        latest = self.store.job_file(job_id, "latest.png")
         last_saved = [0.0]
 
         def report(
@@ -314,7 +376,9 @@ class JobQueue:
             if losses:
                 history.append({"step": step, **shown})
             if image is not None:
-                save_image(image if isinstance(image, Image.Image) else tensor_to_pil(image), latest)
+                self.store.save_latest(
+                    job_id, image if isinstance(image, Image.Image) else tensor_to_pil(image)
+                )
             now = time.monotonic()
             if image is not None or now - last_saved[0] > 1.0 or step == total:
                 last_saved[0] = now
@@ -341,6 +405,8 @@ class JobQueue:
             outcome = Outcome("stopped", None, 0, message="stopped by request")
         except PainterlyError as exc:
             outcome = Outcome("failed", None, 0, message=str(exc))
+        except (OSError, sqlite3.Error) as exc:  # e.g. the disk filled up under a preview
+            outcome = Outcome("failed", None, 0, message=describe_os_error(exc, "the job stopped"))
         except Exception as exc:  # a bug: record it on the job rather than kill the worker
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
             outcome = Outcome("failed", None, 0, message=f"internal error: {detail}")
@@ -350,9 +416,13 @@ class JobQueue:
         elif status == "stopped":
             outcome.message = outcome.message or "stopped by request"
         if outcome.image is not None:
-            self.store.save_result(job_id, outcome.image)
+            try:
+                self.store.save_result(job_id, outcome.image)
+            except (OSError, sqlite3.Error) as exc:
+                status, outcome.message = "failed", describe_os_error(exc, "could not save the result")
         if outcome.history:
-            atomic_write_text(self.store.job_dir(job_id) / "history.json", json.dumps(outcome.history))
+            with contextlib.suppress(OSError):  # a side file: losing it must not fail the job
+                self.store.save_history(job_id, json.dumps(outcome.history))
         final_losses = {k: outcome.losses[k] for k in CHART_LOSSES if k in outcome.losses}
         self.store.update_job(
             job_id,
@@ -387,7 +457,7 @@ class JobQueue:
         }
 
     def _publish_job(self, job_id: str) -> None:
-        job = self.store.get_job(job_id)
+        job = self.get_job(job_id)
         if job is not None:
             self.events.publish({"type": "job", "job": self.public(job)})
 

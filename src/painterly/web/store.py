@@ -11,11 +11,17 @@ Layout of ``data_dir``::
 Every file name is made here from a random hex id; nothing a client sends ever
 becomes part of a path. The database is opened per call (SQLite is fast at that
 and it keeps the worker thread and the request threads apart).
+
+The data is private: folders 0700, files 0600 (photos are personal). A disk that is
+full or a folder that cannot be written is a :class:`StoreError` (one line, no
+half-made job folder left behind), never a stray OSError or sqlite3 error.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 import secrets
 import sqlite3
@@ -28,13 +34,38 @@ from typing import Any, Literal
 
 from PIL import Image
 
-from painterly.images import save_image
+from painterly.errors import PainterlyError
+from painterly.images import atomic_write_text, save_image
 
 JobStatus = Literal["queued", "running", "finished", "stopped", "interrupted", "diverged", "failed"]
 #: States a job never leaves.
 TERMINAL = frozenset({"finished", "stopped", "interrupted", "diverged", "failed"})
 ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 THUMB_SIZE = 256
+#: Permissions of the studio's folders and files (issue #15: uploads were world-readable).
+DIR_MODE, FILE_MODE = 0o700, 0o600
+
+
+class StoreError(PainterlyError):
+    """The data folder cannot be written (disk full, read-only, gone)."""
+
+
+def describe_os_error(exc: BaseException, what: str) -> str:
+    """One line for a failed write, saying 'disk full' when that is what it was."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{what}: the disk is full"
+    if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+        return f"{what}: the disk is full"
+    if isinstance(exc, OSError):
+        return f"{what}: {exc.strerror or exc}"
+    return f"{what}: {exc}"
+
+
+def make_private_dir(folder: Path) -> None:
+    """Create a folder (and parents) that only the owner can enter."""
+    folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    os.chmod(folder, DIR_MODE)
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS uploads (
@@ -82,12 +113,22 @@ class Store:
         self.root = Path(data_dir).expanduser().resolve()
         self.uploads_dir = self.root / "uploads"
         self.jobs_dir = self.root / "jobs"
-        for folder in (self.root, self.uploads_dir, self.jobs_dir):
-            folder.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "studio.sqlite3"
         self._lock = threading.Lock()
-        with self._db() as db:
-            db.executescript(SCHEMA)
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"data folder {self.root}: is a file, not a folder")
+        try:
+            if not self.root.is_dir():
+                make_private_dir(self.root)  # a folder the user already had keeps its mode
+            for folder in (self.uploads_dir, self.jobs_dir):
+                make_private_dir(folder)
+            # Made 0600 before SQLite opens it (its journal files copy the database's mode).
+            os.close(os.open(self.db_path, os.O_CREAT | os.O_WRONLY, FILE_MODE))
+            os.chmod(self.db_path, FILE_MODE)
+            with self._db() as db:
+                db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(describe_os_error(exc, f"data folder {self.root}")) from None
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
@@ -105,7 +146,11 @@ class Store:
     def add_upload(self, image: Image.Image, label: str) -> dict[str, Any]:
         """Keep a decoded image under a new id (PNG, whatever the client sent)."""
         upload_id = new_id()
-        save_image(image, self.upload_path(upload_id))
+        path = self.upload_path(upload_id)
+        try:
+            save_image(image, path, mode=FILE_MODE)
+        except OSError as exc:
+            raise StoreError(describe_os_error(exc, "cannot keep the upload")) from None
         record = {
             "id": upload_id,
             "label": label[:80],
@@ -113,8 +158,12 @@ class Store:
             "height": image.height,
             "created": time.time(),
         }
-        with self._db() as db:
-            db.execute("INSERT INTO uploads VALUES (:id, :label, :width, :height, :created)", record)
+        try:
+            with self._db() as db:
+                db.execute("INSERT INTO uploads VALUES (:id, :label, :width, :height, :created)", record)
+        except sqlite3.Error as exc:
+            path.unlink(missing_ok=True)
+            raise StoreError(describe_os_error(exc, "cannot keep the upload")) from None
         return record
 
     def upload_path(self, upload_id: str) -> Path:
@@ -141,7 +190,31 @@ class Store:
         total: int = 1,
     ) -> dict[str, Any]:
         job_id = new_id()
-        self.job_dir(job_id).mkdir(parents=True, exist_ok=True)
+        folder = self.job_dir(job_id)
+        try:
+            folder.mkdir(mode=DIR_MODE)
+            self._insert_job(job_id, mode, content, styles, request, config, total)
+        except (OSError, sqlite3.Error) as exc:
+            # No half-made job: neither an empty folder nor a record without one.
+            if folder.is_dir():
+                for path in folder.iterdir():
+                    path.unlink(missing_ok=True)
+                folder.rmdir()
+            raise StoreError(describe_os_error(exc, "cannot create the job")) from None
+        job = self.get_job(job_id)
+        assert job is not None
+        return job
+
+    def _insert_job(
+        self,
+        job_id: str,
+        mode: str,
+        content: str,
+        styles: list[str],
+        request: dict[str, Any],
+        config: dict[str, Any],
+        total: int,
+    ) -> None:
         with self._db() as db:
             db.execute(
                 "INSERT INTO jobs (id, mode, status, content, styles, request, config, created, total_steps)"
@@ -157,9 +230,6 @@ class Store:
                     total,
                 ),
             )
-        job = self.get_job(job_id)
-        assert job is not None
-        return job
 
     def update_job(self, job_id: str, **fields: Any) -> None:
         """Change some columns; dicts are stored as JSON."""
@@ -201,11 +271,18 @@ class Store:
 
     def save_result(self, job_id: str, image: Image.Image) -> None:
         """The job's picture and its gallery thumbnail."""
-        save_image(image, self.job_file(job_id, "result.png"))
+        save_image(image, self.job_file(job_id, "result.png"), mode=FILE_MODE)
         thumb = image.copy()
         thumb.thumbnail((THUMB_SIZE, THUMB_SIZE))
-        save_image(thumb, self.job_file(job_id, "thumb.jpg"), quality=85)
+        save_image(thumb, self.job_file(job_id, "thumb.jpg"), quality=85, mode=FILE_MODE)
         self.update_job(job_id, has_result=1)
+
+    def save_latest(self, job_id: str, image: Image.Image) -> None:
+        """The newest intermediate image of a running job."""
+        save_image(image, self.job_file(job_id, "latest.png"), mode=FILE_MODE)
+
+    def save_history(self, job_id: str, text: str) -> None:
+        atomic_write_text(self.job_dir(job_id) / "history.json", text, mode=FILE_MODE)
 
     def recover(self) -> tuple[list[str], list[str]]:
         """After a restart: jobs that were running become interrupted (keeping their latest

@@ -1,0 +1,43 @@
+"""What every feature network shares: input preprocessing per weight format, the
+activation swap and the pooling swap. Kept here so VGG and AlexNet swap alike."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from painterly.backbones.registry import CAFFE_BGR_MEAN, IMAGENET_RGB_MEAN, IMAGENET_RGB_STD
+from painterly.errors import ConfigError
+
+
+def input_stats(input_format: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean, std) as 1×3×1×1 tensors in the order and scale the format expects."""
+    if input_format == "caffe":
+        return torch.tensor(CAFFE_BGR_MEAN).view(1, 3, 1, 1), torch.ones(1, 3, 1, 1)
+    if input_format == "torchvision":
+        return torch.tensor(IMAGENET_RGB_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_RGB_STD).view(
+            1, 3, 1, 1
+        )
+    raise ConfigError(f"unknown weights format {input_format!r}; use torchvision or caffe")
+
+
+def preprocess(image: torch.Tensor, input_format: str, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """RGB 0–1 → what the weights were trained on: caffe BGR 0–255 minus the mean,
+    torchvision RGB (x − mean) / std."""
+    if input_format == "caffe":
+        return image.flip(1) * 255.0 - mean
+    return (image - mean) / std
+
+
+def activate(x: torch.Tensor, kind: str, slope: float, inplace: bool) -> torch.Tensor:
+    """ReLU, LeakyReLU(slope) or Tanh: the activation swap of the research reports."""
+    if kind == "relu":
+        return F.relu(x, inplace=inplace)
+    if kind == "leaky_relu":
+        return F.leaky_relu(x, slope, inplace=inplace)
+    return x.tanh_() if inplace else x.tanh()
+
+
+def pool(x: torch.Tensor, kind: str, kernel: int = 2, stride: int = 2) -> torch.Tensor:
+    """Max pooling as trained, or average pooling (Gatys et al.: smoother results)."""
+    return F.max_pool2d(x, kernel, stride) if kind == "max" else F.avg_pool2d(x, kernel, stride)
