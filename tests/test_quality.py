@@ -163,3 +163,15 @@ def test_fast_output_is_not_snapped_to_int8_steps_and_small_scale_warns(tmp_path
     small = fast_stylize(content, style, FastConfig(size=256, style_scale=0.5), stylizer=stylizer)
     assert small.warnings and "style_scale" in small.warnings[0]
     assert not fast_stylize(content, style, FastConfig(size=256), stylizer=stylizer).warnings
+
+
+def test_fast_cli_prints_the_style_scale_warning(tmp_path, capsys) -> None:
+    pytest.importorskip("onnxruntime")
+    from conftest import EXAMPLES
+    from painterly.cli import run_command
+
+    out = tmp_path / "small.png"
+    photo, style = EXAMPLES / "content" / "chelsea.jpg", EXAMPLES / "styles" / "starry_night.jpg"
+    code = run_command(["fast", str(photo), str(style), "-o", str(out), "-s", "256", "--style-scale", "0.5"])
+    assert code == 0 and out.is_file()
+    assert "painterly: warning: style_scale 0.5" in capsys.readouterr().err
