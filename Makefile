@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench serve lint lab clean
+.PHONY: setup demo test bench serve lint lab clean movements
 
 setup: $(STAMP)
 
@@ -64,3 +64,15 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+# Issue #10: the astronaut in every movement of the style library, as one labelled sheet
+# (docs/library/movements.png). A second `make movements` skips the finished runs.
+MOVEMENTS_SIZE ?= 96
+MOVEMENTS_STEPS ?= 40
+movements: export OMP_NUM_THREADS = $(LAB_THREADS)
+movements: $(STAMP)
+	mkdir -p out docs/library
+	$(BIN)/painterly sweep --spec examples/sweeps/movements.toml -o out/movements \
+		--size $(MOVEMENTS_SIZE) --iterations $(MOVEMENTS_STEPS) -q
+	cp out/movements/sheet.png docs/library/movements.png
+	@echo "movements sheet: docs/library/movements.png (runs and manifests: out/movements/runs/)"

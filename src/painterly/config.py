@@ -48,6 +48,9 @@ Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
 #: Default TV weight (issue #17; see transfer.TV_SCALE). Still 0: the mesh measurement that
 #: would justify a non-zero default (bench/quality.py --modes optimised) is not finished yet.
 TV_DEFAULT = 0.0
+# issue #10: how a library artist/movement becomes a style (chosen by measurement: docs/readme/library.md)
+StyleGroup = Literal["blend", "representative"]
+DEFAULT_STYLE_GROUP = "blend"
 BackboneName = Literal["vgg19", "vgg16", "vgg13", "vgg11", "alexnet"]
 #: Smallest scale of --multiscale, and the factor between scales.
 MULTISCALE_START, MULTISCALE_FACTOR = 128, 2**0.5
@@ -205,6 +208,17 @@ class TransferConfig(ConfigBase):
     preset: PresetName = knob(
         "none", "Named settings (draft, balanced, quality); flags given with it override its values."
     )
+    # --- style library: issue #10 ---
+    style_group: StyleGroup = knob(
+        DEFAULT_STYLE_GROUP,
+        "How artist:NAME and movement:NAME become a style: blend (the Gram matrices of up to 12 of "
+        "their works, averaged) or representative (the one work closest in style to the rest).",
+    )
+    cache: bool = knob(
+        True,
+        "Keep each painting's Gram targets in the user cache folder, so a repeat with the same "
+        "painting, size, layers and network skips its VGG19 pass (--no-cache: neither read nor write).",
+    )
     # --- feature network and the weights a user brings: issue #14 ---
     backbone: BackboneName = knob(
         "vgg19",
@@ -281,6 +295,8 @@ class TransferConfig(ConfigBase):
                 raise ConfigError(f"{name} must be one of {', '.join(choices)}")
         if not self.init:
             raise ConfigError("init must be content, noise, style, fast or an image path")
+        if self.style_group not in literal_choices("style_group"):  # issue #10
+            raise ConfigError(f"style_group must be one of {', '.join(literal_choices('style_group'))}")
 
     def _follow_backbone_defaults(self) -> None:
         """Layers left at another backbone's defaults become this backbone's (issue #14), so
@@ -457,6 +473,12 @@ class FastConfig(ConfigBase):
         "chroma; histogram first moves the painting's colours to the photo's.",
     )
     threads: int = knob(0, "CPU threads for onnxruntime (0: all cores).")
+    # --- style library: issue #10 ---
+    style_group: StyleGroup = knob(
+        DEFAULT_STYLE_GROUP,
+        "How artist:NAME and movement:NAME become a style: blend (their style vectors averaged) "
+        "or representative (the one work closest in style to the rest).",
+    )
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -476,3 +498,5 @@ class FastConfig(ConfigBase):
             )
         if not 0 <= self.threads <= 1024:
             raise ConfigError(f"threads must be between 0 and 1024, got {self.threads}")
+        if self.style_group not in literal_choices("style_group", FastConfig):  # issue #10
+            raise ConfigError("style_group must be blend or representative")

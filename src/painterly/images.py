@@ -14,12 +14,16 @@ import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from painterly.errors import ConfigError, InputError, OutputError
+
+if TYPE_CHECKING:
+    from painterly.library.resolve import StyleChoice
 
 #: What the engines accept as an image: a path, a Pillow image, a numpy HWC array (uint8,
 #: or float in 0–1) or a torch CHW/NCHW float tensor in 0–1 (issue #15).
@@ -162,7 +166,9 @@ def _unit_floats_to_uint8(array: np.ndarray, role: str) -> np.ndarray:
 def load_styles(
     styles: ImageSource | Sequence[ImageSource], weights: Sequence[float], weights_name: str
 ) -> list[Image.Image]:
-    """One painting or several, loaded; their blend ``weights`` (if any) must match in number."""
+    """One painting or several, loaded; their blend ``weights`` (if any) must match in number.
+    Library names (``movement:fauvism``, ...) are read as their works' files (issue #10); a
+    caller that blends should call :func:`resolve_styles` first to get the matching weights."""
     single = (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)
     if styles is None or not isinstance(styles, (*single, Sequence)):
         raise TypeError(
@@ -173,7 +179,38 @@ def load_styles(
         raise ConfigError("give at least one style image")
     if weights and len(weights) != len(sources):
         raise ConfigError(f"{weights_name} has {len(weights)} values for {len(sources)} style images")
+    sources = resolve_styles(sources).sources
     return [load_image(s, f"style {i + 1}" if len(sources) > 1 else "style") for i, s in enumerate(sources)]
+
+
+# --- style library names at the boundary: issue #10 ---
+def resolve_styles(
+    styles: ImageSource | Sequence[ImageSource],
+    weights: Sequence[float] = (),
+    weights_name: str = "style weights",
+    group: str = "blend",
+) -> StyleChoice:
+    """Library names among the style sources → their works' files, with the blend weights
+    spread over them (``group``: blend or representative for artist:/movement:); files and
+    images pass through unchanged. Every engine and command takes paintings through here."""
+    from painterly.library.resolve import resolve_styles as resolve
+
+    single = (str, os.PathLike, Image.Image, np.ndarray, torch.Tensor)
+    if styles is None or not isinstance(styles, (*single, Sequence)):
+        raise TypeError(
+            f"styles: expected one image or a list of them ({ACCEPTED_SOURCES}); got {type(styles).__name__}"
+        )
+    sources = [styles] if isinstance(styles, single) else list(styles)
+    if weights and len(weights) != len(sources):
+        raise ConfigError(f"{weights_name} has {len(weights)} values for {len(sources)} style images")
+    return resolve(sources, weights, group)
+
+
+def resolve_style_path(source: str) -> str:
+    """One painting as one file: a library name becomes its only work or its representative."""
+    from painterly.library.resolve import resolve_path
+
+    return resolve_path(source)
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from painterly.errors import ConfigError, InputError
-from painterly.images import open_image, resize
+from painterly.images import open_image, resize, resolve_style_path
 
 #: The STYLE value meaning "content only" for a region.
 NO_STYLE = "none"
@@ -49,8 +49,11 @@ def parse_mask_spec(spec: str) -> MaskSpec:
             pass  # a path with a colon in it: no weight given
     if len(parts) < 2:
         raise ConfigError(f"mask {spec!r}: expected CONTENT_MASK:STYLE[:WEIGHT] (STYLE may be 'none')")
-    style = parts[-1]
-    mask = ":".join(parts[:-1])
+    cut = -1
+    if len(parts) >= 3 and parts[-2].lower() in ("artist", "movement"):  # a library name (issue #10)
+        cut = -2
+    style = ":".join(parts[cut:])
+    mask = ":".join(parts[:cut])
     if not mask or not style:
         raise ConfigError(f"mask {spec!r}: both the mask image and the style (or 'none') are needed")
     if not math.isfinite(weight) or weight < 0:
@@ -63,7 +66,7 @@ def check_mask_files(specs: list[MaskSpec]) -> None:
     for spec in specs:
         open_image(spec.mask)
         if spec.style is not None:
-            open_image(spec.style)
+            open_image(resolve_style_path(spec.style))
 
 
 def load_mask(

@@ -13,7 +13,7 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -32,10 +32,15 @@ from painterly.images import (
     load_styles,
     pil_to_tensor,
     resize,
+    resolve_style_path,
+    resolve_styles,
     tensor_to_pil,
 )
 from painterly.losses import content_loss, distance, gram_matrix, style_loss, total_variation
 from painterly.taps import tap_min_size
+
+if TYPE_CHECKING:
+    from painterly.library.cache import GramCache
 
 #: Weight of the soft 0–1 range penalty (keep_range="penalty"): large enough that the
 #: optimiser pays more for a pixel 0.1 out of range than any style gain from it.
@@ -132,28 +137,50 @@ def compute_targets(
     content: torch.Tensor,
     styles: Sequence[torch.Tensor],
     config: TransferConfig,
+    cache: GramCache | None = None,
 ) -> Targets:
     """Content features and blended style Gram matrices, computed once per run."""
     blend = normalised(config.style_blend_weights, len(styles))
     with torch.no_grad():
         content_feats = network(content, config.content_layers)
-    grams = style_grams(network, styles, config.style_layers, blend)
+    grams = style_grams(network, styles, config.style_layers, blend, cache=cache)
     taps = list(dict.fromkeys(config.content_layers + config.style_layers))
     return Targets({k: content_feats[k] for k in config.content_layers}, grams, taps)
 
 
 def style_grams(
-    network: VGG19Features, styles: Sequence[torch.Tensor], layers: Sequence[str], blend: Sequence[float]
+    network: VGG19Features,
+    styles: Sequence[torch.Tensor],
+    layers: Sequence[str],
+    blend: Sequence[float],
+    cache: GramCache | None = None,
 ) -> dict[str, torch.Tensor]:
-    """The blend-weighted sum of the paintings' Gram matrices at each style layer."""
+    """The blend-weighted sum of the paintings' Gram matrices at each style layer
+    (each painting's own Grams read from / written to ``cache`` when one is given)."""
     grams: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         for weight, style in zip(blend, styles):
-            feats = network(style, layers)
+            own = _cached_grams(network, style, layers, cache)
             for layer in layers:
-                g = gram_matrix(feats[layer]) * weight
+                g = own[layer] * weight
                 grams[layer] = grams[layer] + g if layer in grams else g
     return grams
+
+
+def _cached_grams(
+    network: VGG19Features, style: torch.Tensor, layers: Sequence[str], cache: GramCache | None
+) -> dict[str, torch.Tensor]:
+    """One painting's Gram matrices: from the cache, else computed (and stored)."""
+    key = cache.key(style, layers, network) if cache is not None else ""
+    if cache is not None:
+        found = cache.get(key, style.device)
+        if found is not None and set(found) == set(layers):
+            return found
+    feats = network(style, layers)
+    own = {layer: gram_matrix(feats[layer]) for layer in layers}
+    if cache is not None:
+        cache.put(key, own)
+    return own
 
 
 def compute_losses(
@@ -257,17 +284,28 @@ def stylize(
     callback: ProgressCallback | None = None,
     *,
     network: VGG19Features | None = None,
+    cache: GramCache | None = None,
 ) -> TransferResult:
     """Repaint ``content`` in the style of ``styles`` (one painting or several, blended).
 
-    ``network`` lets a caller share one loaded VGG19 between runs; it must have been
-    built with the config's pooling and activation and reach its deepest layer.
+    ``styles`` may name the library (``movement:fauvism``, ``artist:van_gogh``, an id): they
+    become files and blend weights here (``config.style_group``). ``network`` lets a caller
+    share one loaded VGG19 between runs; it must have been built with the config's pooling
+    and activation and reach its deepest layer. ``cache`` holds paintings' Gram targets
+    between runs (default with ``config.cache``: the user cache folder).
     """
     config = as_config(config)
     clock = time.perf_counter()
     device = resolve_device(config.device)
     content_img = load_image(content, "content")
-    style_imgs = load_styles(styles, config.style_blend_weights, "style_blend_weights")
+    choice = resolve_styles(styles, config.style_blend_weights, "style_blend_weights", config.style_group)
+    if choice.expanded:
+        config = config.replace(style_blend_weights=choice.weights)
+    style_imgs = load_styles(choice.sources, config.style_blend_weights, "style_blend_weights")
+    if cache is None and config.cache:
+        from painterly.library.cache import GramCache
+
+        cache = GramCache()
     if config.init not in INIT_KEYWORDS:
         load_image(config.init)  # validate the init file before any long work
 
@@ -278,7 +316,7 @@ def stylize(
         raise ConfigError(
             "color_weight has no effect with preserve_colors luminance (the photo's colours are kept)"
         )
-    region_styles = [load_image(r.style) if r.style else None for r in region_specs]
+    region_styles = [load_image(resolve_style_path(r.style)) if r.style else None for r in region_specs]
 
     sizes = config.scale_sizes()
     steps = config.steps_per_scale()
@@ -306,7 +344,7 @@ def stylize(
         scale = prepare_scale(
             content_img, style_imgs, region_specs, region_styles, color_ref, longest, config, device
         )
-        targets = compute_scale_targets(net, scale, config)
+        targets = compute_scale_targets(net, scale, config, cache)
         if image is None:
             image = initial_image(config, scale.content, style_imgs[0], generator)
             if config.preserve_colors == "luminance":
@@ -437,10 +475,12 @@ def prepare_scale(
     return ScaleInputs(seen, styles, regions, reference, content)
 
 
-def compute_scale_targets(network: VGG19Features, scale: ScaleInputs, config: TransferConfig) -> Targets:
+def compute_scale_targets(
+    network: VGG19Features, scale: ScaleInputs, config: TransferConfig, cache: GramCache | None = None
+) -> Targets:
     """Targets of one scale: content features, blended style Grams, the colour Gram
     (of the colour reference, else of the blended paintings) and the regions' Grams."""
-    targets = compute_targets(network, scale.content, scale.styles, config)
+    targets = compute_targets(network, scale.content, scale.styles, config, cache)
     if config.color_weight:
         if scale.color_reference is not None:
             targets.color = color.pixel_gram(scale.color_reference)
@@ -452,7 +492,7 @@ def compute_scale_targets(network: VGG19Features, scale: ScaleInputs, config: Tr
         for mask, style, weight in scale.regions:
             grams = None
             if style is not None:
-                grams = style_grams(network, [style], config.style_layers, [1.0])
+                grams = style_grams(network, [style], config.style_layers, [1.0], cache=cache)
             region_list.append(Region(mask, grams, weight))
         rest = masks.remainder([r.mask for r in region_list])
         if float(rest.max()) > 0:

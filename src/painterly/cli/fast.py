@@ -23,6 +23,7 @@ from painterly.config import FastConfig
 from painterly.errors import ConfigError, OutputError, PainterlyError
 from painterly.events import Progress
 from painterly.images import WRITABLE_SUFFIXES, check_output_path, open_image, save_image
+from painterly.library.resolve import resolve_run_styles
 from painterly.records import RunPaths, build_manifest, write_manifest
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError("give a content image (or folder) and at least one style image")
     config = build_config(FastConfig, config_values(args, FastConfig))
     content, styles = Path(args.images[0]), list(args.images[1:])
+    styles, config, library = resolve_run_styles(styles, config)  # issue #10: library names → files
     paintings = [open_image(s) for s in styles]  # a bad painting fails before anything loads
     if content.is_dir():
         jobs = plan_folder(content, Path(args.output), args.format, args.overwrite, styles)
@@ -79,7 +81,7 @@ def handle(args: argparse.Namespace) -> int:
     stylizer = FastStylizer(config.threads)
     if not content.is_dir():
         source, target = jobs[0]
-        result = paint_one(source, target, styles, paintings, config, stylizer)
+        result = paint_one(source, target, styles, paintings, config, stylizer, library)
         for warning in result.warnings:
             print(f"painterly: warning: {warning}", file=sys.stderr)
         print(
@@ -87,7 +89,7 @@ def handle(args: argparse.Namespace) -> int:
             f"networks loaded in {stylizer.load_seconds:.2f} s)"
         )
         return EXIT_OK
-    return paint_folder(jobs, styles, paintings, config, stylizer, quiet=args.quiet)
+    return paint_folder(jobs, styles, paintings, config, stylizer, quiet=args.quiet, library=library)
 
 
 def plan_folder(
@@ -119,6 +121,7 @@ def paint_one(
     paintings: list[Image.Image],
     config: FastConfig,
     stylizer: FastStylizer,
+    library: list[dict] | None = None,
 ) -> FastResult:
     """Paint one photo, save it and its manifest."""
     from painterly.fast import fast_stylize
@@ -135,7 +138,11 @@ def paint_one(
         device=f"cpu (onnxruntime, {stylizer.threads} threads)",
         timings=result.timings,
         losses={},
-        extra={"size": list(result.size), "work_size": list(result.work_size)},
+        extra={
+            "size": list(result.size),
+            "work_size": list(result.work_size),
+            **({"library": library} if library else {}),
+        },
     )
     write_manifest(RunPaths(target).manifest, manifest)
     return result
@@ -148,6 +155,7 @@ def paint_folder(
     config: FastConfig,
     stylizer: FastStylizer,
     quiet: bool,
+    library: list[dict] | None = None,
 ) -> int:
     """Paint every photo; a file that fails is reported and skipped, and the exit code says so."""
     failed: list[str] = []
@@ -157,7 +165,7 @@ def paint_folder(
         bar.bar.unit = "image"
         for index, (source, target) in enumerate(jobs, 1):
             try:
-                result = paint_one(source, target, styles, paintings, config, stylizer)
+                result = paint_one(source, target, styles, paintings, config, stylizer, library)
                 for warning in result.warnings:
                     if warning not in warned:  # once per message, not once per photo
                         warned.add(warning)

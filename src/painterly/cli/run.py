@@ -24,6 +24,7 @@ from painterly.config import INIT_KEYWORDS, TransferConfig
 from painterly.errors import ConfigError, InputError, OutputError
 from painterly.events import Progress
 from painterly.images import check_output_path, open_image, save_image
+from painterly.library.resolve import resolve_run_styles
 from painterly.masks import check_mask_files, parse_mask_spec
 from painterly.presets import preset_values
 from painterly.records import (
@@ -120,6 +121,8 @@ class Job:
         self.resumed_from = resumed_from
         self.original_init = original_init or config.init
         self.original_config = original_config
+        #: What library names became (issue #10), for the manifest.
+        self.library: list[dict[str, Any]] = []
 
 
 def plan_run(args: argparse.Namespace) -> Job:
@@ -138,9 +141,12 @@ def plan_run(args: argparse.Namespace) -> Job:
     with naming(args.from_manifest):
         config = build_config(TransferConfig, base, preset_values(given.get("preset", "none"), given), given)
     content, styles = images[0], images[1:]
+    styles, config, library = resolve_run_styles(styles, config)  # issue #10: library names → files
     _check_inputs(content, styles, config)
-    output = check_output_path(args.output, args.overwrite, inputs=images + _init_file(config))
-    return Job(content, styles, config, RunPaths(output))
+    output = check_output_path(args.output, args.overwrite, inputs=[content, *styles, *_init_file(config)])
+    job = Job(content, styles, config, RunPaths(output))
+    job.library = library
+    return job
 
 
 def plan_resume(args: argparse.Namespace) -> Job:
@@ -253,7 +259,7 @@ def execute(job: Job, args: argparse.Namespace) -> int:
             timings=result.timings if result else {},
             losses=losses,
             message=result.message if result else "",
-            extra={"resumed_from": job.resumed_from} if job.resumed_from else None,
+            extra=_extra(job),
         )
 
     if args.save_every:
@@ -337,6 +343,16 @@ def execute(job: Job, args: argparse.Namespace) -> int:
     print(f"painterly: {result.message}; latest image saved to {paths.partial}")
     print(f"painterly: resume with: painterly run --resume {paths.manifest}")
     return EXIT_INTERRUPTED if result.status == "interrupted" else EXIT_FAILED
+
+
+def _extra(job: Job) -> dict[str, Any] | None:
+    """Side facts for the manifest: where a resumed run came from, what library names became."""
+    extra: dict[str, Any] = {}
+    if job.resumed_from:
+        extra["resumed_from"] = job.resumed_from
+    if job.library:
+        extra["library"] = job.library
+    return extra or None
 
 
 def _schedule_of(job: Job) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from painterly.images import (
     load_styles,
     pil_to_tensor,
     resize,
+    resolve_styles,
     tensor_to_pil,
     to_rgb,
 )
@@ -175,7 +176,10 @@ def fast_stylize(
     """
     config = config or FastConfig()
     clock = time.perf_counter()
-    paintings = load_styles(styles, config.style_weights, "style_weights")
+    choice = resolve_styles(styles, config.style_weights, "style_weights", config.style_group)
+    if choice.expanded:  # library names (issue #10): their works, with the weights spread over them
+        config = config.replace(style_weights=choice.weights)
+    paintings = load_styles(choice.sources, config.style_weights, "style_weights")
     photo = load_image(content)
     timings = {"load_images": time.perf_counter() - clock}
     if stylizer is None:

@@ -43,6 +43,9 @@ from painterly.errors import ConfigError, InputError, MissingDependencyError
 SPEC_KEYS = ("title", "description", "content", "styles", "settings", "grid", "labels")
 #: A sweep larger than this is almost certainly a typo in a grid.
 MAX_RUNS = 500
+#: Grid key that sweeps the painting itself (issue #10): files or library names, where
+#: ``movement:*`` / ``artist:*`` stand for every movement / artist of the library.
+STYLE_AXIS = "style"
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,9 @@ class SweepRun:
     values: dict[str, Any]
     labels: dict[str, str]
     config: TransferConfig
+    #: The run's paintings as files and what library names became (issue #10); empty: the spec's.
+    styles: tuple[str, ...] = ()
+    library: tuple[dict[str, Any], ...] = ()
 
     @property
     def label(self) -> str:
@@ -193,6 +199,8 @@ def parse_grid_option(text: str) -> Axis:
     where = f"--grid {text}"
     if not sep or not key:
         raise ConfigError(f"{where}: write it as key=value1,value2,...")
+    if key == STYLE_AXIS:
+        return style_axis([p.strip() for p in rest.split(",") if p.strip()], where)
     hint, _ = _unwrap(check_key(key, where))
     is_list = typing.get_origin(hint) is tuple
     parts = rest.split("|") if is_list or "|" in rest else rest.split(",")
@@ -246,7 +254,9 @@ def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
         raise ConfigError(f"{where}: styles must be a list of image paths")
 
     def resolve(p: str) -> str:
-        return p if os.path.isabs(p) else os.path.normpath(path.parent / p)
+        from painterly.library.resolve import is_query
+
+        return p if os.path.isabs(p) or is_query(p) else os.path.normpath(path.parent / p)
 
     settings = {k: coerce(k, v, f"{where} [settings]") for k, v in data.get("settings", {}).items()}
     labels = data.get("labels", {})
@@ -254,6 +264,13 @@ def load_spec(path: str | os.PathLike[str]) -> SweepSpec:
     for key, values in data.get("grid", {}).items():
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{where} [grid]: {key} must be a non-empty list of values")
+        if key == STYLE_AXIS:
+            if not all(isinstance(v, str) for v in values):
+                raise ConfigError(f"{where} [grid]: style takes image paths or library names")
+            axis = style_axis([resolve(v) for v in values], f"{where} [grid]")
+            names = labels.get(key, [])
+            axes.append(dataclasses.replace(axis, labels=tuple(map(str, names))) if names else axis)
+            continue
         coerced = tuple(coerce(key, v, f"{where} [grid]") for v in values)
         names = labels.get(key, [])
         if not isinstance(names, list) or (names and len(names) != len(values)):
@@ -291,6 +308,33 @@ def combine(
     )
 
 
+def style_axis(values: list[str], where: str) -> Axis:
+    """The painting axis: ``movement:*`` and ``artist:*`` expand to the whole library; each
+    value is labelled by its name (fauvism, van_gogh) or file stem."""
+    from painterly.library import Library
+
+    expanded: list[str] = []
+    for value in values:
+        prefix, _, name = value.partition(":")
+        if name == "*" and prefix.lower() in ("movement", "artist"):
+            library = Library.load()
+            groups = library.movements() if prefix.lower() == "movement" else library.artists()
+            expanded += [f"{prefix.lower()}:{g}" for g in groups]
+        else:
+            expanded.append(value)
+    if not expanded:
+        raise ConfigError(f"{where}: style needs at least one painting")
+    labels = tuple(
+        v.partition(":")[2] if ":" in v and not os.path.exists(v) else Path(v).stem for v in expanded
+    )
+    return Axis(STYLE_AXIS, tuple(expanded), labels)
+
+
+def run_styles(spec: SweepSpec, values: dict[str, Any]) -> tuple[str, ...]:
+    """The paintings of one run: its style axis value, else the spec's."""
+    return (values[STYLE_AXIS],) if STYLE_AXIS in values else tuple(spec.styles)
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-")[:40] or "x"
 
@@ -321,6 +365,8 @@ def plan_runs(spec: SweepSpec) -> list[SweepRun]:
         raise ConfigError(f"{where}: {', '.join(both)} is both swept and fixed; drop one")
     for key in spec.settings:
         check_key(key, where)
+    if STYLE_AXIS in keys and spec.styles:
+        raise ConfigError(f"{where}: give the paintings either as styles or as a style axis, not both")
     count = math.prod(len(a.values) for a in spec.axes)
     if count > MAX_RUNS:
         raise ConfigError(f"{where}: the grid has {count} runs; at most {MAX_RUNS} are allowed")
@@ -330,13 +376,21 @@ def plan_runs(spec: SweepSpec) -> list[SweepRun]:
         values = {a.key: a.values[i] for a, i in zip(spec.axes, position)}
         labels = {a.key: a.label(i) for a, i in zip(spec.axes, position)}
         described = ", ".join(f"{k}={v}" for k, v in labels.items()) or "the only run"
+        settings = {k: v for k, v in values.items() if k != STYLE_AXIS}
+        styles: tuple[str, ...] = ()
+        library: tuple[dict[str, Any], ...] = ()
         try:
-            config = config_from_dict(TransferConfig, with_preset({**spec.settings, **values}))
+            config = config_from_dict(TransferConfig, with_preset({**spec.settings, **settings}))
+            if run_styles(spec, values):  # library names → files and weights (issue #10)
+                from painterly.library.resolve import resolve_run_styles
+
+                files, config, records = resolve_run_styles(run_styles(spec, values), config)
+                styles, library = tuple(map(str, files)), tuple(records)
         except ConfigError as exc:
             raise ConfigError(f"{where}: run {index + 1} ({described}): {exc}") from None
         except TypeError as exc:
             raise ConfigError(f"{where}: run {index + 1} ({described}): {exc}") from None
         stem = "_".join(_slug(f"{k}-{v}") for k, v in labels.items())
         name = f"{index + 1:0{width}d}" + (f"_{stem}" if stem else "")
-        runs.append(SweepRun(index, name[:120], position, values, labels, config))
+        runs.append(SweepRun(index, name[:120], position, values, labels, config, styles, library))
     return runs

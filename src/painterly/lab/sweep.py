@@ -38,7 +38,7 @@ from painterly.errors import ConfigError, OutputError, PainterlyError
 from painterly.events import Progress
 from painterly.images import atomic_write_bytes, atomic_write_text, check_output_path, open_image, save_image
 from painterly.lab.sheets import contact_sheet
-from painterly.lab.specs import SweepRun, SweepSpec, format_value, plan_runs
+from painterly.lab.specs import STYLE_AXIS, SweepRun, SweepSpec, format_value, plan_runs
 from painterly.records import (
     RunPaths,
     build_manifest,
@@ -128,6 +128,8 @@ class SweepOutcome:
 
 def check_inputs(spec: SweepSpec) -> tuple[Image.Image, list[Image.Image]]:
     """Open the photo and the paintings once (InputError naming a bad file)."""
+    if any(a.key == STYLE_AXIS for a in spec.axes) and spec.content:  # each run names its own (#10)
+        return open_image(spec.content), []
     if not spec.content or not spec.styles:
         raise ConfigError(
             f"{spec.source}: give a content image and at least one style image "
@@ -149,6 +151,8 @@ def prepare(spec: SweepSpec, out_dir: str | os.PathLike[str]) -> tuple[list[Swee
         raise OutputError(f"{out}: cannot create the sweep folder ({exc.strerror})") from None
     inputs = [spec.content or "", *spec.styles]
     for run in runs:
+        for painting in run.styles:
+            open_image(painting)
         for init in [] if run.config.init in INIT_KEYWORDS else [run.config.init]:
             open_image(init)
         check_output_path(out / "runs" / f"{run.name}.png", overwrite=True, inputs=inputs)
@@ -215,7 +219,8 @@ def run_sweep(
             if callback:
                 callback(SweepProgress(run, number, len(runs), "running", event))
 
-        result = stylize(content, styles, run.config, relay, network=networks[key])
+        paintings = [open_image(s) for s in run.styles] if run.styles else styles
+        result = stylize(content, paintings, run.config, relay, network=networks[key])
         record.status, record.losses, record.steps = result.status, result.losses, result.steps
         record.seconds, record.per_step = result.timings["total"], result.timings["per_step"]
         record.history = result.history
@@ -227,7 +232,7 @@ def run_sweep(
             build_manifest(
                 kind="transfer",
                 config=run.config.to_dict(),
-                inputs={"content": spec.content, "styles": list(spec.styles)},
+                inputs={"content": spec.content, "styles": list(run.styles or spec.styles)},
                 output=paths.output,
                 status=result.status,
                 steps=result.steps,
@@ -235,7 +240,10 @@ def run_sweep(
                 timings=result.timings,
                 losses=result.losses,
                 message=result.message,
-                extra={"sweep": {"source": spec.source, "run": number, "values": run.labels}},
+                extra={
+                    "sweep": {"source": spec.source, "run": number, "values": run.labels},
+                    **({"library": list(run.library)} if run.library else {}),
+                },
             ),
         )
         if result.status in DONE:
@@ -299,7 +307,8 @@ def fixed_settings(spec: SweepSpec, records: list[RunRecord]) -> dict[str, Any]:
     defaults = TransferConfig().to_dict()
     first = records[0].run.config.to_dict()
     swept = {a.key for a in spec.axes}
-    return {k: v for k, v in first.items() if k not in swept and v != defaults.get(k)}
+    shared = {k: v for k, v in first.items() if all(r.run.config.to_dict()[k] == v for r in records)}
+    return {k: v for k, v in shared.items() if k not in swept and v != defaults.get(k)}
 
 
 def write_summaries(spec: SweepSpec, outcome: SweepOutcome) -> None:
@@ -323,7 +332,7 @@ def write_summaries(spec: SweepSpec, outcome: SweepOutcome) -> None:
         "content: "
         + Path(spec.content or "").name
         + "   style: "
-        + ", ".join(Path(s).name for s in spec.styles),
+        + (", ".join(Path(s).name for s in spec.styles) or "one per column or row (style axis)"),
         "fixed: " + "; ".join(f"{k}={format_value(_tuple(v))}" for k, v in fixed.items()),
         *dict.fromkeys(f"skipped: {r.message}" for r in records if r.status == "missing"),
     ]

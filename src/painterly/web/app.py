@@ -462,6 +462,11 @@ def create_app(
         record = await asyncio.to_thread(store.add_upload, image, name)
         return {**record, "url": f"/api/uploads/{record['id']}.png"}
 
+    # style library (issue #10): its own router in web/library.py ----------
+    from painterly.web.library import library_router
+
+    app.include_router(library_router(store, MAX_STYLES, ApiError, read_json))
+
     # jobs ------------------------------------------------------------------
 
     def create_job(body: Any) -> dict[str, Any]:
