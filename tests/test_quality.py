@@ -175,3 +175,15 @@ def test_fast_cli_prints_the_style_scale_warning(tmp_path, capsys) -> None:
     code = run_command(["fast", str(photo), str(style), "-o", str(out), "-s", "256", "--style-scale", "0.5"])
     assert code == 0 and out.is_file()
     assert "painterly: warning: style_scale 0.5" in capsys.readouterr().err
+
+
+def test_luminance_mode_keeps_the_paintings_contrast() -> None:
+    from painterly.color import luminance, shift_luminance
+
+    g = torch.Generator().manual_seed(3)
+    painting = torch.rand(1, 3, 32, 32, generator=g) * 0.6 + 0.2
+    photo = smooth_photo(32, 32) * 0.3 + 0.1  # darker, flatter
+    moved = shift_luminance(painting, photo)
+    assert float(moved.mean()) == pytest.approx(float(luminance(photo).mean()), abs=1e-3)
+    # The painting's texture (its luminance spread) survives: the faint luminance mode came from scaling it down.
+    assert float(moved.std()) == pytest.approx(float(luminance(painting).std()), rel=0.02)

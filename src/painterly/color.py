@@ -49,6 +49,16 @@ def match_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     return ((ls - ls.mean()) * scale + lc.mean()).clamp(0, 1)
 
 
+def shift_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """The style's luminance (N×1×H×W) moved to the content's mean, its contrast kept.
+    What luminance mode uses (issue #17): scaling it to the photo's standard deviation as
+    well (:func:`match_luminance`, the paper's choice) took most of the painting's texture
+    with it (cat × Starry Night: texture energy 2.37 against 7.44 for a normal run; 7.35
+    with the contrast kept)."""
+    ls = luminance(style)
+    return (ls - ls.mean() + luminance(content).mean()).clamp(0, 1)
+
+
 def grey3(channel: torch.Tensor) -> torch.Tensor:
     """N×1×H×W luminance → N×3×H×W grey RGB image, what VGG sees in luminance mode."""
     return channel.expand(-1, 3, -1, -1).contiguous()

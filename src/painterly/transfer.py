@@ -447,7 +447,8 @@ def prepare_scale(
 ) -> ScaleInputs:
     """Resize the photo, paintings and masks to one scale and apply the colour mode:
     histogram recolours each painting to the photo's colour statistics; luminance turns
-    photo and paintings grey, the paintings' luminance matched to the photo's."""
+    photo and paintings grey, the paintings' luminance moved to the photo's mean (its
+    contrast kept, issue #17)."""
     size = fit_size(*content_img.size, longest)
     content = pil_to_tensor(resize(content_img, size), device)
 
@@ -456,7 +457,7 @@ def prepare_scale(
         if config.preserve_colors == "histogram":
             return color.match_color_statistics(t, content)
         if config.preserve_colors == "luminance":
-            return color.grey3(color.match_luminance(t, content))
+            return color.grey3(color.shift_luminance(t, content))
         return t
 
     styles = [style_tensor(img) for img in style_imgs]
