@@ -76,3 +76,14 @@ movements: $(STAMP)
 		--size $(MOVEMENTS_SIZE) --iterations $(MOVEMENTS_STEPS) -q
 	cp out/movements/sheet.png docs/library/movements.png
 	@echo "movements sheet: docs/library/movements.png (runs and manifests: out/movements/runs/)"
+
+# issue #11: video. Per-frame vs temporal painting of a synthetic pan+zoom clip (warping error,
+# style strength, fps) and the README strip; add OPTIMISE=1 for the optimising path (minutes).
+video-bench: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python bench/video.py --strip docs/video_strip.jpg
+	$(if $(OPTIMISE),OMP_NUM_THREADS=1 $(BIN)/python bench/video.py --optimise --size 96 --frames 6 --iterations 40 --later 10,20 --weights 0.7 --threads 1)
+
+# Portrait mode (issue #9): plain vs --portrait on four portraits, and the detector's speed at 1024 px.
+bench-portrait: export OMP_NUM_THREADS = 1
+bench-portrait: $(STAMP)
+	$(BIN)/python bench/portrait.py --figure docs/portrait.jpg

@@ -5,13 +5,15 @@ The public API. Importing it does no work: no model is loaded, nothing is seeded
 
 from typing import TYPE_CHECKING, Any
 
-from painterly.config import FastConfig, TransferConfig
+from painterly.config import FastConfig, TransferConfig, VideoConfig
 from painterly.errors import ConfigError, InputError, MissingDependencyError, OutputError, PainterlyError
 from painterly.events import Progress, Stop
 
 if TYPE_CHECKING:
     from painterly.fast import FastResult, FastStylizer, fast_stylize
+    from painterly.portrait import PortraitResult, fast_portrait, stylize_portrait
     from painterly.transfer import TransferResult, stylize
+    from painterly.video import VideoResult, stylize_video
 
 #: The engines import torch (seconds): loaded on first use, so that `painterly` on the command
 #: line can answer Ctrl-C during start-up with one line (issue #15) and `import painterly`
@@ -22,6 +24,12 @@ _LAZY = {
     "fast_stylize": "painterly.fast",
     "TransferResult": "painterly.transfer",
     "stylize": "painterly.transfer",
+    # portrait mode: issue #9
+    "PortraitResult": "painterly.portrait",
+    "fast_portrait": "painterly.portrait",
+    "stylize_portrait": "painterly.portrait",
+    "VideoResult": "painterly.video",  # issue #11
+    "stylize_video": "painterly.video",
 }
 
 
@@ -47,11 +55,15 @@ __all__ = [
     "MissingDependencyError",
     "OutputError",
     "PainterlyError",
+    "PortraitResult",
     "Progress",
     "Stop",
     "TransferConfig",
     "TransferResult",
     "__version__",
+    "fast_portrait",
     "fast_stylize",
     "stylize",
+    "stylize_portrait",
 ]
+__all__ += ["VideoConfig", "VideoResult", "stylize_video"]  # issue #11: video

@@ -43,7 +43,7 @@ DeviceKind = Literal["auto", "cpu", "cuda", "mps"]
 PreserveColors = Literal["none", "luminance", "histogram"]
 LineSearch = Literal["none", "strong_wolfe"]
 KeepRange = Literal["clamp", "penalty", "none"]
-PresetName = Literal["none", "draft", "balanced", "quality"]
+PresetName = Literal["none", "draft", "balanced", "quality", "portrait"]
 Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
 #: Default TV weight (issue #17; see transfer.TV_SCALE). Still 0: the mesh measurement that
 #: would justify a non-zero default (bench/quality.py --modes optimised) is not finished yet.
@@ -230,6 +230,29 @@ class TransferConfig(ConfigBase):
         "The backbone's weights: an installed model's name or a file known by its checksum "
         "(default: the installed one; VGG19: the one that ships).",
     )
+    # --- portrait mode: issue #9 (masks and weight maps from painterly.portrait) ---
+    portrait: bool = knob(
+        False,
+        "Portrait mode: find the person and the faces, keep the face's features where they are "
+        "(a content weight high on eyes, nose and mouth) and let the strokes cover the rest.",
+        group="portrait",
+    )
+    face_strength: float = knob(
+        0.5, "Portrait: how strongly the face is kept, 0 (like a plain run) to 1.", group="portrait"
+    )
+    person_style: str = knob("", "Portrait: a painting for the person only.", group="portrait")
+    background_style: str = knob("", "Portrait: a painting for the background only.", group="portrait")
+    background_strength: float = knob(
+        1.0,
+        "Portrait: style weight on the background relative to the person (0 keeps it a photo).",
+        group="portrait",
+    )
+    keep_skin: bool = knob(
+        False, "Portrait: keep the photo's colours on the face and skin.", group="portrait"
+    )
+    mask_person: str = knob(
+        "", "Portrait: your own person mask (white = person) instead of the detected one.", group="portrait"
+    )
     # --- picture quality: issue #17 ---
     # Zero padding (VGG's own) shows every conv a dark line beyond the edge; the optimiser
     # paints a dark frame and checkerboard corners against it (quality preset, 128 px).
@@ -288,6 +311,7 @@ class TransferConfig(ConfigBase):
             raise ConfigError("preview_every must be ≥ 0")
         parse_activation(self.activation)
         self._check_perceptual()
+        check_portrait(self)
         perceptual = ("preserve_colors", "line_search", "keep_range", "preset", "backbone", "padding")
         for name in ("loss", "pooling", "optimizer", "device", *perceptual):
             choices = literal_choices(name)
@@ -479,6 +503,25 @@ class FastConfig(ConfigBase):
         "How artist:NAME and movement:NAME become a style: blend (their style vectors averaged) "
         "or representative (the one work closest in style to the rest).",
     )
+    # --- portrait mode: issue #9 ---
+    portrait: bool = knob(
+        False,
+        "Portrait mode: find the person and the faces; the face gets a lighter stylisation so it "
+        "stays recognisable.",
+        group="portrait",
+    )
+    face_strength: float = knob(0.5, "Portrait: how strongly the face is kept, 0 to 1.", group="portrait")
+    person_style: str = knob("", "Portrait: a painting for the person only.", group="portrait")
+    background_style: str = knob("", "Portrait: a painting for the background only.", group="portrait")
+    background_strength: float = knob(
+        1.0, "Portrait: style strength on the background (0 keeps it a photo, up to 1).", group="portrait"
+    )
+    keep_skin: bool = knob(
+        False, "Portrait: keep the photo's colours on the face and skin.", group="portrait"
+    )
+    mask_person: str = knob(
+        "", "Portrait: your own person mask (white = person) instead of the detected one.", group="portrait"
+    )
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -500,3 +543,90 @@ class FastConfig(ConfigBase):
             raise ConfigError(f"threads must be between 0 and 1024, got {self.threads}")
         if self.style_group not in literal_choices("style_group", FastConfig):  # issue #10
             raise ConfigError("style_group must be blend or representative")
+        check_portrait(self)
+        if self.background_strength > 1:
+            raise ConfigError(
+                f"background_strength must be between 0 and 1 in fast mode, got {self.background_strength}"
+            )
+
+
+def check_portrait(config: Any) -> None:
+    """Validate the portrait fields (issue #9) shared by TransferConfig and FastConfig."""
+    if not (math.isfinite(config.face_strength) and 0 <= config.face_strength <= 1):
+        raise ConfigError(f"face_strength must be between 0 and 1, got {config.face_strength}")
+    if not (math.isfinite(config.background_strength) and 0 <= config.background_strength <= 100):
+        raise ConfigError(f"background_strength must be between 0 and 100, got {config.background_strength}")
+    uses = [n for n in ("person_style", "background_style", "mask_person") if getattr(config, n)]
+    uses += ["keep_skin"] if config.keep_skin else []
+    uses += ["face_strength"] if config.face_strength != 0.5 else []
+    uses += ["background_strength"] if config.background_strength != 1.0 else []
+    if uses and not config.portrait:
+        raise ConfigError(f"{', '.join(uses)}: portrait settings need portrait mode (--portrait)")
+
+
+# --- issue #11: video ------------------------------------------------------------------------------
+VideoMode = Literal["fast", "optimise"]
+
+
+@dataclass(frozen=True)
+class VideoConfig(ConfigBase):
+    """Settings of video style transfer: which engine paints each frame, how strongly each
+    frame is tied to the previous output (optical flow), and which part of the clip."""
+
+    mode: VideoMode = knob(
+        "fast",
+        "fast: the feed-forward network per frame, blended with the previous output moved by the "
+        "optical flow; optimise: the Gatys engine per frame started from the previous output moved "
+        "by the flow, with a temporal loss (Ruder et al. 2016).",
+    )
+    temporal_weight: float = knob(
+        0.7,
+        "How strongly each frame follows the previous output where the flow is reliable: 0 paints "
+        "every frame on its own (flickers), 1 holds the strokes fully (fast mode blends this share "
+        "of the moved previous output; optimise mode scales the temporal loss by it).",
+    )
+    size: int = knob(640, "Longest side of the painted frames (a smaller clip keeps its size).", flag="-s")
+    start: float = knob(0.0, "Start this many seconds into the clip.")
+    duration: float = knob(0.0, "Paint only this many seconds (0: to the end).")
+    every: int = knob(1, "Paint only every Nth frame (a quick preview; the output plays at fps/N).")
+    fps: float = knob(0.0, "Frame rate of a folder of frames (0: 25), or to force on a clip (0: its own).")
+    iterations: int = knob(
+        150,
+        "Optimise mode: optimiser steps on the first frame (and on every frame when temporal_weight is 0).",
+    )
+    later_iterations: int = knob(
+        75,
+        "Optimise mode: steps on each later frame, which starts from the moved previous output "
+        "(half the first frame's kept the style within 10 % and halved the flicker, measured).",
+    )
+    style_weight: float = knob(1e2, "Optimise mode: β, the style weight.")
+    seed: int = knob(0, "Optimise mode: random seed.")
+    threads: int = knob(0, "CPU threads for the fast network and the flow (0: all cores).")
+    style_scale: float = knob(
+        1.0,
+        "Fast mode brush size: the network paints at this fraction of the frame size (smaller: "
+        "bigger strokes and faster; 0.75 paints 640×360 in about 60 % of the time).",
+    )
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.style_scale) and 0 < self.style_scale <= 4):
+            raise ConfigError(f"style_scale must be in (0, 4], got {self.style_scale}")
+        if self.mode not in literal_choices("mode", VideoConfig):
+            raise ConfigError(f"mode must be one of {', '.join(literal_choices('mode', VideoConfig))}")
+        if not (math.isfinite(self.temporal_weight) and 0 <= self.temporal_weight <= 1):
+            raise ConfigError(f"temporal_weight must be between 0 and 1, got {self.temporal_weight}")
+        if not MIN_SIZE <= self.size <= MAX_SIZE:
+            raise ConfigError(f"size must be between {MIN_SIZE} and {MAX_SIZE} px, got {self.size}")
+        for name in ("start", "duration", "fps", "style_weight"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"{name} must be a finite number ≥ 0, got {value}")
+        if self.fps > 1000:
+            raise ConfigError(f"fps must be at most 1000, got {self.fps}")
+        if not 1 <= self.every <= 10_000:
+            raise ConfigError(f"every must be between 1 and 10000, got {self.every}")
+        for name in ("iterations", "later_iterations"):
+            if not 0 <= getattr(self, name) <= 100_000:
+                raise ConfigError(f"{name} must be between 0 and 100000, got {getattr(self, name)}")
+        if not 0 <= self.threads <= 1024:
+            raise ConfigError(f"threads must be between 0 and 1024, got {self.threads}")

@@ -47,3 +47,43 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that does not stop the run (issue #9: "no face
+    found, ran as an ordinary run"). ``level`` is "warning" or "info"."""
+
+    message: str
+    level: Literal["warning", "info"] = "warning"
+
+
+NoticeCallback = Callable[[Notice], None]
+
+
+# --- issue #11: video ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FrameProgress:
+    """One finished frame of a video.
+
+    ``frame`` counts frames done (resumed ones included), ``total_frames`` is the
+    expected count (0 when unknown); ``fps`` is the painting rate of this run so far.
+    ``image`` is the painted frame (H×W×3 uint8 RGB, a numpy array).
+    """
+
+    frame: int
+    total_frames: int
+    elapsed: float
+    fps: float
+    resumed: int = 0
+    image: object | None = field(default=None, repr=False)
+
+    @property
+    def seconds_left(self) -> float:
+        """Estimated time to the end at the rate so far."""
+        if not self.fps or not self.total_frames:
+            return 0.0
+        return max(0, self.total_frames - self.frame) / self.fps
+
+
+FrameCallback = Callable[[FrameProgress], None]

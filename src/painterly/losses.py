@@ -62,3 +62,20 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     dx = image[..., :, 1:] - image[..., :, :-1]
     dy = image[..., 1:, :] - image[..., :-1, :]
     return dx.square().mean() + dy.square().mean()
+
+
+def weighted_content_loss(
+    features: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, kind: Distance = "l2"
+) -> torch.Tensor:
+    """Content loss with a per-pixel weight: mean over C·H·W of w·(F − P)² (l1: w·|F − P|).
+    ``weights`` is 1×1×h×w at the features' resolution; all ones gives ``content_loss``."""
+    diff = features - target
+    per = diff.square() if kind == "l2" else diff.abs()
+    return (per * weights).mean()
+
+
+def temporal_loss(image: torch.Tensor, warped: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Ruder et al. 2016: mean over pixels of c·(x − ω)², where ω (N×3×H×W, 0–1) is the
+    previous output moved by the optical flow and c (N×1×H×W, 0–1) is 1 where the flow
+    is reliable and 0 at occlusions and motion edges; a scalar."""
+    return (weights * (image - warped).square()).mean()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +36,14 @@ from painterly.images import (
     resolve_styles,
     tensor_to_pil,
 )
-from painterly.losses import content_loss, distance, gram_matrix, style_loss, total_variation
+from painterly.losses import (
+    content_loss,
+    distance,
+    gram_matrix,
+    style_loss,
+    total_variation,
+    weighted_content_loss,
+)
 from painterly.taps import tap_min_size
 
 if TYPE_CHECKING:
@@ -52,6 +59,8 @@ RANGE_PENALTY_WEIGHT = 1e4
 TV_SCALE = 0.5 * 255.0**2 * 3 * 512 * 512
 #: Most loss evaluations the strong-Wolfe line search may spend on one step.
 LINE_SEARCH_EVALS = 20
+#: A caller's own loss terms: image (1×3×H×W) -> weighted partial losses by name.
+ExtraLoss = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 
 @dataclass
@@ -87,6 +96,10 @@ class Targets:
     color: torch.Tensor | None = None
     #: Spatial control: when not empty, style losses are guided Grams per region.
     regions: list[Region] = field(default_factory=list)
+    #: Per-pixel content weight (1×1×H×W at the image size), or None: uniform (issue #9).
+    content_map: Region | None = None
+    #: Further weighted losses of the image by name (e.g. video's temporal loss), added to the total.
+    extra: ExtraLoss | None = None
 
 
 @dataclass
@@ -192,9 +205,12 @@ def compute_losses(
     content_w = normalised(config.content_layer_weights, len(config.content_layers))
     style_w = normalised(config.style_layer_weights, len(config.style_layers))
     for layer, w in zip(config.content_layers, content_w):
-        parts[f"content/{layer}"] = (
-            config.content_weight * w * content_loss(feats[layer], targets.content[layer], config.loss)
-        )
+        f, p = feats[layer], targets.content[layer]
+        if targets.content_map is not None:  # spatially varying content weight, averaged down to the layer
+            value = weighted_content_loss(f, p, targets.content_map.at(tuple(f.shape[-2:])), config.loss)
+        else:
+            value = content_loss(f, p, config.loss)
+        parts[f"content/{layer}"] = config.content_weight * w * value
     zero = image.new_zeros(())
     for layer, w in zip(config.style_layers, style_w):
         if targets.regions:  # guided Gram matrices, one per region (Gatys et al. 2017)
@@ -220,10 +236,13 @@ def compute_losses(
     if config.keep_range == "penalty":
         outside = (image - image.clamp(0, 1)).square().mean()
         parts["range"] = RANGE_PENALTY_WEIGHT * outside
+    extra = targets.extra(image) if targets.extra is not None else {}
+    parts.update(extra)
     parts["total"] = (
         parts["content"]
         + parts["style"]
         + sum((parts[k] for k in ("tv", "color", "range") if k in parts), zero)
+        + sum(extra.values(), zero)
     )
     return parts
 
@@ -285,6 +304,10 @@ def stylize(
     *,
     network: VGG19Features | None = None,
     cache: GramCache | None = None,
+    content_map: Image.Image | None = None,
+    regions: Sequence[masks.MaskSpec] = (),
+    init_image: torch.Tensor | None = None,
+    extra_loss: ExtraLoss | None = None,
 ) -> TransferResult:
     """Repaint ``content`` in the style of ``styles`` (one painting or several, blended).
 
@@ -293,6 +316,12 @@ def stylize(
     share one loaded VGG19 between runs; it must have been built with the config's pooling
     and activation and reach its deepest layer. ``cache`` holds paintings' Gram targets
     between runs (default with ``config.cache``: the user cache folder).
+    ``content_map`` (a grey "F" or "L" image over the photo; its values are the weights, 1
+    meaning the plain content weight) weights the content loss per pixel; ``regions`` adds
+    in-memory region masks (MaskSpec with Pillow images) to those of ``config.masks`` (issue #9).
+    ``init_image`` (1×3×H×W in 0–1, resized to the first scale) replaces ``config.init``
+    and ``extra_loss`` adds the caller's terms to the loss: video uses both for the
+    previous frame moved by the optical flow and the temporal loss against it.
     """
     config = as_config(config)
     clock = time.perf_counter()
@@ -309,14 +338,19 @@ def stylize(
     if config.init not in INIT_KEYWORDS:
         load_image(config.init)  # validate the init file before any long work
 
-    region_specs = [masks.parse_mask_spec(spec) for spec in config.masks]
+    region_specs = [masks.parse_mask_spec(spec) for spec in config.masks] + list(regions)
     masks.check_mask_files(region_specs)
     color_ref = load_image(config.color_reference) if config.color_reference else None
     if config.color_weight and config.preserve_colors == "luminance":
         raise ConfigError(
             "color_weight has no effect with preserve_colors luminance (the photo's colours are kept)"
         )
-    region_styles = [load_image(resolve_style_path(r.style)) if r.style else None for r in region_specs]
+    region_styles = [
+        None
+        if r.style is None
+        else load_image(r.style if isinstance(r.style, Image.Image) else resolve_style_path(r.style))
+        for r in region_specs
+    ]
 
     sizes = config.scale_sizes()
     steps = config.steps_per_scale()
@@ -345,6 +379,15 @@ def stylize(
             content_img, style_imgs, region_specs, region_styles, color_ref, longest, config, device
         )
         targets = compute_scale_targets(net, scale, config, cache)
+        if content_map is not None:
+            targets.content_map = Region(
+                masks.map_tensor(content_map, scale.content.shape[-2:], device), None
+            )
+        targets.extra = extra_loss
+        if image is None and init_image is not None:
+            h, w = scale.content.shape[-2:]
+            image = F.interpolate(init_image.to(device), size=(h, w), mode="bilinear", align_corners=False)
+            image = image.contiguous()  # L-BFGS flattens with view()
         if image is None:
             image = initial_image(config, scale.content, style_imgs[0], generator)
             if config.preserve_colors == "luminance":
@@ -496,7 +539,7 @@ def compute_scale_targets(
                 grams = style_grams(network, [style], config.style_layers, [1.0], cache=cache)
             region_list.append(Region(mask, grams, weight))
         rest = masks.remainder([r.mask for r in region_list])
-        if float(rest.max()) > 0:
+        if float(rest.max()) > 1e-3:  # soft masks summing to 1 leave only rounding noise
             region_list.append(Region(rest, targets.style, 1.0))
         targets.regions = region_list
     return targets

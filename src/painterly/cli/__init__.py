@@ -19,6 +19,7 @@ from painterly.errors import PainterlyError
 COMMAND_MODULES = ["run", "fast", "layers", "sweep", "reconstruct", "histogram", "progression", "serve"]
 COMMAND_MODULES.append("styles")  # issue #10: the style library
 COMMAND_MODULES += ["models"]  # issue #14: backbone weight files
+COMMAND_MODULES += ["video"]  # issue #11: video clips
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

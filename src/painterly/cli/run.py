@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, portrait_io
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.cli.signals import deferred
@@ -79,6 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a region of the photo (white in the mask image) that takes its own painting, or 'none' "
         "for content only; repeat for more regions (same as --masks A,B)",
     )
+    portrait_io.add_arguments(parser)
     add_config_arguments(parser, TransferConfig)
     parser.set_defaults(handler=handle)
 
@@ -236,6 +237,7 @@ def _check_inputs(content: str, styles: list[str], config: TransferConfig) -> No
     from painterly.backbones.store import resolve_weights  # issue #14: a missing backbone fails now
 
     resolve_weights(config.backbone, config.weights_file)
+    portrait_io.check_inputs(config)
 
 
 def execute(job: Job, args: argparse.Namespace) -> int:
@@ -303,9 +305,16 @@ def execute(job: Job, args: argparse.Namespace) -> int:
                         lambda: write_history_csv(paths.history_csv, job.history_before + live),
                     )
 
+    maps = None
     with ProgressBar(total, enabled=not args.quiet) as bar:
         bar.bar.update(job.steps_before)
-        result = stylize(job.content, job.styles, config, on_progress)
+        if config.portrait:  # issue #9: masks and weight maps from painterly.portrait
+            from painterly.portrait import stylize_portrait
+
+            portrait = stylize_portrait(job.content, job.styles, config, on_progress, notice=portrait_io.warn)
+            result, maps = portrait.result, portrait.maps
+        else:
+            result = stylize(job.content, job.styles, config, on_progress)
 
     steps = job.steps_before + result.steps
     history = job.history_before + [{**row, "step": row["step"] + job.steps_before} for row in result.history]
@@ -334,6 +343,11 @@ def execute(job: Job, args: argparse.Namespace) -> int:
             )
         if finished:
             paths.partial.unlink(missing_ok=True)
+        if finished and maps is not None and getattr(args, "show_masks", False):  # issue #9
+            side_file(
+                f"the portrait masks beside {paths.output}",
+                lambda: portrait_io.write_masks(paths.output, open_image(job.content), maps),
+            )
     if finished:
         print(
             f"wrote {paths.output} ({steps} steps, {result.timings['total']:.1f} s, "

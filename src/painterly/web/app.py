@@ -307,6 +307,7 @@ def create_app(
     allowed_hosts: Iterable[str] = (),
     port: int | None = None,
     decode_workers: int = DECODE_WORKERS,
+    max_video_seconds: float = 20.0,  # issue #11: longest clip the video corner paints
 ) -> Any:
     """The studio app. ``network_factory(config)`` replaces the real VGG19 (tests pass a
     tiny random one); ``fast_factory(fast_config)`` likewise replaces fast mode's stylizer.
@@ -401,6 +402,11 @@ def create_app(
         return job
 
     # page and options ------------------------------------------------------
+
+    # portrait mode (issue #9): its routes live in web/portrait.py
+    from painterly.web import portrait as portrait_routes
+
+    portrait_routes.register(app, store, ApiError)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
@@ -619,6 +625,11 @@ def create_app(
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+
+    # issue #11: video corner (own routes, worker and files: painterly.web.video)
+    from painterly.web.video import add_video_routes
+
+    add_video_routes(app, store, fast_factory, max_video_seconds, max_upload_bytes)
 
     return app
 
