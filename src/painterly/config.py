@@ -44,6 +44,10 @@ PreserveColors = Literal["none", "luminance", "histogram"]
 LineSearch = Literal["none", "strong_wolfe"]
 KeepRange = Literal["clamp", "penalty", "none"]
 PresetName = Literal["none", "draft", "balanced", "quality", "portrait"]
+Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
+#: Default TV weight (issue #17; see transfer.TV_SCALE). Still 0: the mesh measurement that
+#: would justify a non-zero default (bench/quality.py --modes optimised) is not finished yet.
+TV_DEFAULT = 0.0
 # issue #10: how a library artist/movement becomes a style (chosen by measurement: docs/readme/library.md)
 StyleGroup = Literal["blend", "representative"]
 DEFAULT_STYLE_GROUP = "blend"
@@ -131,7 +135,13 @@ class TransferConfig(ConfigBase):
     style_weight: float = knob(
         1e2, "β: how strongly the painting's texture is imposed (β/α sets the balance).", flag="-b"
     )
-    tv_weight: float = knob(0.0, "Total-variation weight: smooths high-frequency noise.")
+    tv_weight: float = knob(
+        TV_DEFAULT,
+        "Total-variation weight on neural-style's scale: the term is w/2·Σ(dx²+dy²) over 0–255 "
+        "pixels of a 512×512 picture, the same share at any size, so neural-style's 1e-3 means "
+        "the same here. It smooths the fine mesh the optimiser leaves on flat areas; too much "
+        "blurs strokes. 0 turns it off.",
+    )
     loss: LossKind = knob("l2", "Distance used by the content and style losses.")
     pooling: Pooling = knob("avg", "VGG pooling. The paper found average pooling gives smoother results.")
     activation: str = knob("relu", "VGG activation: relu, tanh or leaky_relu:<slope> (e.g. leaky_relu:0.2).")
@@ -249,6 +259,14 @@ class TransferConfig(ConfigBase):
         "CPU threads for torch during the run (0: torch's own setting: all cores, or OMP_NUM_THREADS). "
         "The command line lets idle OpenMP threads sleep, so all cores stay safe on a busy machine.",
     )
+    # --- picture quality: issue #17 ---
+    # Zero padding (VGG's own) shows every conv a dark line beyond the edge; the optimiser
+    # paints a dark frame and checkerboard corners against it (quality preset, 128 px).
+    padding: Padding = knob(
+        "reflect",
+        "How VGG's convolutions see beyond the image edge: reflect (no dark frame), replicate, "
+        "or zeros (the original network's, which darkens a band inside the edges).",
+    )
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -300,7 +318,7 @@ class TransferConfig(ConfigBase):
         parse_activation(self.activation)
         self._check_perceptual()
         check_portrait(self)
-        perceptual = ("preserve_colors", "line_search", "keep_range", "preset", "backbone")
+        perceptual = ("preserve_colors", "line_search", "keep_range", "preset", "backbone", "padding")
         for name in ("loss", "pooling", "optimizer", "device", *perceptual):
             choices = literal_choices(name)
             if getattr(self, name) not in choices:

@@ -53,6 +53,11 @@ if TYPE_CHECKING:
 #: Weight of the soft 0–1 range penalty (keep_range="penalty"): large enough that the
 #: optimiser pays more for a pixel 0.1 out of range than any style gain from it.
 RANGE_PENALTY_WEIGHT = 1e4
+#: tv_weight is in neural-style's units (issue #17). Its TV term is w/2 · Σ(dx² + dy²) over
+#: the 0–255 pixels; ours is a mean over the 0–1 pixels (size-independent, like our content
+#: and style losses), so this factor makes the two equal for a 512×512 output, and the same
+#: weight smooths alike at every size (neural-style's grows with the pixel count).
+TV_SCALE = 0.5 * 255.0**2 * 3 * 512 * 512
 #: Most loss evaluations the strong-Wolfe line search may spend on one step.
 LINE_SEARCH_EVALS = 20
 #: A caller's own loss terms: image (1×3×H×W) -> weighted partial losses by name.
@@ -127,6 +132,9 @@ def build_network(config: TransferConfig, device: torch.device) -> VGG19Features
         last_tap=last,
         device=device,
     )
+    # Issue #17: reflect padding (no dark frame); networks without the option keep their own.
+    if hasattr(net, "with_padding"):
+        net = net.with_padding(config.padding)
     return in_fast_layout(net, device)  # type: ignore[return-value]  # issue #16; AlexNet: same interface
 
 
@@ -234,7 +242,7 @@ def compute_losses(
     parts["content"] = sum((v for k, v in parts.items() if k.startswith("content/")), zero)
     parts["style"] = sum((v for k, v in parts.items() if k.startswith("style/")), zero)
     if config.tv_weight:
-        parts["tv"] = config.tv_weight * total_variation(image)
+        parts["tv"] = config.tv_weight * TV_SCALE * total_variation(image)
     if targets.color is not None and config.color_weight:
         parts["color"] = config.color_weight * distance(color.pixel_gram(image), targets.color, config.loss)
     if config.keep_range == "penalty":
@@ -367,6 +375,8 @@ def stylize(
 
     t0 = time.perf_counter()
     net = network or build_network(config, device)
+    if getattr(net, "padding", config.padding) != config.padding:  # a shared network: same weights
+        net = net.with_padding(config.padding)
     timings = {"prepare": t0 - clock, "load_network": time.perf_counter() - t0}
 
     generator = torch.Generator().manual_seed(config.seed)
@@ -407,6 +417,10 @@ def stylize(
         )
         history += [{**row, "elapsed": row["elapsed"] + offset} for row in outcome.history]
         image = outcome.image.detach()
+        if config.preserve_colors == "histogram":
+            # Issue #17: the painting recoloured alone gave a washed-out picture (its Grams pull
+            # towards the painting's contrast); move the painted result to the photo's colours too.
+            image = color.transfer_colors(image, scale.color_source)
         done += outcome.steps
         if outcome.status != "finished":
             break
@@ -489,7 +503,8 @@ def prepare_scale(
 ) -> ScaleInputs:
     """Resize the photo, paintings and masks to one scale and apply the colour mode:
     histogram recolours each painting to the photo's colour statistics; luminance turns
-    photo and paintings grey, the paintings' luminance matched to the photo's."""
+    photo and paintings grey, the paintings' luminance moved to the photo's mean (its
+    contrast kept, issue #17)."""
     size = fit_size(*content_img.size, longest)
     content = pil_to_tensor(resize(content_img, size), device)
 
@@ -498,7 +513,7 @@ def prepare_scale(
         if config.preserve_colors == "histogram":
             return color.match_color_statistics(t, content)
         if config.preserve_colors == "luminance":
-            return color.grey3(color.match_luminance(t, content))
+            return color.grey3(color.shift_luminance(t, content))
         return t
 
     styles = [style_tensor(img) for img in style_imgs]

@@ -96,6 +96,8 @@ def handle(args: argparse.Namespace) -> int:
             library,
             show_masks=getattr(args, "show_masks", False),
         )
+        for warning in result.warnings:
+            print(f"painterly: warning: {warning}", file=sys.stderr)
         print(
             f"wrote {target} ({result.size[0]}×{result.size[1]}, {result.timings['total']:.2f} s; "
             f"networks loaded in {stylizer.load_seconds:.2f} s)"
@@ -195,6 +197,7 @@ def paint_folder(
 ) -> int:
     """Paint every photo; a file that fails is reported and skipped, and the exit code says so."""
     failed: list[str] = []
+    warned: set[str] = set()
     detector = None
     if config.portrait:  # one set of portrait models for the whole folder
         from painterly.portrait import Detector
@@ -205,7 +208,7 @@ def paint_folder(
         bar.bar.unit = "image"
         for index, (source, target) in enumerate(jobs, 1):
             try:
-                paint_one(
+                result = paint_one(
                     source,
                     target,
                     styles,
@@ -216,6 +219,10 @@ def paint_folder(
                     show_masks=show_masks,
                     detector=detector,
                 )
+                for warning in result.warnings:
+                    if warning not in warned:  # once per message, not once per photo
+                        warned.add(warning)
+                        bar.bar.write(f"painterly: warning: {source.name}: {warning}", file=sys.stderr)
             except PainterlyError as exc:
                 failed.append(str(source))
                 bar.bar.write(f"painterly: warning: skipped {exc}", file=sys.stderr)

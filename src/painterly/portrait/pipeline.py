@@ -231,9 +231,7 @@ def fast_portrait(
     person_styles = [config.person_style] if config.person_style else styles
 
     # "auto" paints at the network's natural size; the finer face painting needs it as a number.
-    base_scale = (
-        max(auto_work_size(size)) / max(size) if config.style_scale == "auto" else config.style_scale
-    )
+    base_scale = max(auto_work_size(size)) / max(size) if config.style_scale == "auto" else config.style_scale
 
     def paint(paintings: Any, strength: float, scale: float = 1.0) -> FastResult:
         style_scale = config.style_scale if scale == 1.0 else min(4.0, base_scale * scale)
