@@ -82,3 +82,15 @@ movements: $(STAMP)
 video-bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python bench/video.py --strip docs/video_strip.jpg
 	$(if $(OPTIMISE),OMP_NUM_THREADS=1 $(BIN)/python bench/video.py --optimise --size 96 --frames 6 --iterations 40 --later 10,20 --weights 0.7 --threads 1)
+
+# Portrait mode (issue #9): plain vs --portrait on four portraits, and the detector's speed at 1024 px.
+bench-portrait: export OMP_NUM_THREADS = 1
+bench-portrait: $(STAMP)
+	$(BIN)/python bench/portrait.py --figure docs/portrait.jpg
+
+# Speed figures (issue #16): start-up of whole processes, threads under contention, fast mode's stroke scale.
+.PHONY: bench-speed
+bench-speed: $(STAMP)
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/threads.py
+	$(BIN)/python bench/fast.py --no-speed

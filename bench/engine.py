@@ -77,6 +77,74 @@ def interleaved_step_seconds(
     )
 
 
+def vgg_flops(width: int, height: int, last: str = "conv5_1") -> float:
+    """FLOPs of the bare pass: VGG19 convolutions to ``last`` forward, and backward to the
+    pixels only (the weights are frozen, so no weight gradients): 2 × the forward's."""
+    from painterly.taps import VGG19_BLOCKS
+
+    channels, flops, c_in, scale = (64, 128, 256, 512, 512), 0.0, 3, 1
+    for block, count in enumerate(VGG19_BLOCKS):
+        for index in range(count):
+            c_out = channels[block]
+            flops += 2 * 9 * c_in * c_out * (width // scale) * (height // scale)
+            c_in = c_out
+            if f"conv{block + 1}_{index + 1}" == last:
+                return 2 * flops
+        scale *= 2
+    return 2 * flops
+
+
+def cpu_peak_gflops(threads: int) -> tuple[float, str]:
+    """Single-precision FMA peak of ``threads`` cores from /proc/cpuinfo: vector width ×
+    2 FMA units × 2 FLOPs per FMA × clock. AVX-512 parts with one FMA unit have half this."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return float("nan"), "unknown CPU"
+    flags = next(
+        (line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), []
+    )
+    mhz = next(
+        (float(line.split(":", 1)[1]) for line in info.splitlines() if line.startswith("cpu MHz")), 0.0
+    )
+    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags and "fma" in flags else 4
+    per_cycle = lanes * 2 * 2
+    isa = {16: "AVX-512", 8: "AVX2+FMA", 4: "SSE"}[lanes]
+    return threads * per_cycle * mhz / 1000, f"{isa}, 2 FMA units, {mhz:.0f} MHz, {per_cycle} FLOP/cycle/core"
+
+
+def profile_step(config: TransferConfig, net: VGG19Features, rows: int = 14) -> None:
+    """torch.profiler over a few stylize steps: where the time beyond the network goes."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        stylize(CONTENT, STYLE, config.replace(iterations=3), network=net)
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows))
+
+
+def channels_last_ab(
+    net: VGG19Features, size: tuple[int, int], repeats: int
+) -> dict[bool, tuple[float, float]]:
+    """Median (wall, CPU) seconds of the bare pass in the default layout (False) and in
+    channels_last (True), interleaved pass by pass."""
+    x = torch.rand(1, 3, size[1], size[0], requires_grad=True)
+    times: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+    for i in range(2 * repeats + 2):
+        last = bool(i % 2)
+        model = net.to(memory_format=torch.channels_last if last else torch.contiguous_format)
+        inp = x.contiguous(memory_format=torch.channels_last) if last else x
+        start = clocks()
+        model(inp, ["conv5_1"])["conv5_1"].sum().backward()
+        end = clocks()
+        if i >= 2:
+            times[last].append((end[0] - start[0], end[1] - start[1]))
+        x.grad = None
+    net.to(memory_format=torch.contiguous_format)
+    return {
+        k: (statistics.median(t[0] for t in v), statistics.median(t[1] for t in v)) for k, v in times.items()
+    }
+
+
 def peak_memory_mib(size: int) -> float:
     """Peak resident memory of a fresh process running 2 steps at ``size`` px."""
     code = (
@@ -94,10 +162,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--memory-sizes", default="512,1024")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--profile", action="store_true", help="torch.profiler table of a few steps")
+    parser.add_argument("--layouts", action="store_true", help="A/B the bare pass in channels_last")
     args = parser.parse_args()
     figures: dict[str, object] = {"threads": torch.get_num_threads(), "torch": torch.__version__}
 
     figures["weight_load_s"] = round(weight_load_seconds(), 3)
+    print(f"load average {' '.join(f'{x:.2f}' for x in __import__('os').getloadavg())}")
     print(f"weight load (de-quantise 16 conv layers): {figures['weight_load_s']:.3f} s")
 
     config = TransferConfig()
@@ -124,6 +195,23 @@ def main() -> None:
             f"{size:>6} {dims[0]:>4}x{dims[1]:<4}  {bare[0]:>9.3f} s / {bare[1]:>7.3f} s   "
             f"{step[0]:>9.3f} s / {step[1]:>7.3f} s   {overhead[0]:>6.1f}% / {overhead[1]:.1f}%"
         )
+        peak, how = cpu_peak_gflops(torch.get_num_threads())
+        gflops = vgg_flops(*dims) / bare[0] / 1e9
+        figures[f"step_{size}"]["bare_gflops"] = round(gflops, 1)  # type: ignore[index]
+        print(
+            f"       bare pass: {vgg_flops(*dims) / 1e9:.1f} GFLOP, {gflops:.1f} GFLOP/s wall "
+            f"({vgg_flops(*dims) / bare[1] / 1e9:.1f} per CPU-second) = {gflops / peak:.0%} of the "
+            f"{peak:.0f} GFLOP/s peak of {torch.get_num_threads()} thread(s) ({how})"
+        )
+        if args.layouts:
+            ab = channels_last_ab(net, dims, args.steps)
+            (pw, pc), (lw, lc) = ab[False], ab[True]
+            print(
+                f"       channels_last: {lw:.3f} s wall / {lc:.3f} s CPU vs contiguous {pw:.3f} / {pc:.3f} "
+                f"({(lw / pw - 1) * 100:+.1f}% wall, {(lc / pc - 1) * 100:+.1f}% CPU)"
+            )
+    if args.profile:
+        profile_step(config.replace(size=min(map(int, args.sizes.split(",")))), net)
 
     print()
     for size in map(int, args.memory_sizes.split(",")):

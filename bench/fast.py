@@ -57,6 +57,63 @@ def speed(sizes: list[int], repeats: int) -> None:
         )
 
 
+PAIRS = [("chelsea", "starry_night"), ("astronaut", "the_scream"), ("coffee", "woman_with_hat_matisse")]
+
+
+def style_distance(stylizer: FastStylizer, picture: Image.Image, painting: Image.Image) -> float:
+    """Magenta style-predictor distance: L2 between the 100-d style vectors of a result and
+    of the painting (both seen as the network sees them: centre square at 256 px)."""
+    return float(np.linalg.norm(stylizer.style_vector(picture) - stylizer.style_vector(painting)))
+
+
+def stroke_scale(sizes: list[int], reference: int, pictures: Path | None) -> None:
+    """Style distance of results at each size against the one at ``reference`` px, for
+    --style-scale auto and for the old fixed scale 1 (issue #16: auto within 20 %)."""
+    stylizer = FastStylizer()
+    print(f"\nstyle distance (lower: more like the painting), mean of {len(PAIRS)} pairs; ref {reference} px")
+    print(f"{'size':>6} {'auto':>7} {'auto/ref':>9} {'scale 1':>8} {'1/ref':>6} {'auto ms/MP':>11}")
+    rows: dict[int, tuple[float, float, float]] = {}
+    shown: dict[int, tuple[Image.Image, Image.Image]] = {}
+    for size in [reference, *sizes]:
+        autos, fixed, speed_ = [], [], []
+        for photo_name, style_name in PAIRS:
+            photo = open_image(ROOT / "examples" / "content" / f"{photo_name}.jpg")
+            painting = open_image(ROOT / "examples" / "styles" / f"{style_name}.jpg")
+            big = resize(photo, fit_size(*photo.size, size))
+            auto = fast_stylize(big, painting, FastConfig(size=size), stylizer=stylizer)
+            one = fast_stylize(big, painting, FastConfig(size=size, style_scale=1.0), stylizer=stylizer)
+            autos.append(style_distance(stylizer, auto.image, painting))
+            fixed.append(style_distance(stylizer, one.image, painting))
+            mp = big.size[0] * big.size[1] / 1e6
+            speed_.append((auto.timings["total"] - auto.timings["load_images"]) * 1000 / mp)
+            if pictures and photo_name == "chelsea" and size != reference:
+                shown[size] = (auto.image, one.image)
+        rows[size] = (statistics.mean(autos), statistics.mean(fixed), statistics.median(speed_))
+        ref = rows[reference][1]
+        a, f, ms = rows[size]
+        print(f"{size:>6} {a:>7.3f} {a / ref:>9.2f} {f:>8.3f} {f / ref:>6.2f} {ms:>11.0f}")
+    if pictures and shown:
+        panels = [(f"{s} px, style-scale auto", a) for s, (a, _) in shown.items()]
+        panels += [(f"{s} px, style-scale 1 (before)", f) for s, (_, f) in shown.items()]
+        out = pictures / "fast_sizes.jpg"
+        save_image(grid(panels, columns=len(shown), width=420), out)
+        print(f"wrote {out}")
+
+
+def grid(panels: list[tuple[str, Image.Image]], columns: int, width: int, gap: int = 8, label: int = 22):
+    """Panels shown at one display width (so stroke size relative to the picture compares)."""
+    w = width
+    h = round(width * panels[0][1].size[1] / panels[0][1].size[0])
+    rows = -(-len(panels) // columns)
+    sheet = Image.new("RGB", (columns * w + (columns - 1) * gap, rows * (h + label)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (title, img) in enumerate(panels):
+        x, y = (i % columns) * (w + gap), (i // columns) * (h + label)
+        sheet.paste(resize(img, (w, h)), (x, y + label))
+        draw.text((x + 4, y + 5), title, fill="black")
+    return sheet
+
+
 def first_step_below(history: list[dict[str, float]], target: float) -> int | None:
     return next((int(row["step"]) for row in history if row["total"] <= target), None)
 
@@ -164,6 +221,9 @@ def main() -> None:
     )
     parser.add_argument("--sizes", default="384,768,1024,2048")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--stroke-sizes", default="512,1024,2048", help="sizes for the style-distance table")
+    parser.add_argument("--reference", type=int, default=384, help="size the style distances are compared to")
+    parser.add_argument("--no-speed", action="store_true", help="skip the speed table")
     parser.add_argument("--hybrid", action="store_true", help="also time the optimiser from both starts")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--hybrid-size", type=int, default=384)
@@ -172,7 +232,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; figures are medians of {args.repeats} runs")
-    speed([int(s) for s in args.sizes.split(",")], args.repeats)
+    if not args.no_speed:
+        speed([int(s) for s in args.sizes.split(",")], args.repeats)
+    stroke_scale([int(s) for s in args.stroke_sizes.split(",")], args.reference, args.pictures)
     if args.pictures:
         controls_picture(args.pictures)
     if args.hybrid:

@@ -11,6 +11,7 @@ from painterly.events import Progress, Stop
 
 if TYPE_CHECKING:
     from painterly.fast import FastResult, FastStylizer, fast_stylize
+    from painterly.portrait import PortraitResult, fast_portrait, stylize_portrait
     from painterly.transfer import TransferResult, stylize
     from painterly.video import VideoResult, stylize_video
 
@@ -23,6 +24,10 @@ _LAZY = {
     "fast_stylize": "painterly.fast",
     "TransferResult": "painterly.transfer",
     "stylize": "painterly.transfer",
+    # portrait mode: issue #9
+    "PortraitResult": "painterly.portrait",
+    "fast_portrait": "painterly.portrait",
+    "stylize_portrait": "painterly.portrait",
     "VideoResult": "painterly.video",  # issue #11
     "stylize_video": "painterly.video",
 }
@@ -39,6 +44,11 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def __dir__() -> list[str]:
+    """The lazy names too, so that tab completion and dir() show the whole API (issue #16)."""
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -50,12 +60,15 @@ __all__ = [
     "MissingDependencyError",
     "OutputError",
     "PainterlyError",
+    "PortraitResult",
     "Progress",
     "Stop",
     "TransferConfig",
     "TransferResult",
     "__version__",
+    "fast_portrait",
     "fast_stylize",
     "stylize",
+    "stylize_portrait",
 ]
 __all__ += ["VideoConfig", "VideoResult", "stylize_video"]  # issue #11: video

@@ -49,6 +49,16 @@ def match_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     return ((ls - ls.mean()) * scale + lc.mean()).clamp(0, 1)
 
 
+def shift_luminance(style: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
+    """The style's luminance (N×1×H×W) moved to the content's mean, its contrast kept.
+    What luminance mode uses (issue #17): scaling it to the photo's standard deviation as
+    well (:func:`match_luminance`, the paper's choice) took most of the painting's texture
+    with it (cat × Starry Night: texture energy 2.37 against 7.44 for a normal run; 7.35
+    with the contrast kept)."""
+    ls = luminance(style)
+    return (ls - ls.mean() + luminance(content).mean()).clamp(0, 1)
+
+
 def grey3(channel: torch.Tensor) -> torch.Tensor:
     """N×1×H×W luminance → N×3×H×W grey RGB image, what VGG sees in luminance mode."""
     return channel.expand(-1, 3, -1, -1).contiguous()
@@ -86,6 +96,22 @@ def match_color_statistics(source: torch.Tensor, reference: torch.Tensor) -> tor
     mu_s, cov_s = _stats(source)
     mu_r, cov_r = _stats(reference)
     transform = _sqrtm(cov_r) @ _sqrtm(cov_s, inverse=True)
+    pixels = source.reshape(3, -1).double()
+    moved = transform @ (pixels - mu_s[:, None]) + mu_r[:, None]
+    return moved.reshape(source.shape).to(source.dtype).clamp(0, 1)
+
+
+def transfer_colors(source: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """``source`` (1×3×H×W RGB) moved linearly to ``reference``'s colour mean and
+    covariance by the Monge–Kantorovich map A = Σs^-½ (Σs^½ Σr Σs^½)^½ Σs^-½: of all
+    linear maps that do so, the one that moves the colours least (Pitié & Kokaram 2007),
+    so hues stay where they were and the reference's contrast comes back in full.
+    Used on the painted output (issue #17): the Image-Analogies map on the painting
+    alone left washed-out, low-contrast pictures."""
+    mu_s, cov_s = _stats(source)
+    mu_r, cov_r = _stats(reference)
+    root_s, inv_root_s = _sqrtm(cov_s), _sqrtm(cov_s, inverse=True)
+    transform = inv_root_s @ _sqrtm(root_s @ cov_r @ root_s) @ inv_root_s
     pixels = source.reshape(3, -1).double()
     moved = transform @ (pixels - mu_s[:, None]) + mu_r[:, None]
     return moved.reshape(source.shape).to(source.dtype).clamp(0, 1)

@@ -43,7 +43,11 @@ DeviceKind = Literal["auto", "cpu", "cuda", "mps"]
 PreserveColors = Literal["none", "luminance", "histogram"]
 LineSearch = Literal["none", "strong_wolfe"]
 KeepRange = Literal["clamp", "penalty", "none"]
-PresetName = Literal["none", "draft", "balanced", "quality", "photo"]
+PresetName = Literal["none", "draft", "balanced", "quality", "portrait", "photo"]
+Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
+#: Default TV weight (issue #17; see transfer.TV_SCALE). Still 0: the mesh measurement that
+#: would justify a non-zero default (bench/quality.py --modes optimised) is not finished yet.
+TV_DEFAULT = 0.0
 # issue #10: how a library artist/movement becomes a style (chosen by measurement: docs/readme/library.md)
 StyleGroup = Literal["blend", "representative"]
 DEFAULT_STYLE_GROUP = "blend"
@@ -133,7 +137,13 @@ class TransferConfig(ConfigBase):
     style_weight: float = knob(
         1e2, "β: how strongly the painting's texture is imposed (β/α sets the balance).", flag="-b"
     )
-    tv_weight: float = knob(0.0, "Total-variation weight: smooths high-frequency noise.")
+    tv_weight: float = knob(
+        TV_DEFAULT,
+        "Total-variation weight on neural-style's scale: the term is w/2·Σ(dx²+dy²) over 0–255 "
+        "pixels of a 512×512 picture, the same share at any size, so neural-style's 1e-3 means "
+        "the same here. It smooths the fine mesh the optimiser leaves on flat areas; too much "
+        "blurs strokes. 0 turns it off.",
+    )
     loss: LossKind = knob("l2", "Distance used by the content and style losses.")
     pooling: Pooling = knob("avg", "VGG pooling. The paper found average pooling gives smoother results.")
     activation: str = knob("relu", "VGG activation: relu, tanh or leaky_relu:<slope> (e.g. leaky_relu:0.2).")
@@ -244,6 +254,43 @@ class TransferConfig(ConfigBase):
         "The backbone's weights: an installed model's name or a file known by its checksum "
         "(default: the installed one; VGG19: the one that ships).",
     )
+    # --- portrait mode: issue #9 (masks and weight maps from painterly.portrait) ---
+    portrait: bool = knob(
+        False,
+        "Portrait mode: find the person and the faces, keep the face's features where they are "
+        "(a content weight high on eyes, nose and mouth) and let the strokes cover the rest.",
+        group="portrait",
+    )
+    face_strength: float = knob(
+        0.5, "Portrait: how strongly the face is kept, 0 (like a plain run) to 1.", group="portrait"
+    )
+    person_style: str = knob("", "Portrait: a painting for the person only.", group="portrait")
+    background_style: str = knob("", "Portrait: a painting for the background only.", group="portrait")
+    background_strength: float = knob(
+        1.0,
+        "Portrait: style weight on the background relative to the person (0 keeps it a photo).",
+        group="portrait",
+    )
+    keep_skin: bool = knob(
+        False, "Portrait: keep the photo's colours on the face and skin.", group="portrait"
+    )
+    mask_person: str = knob(
+        "", "Portrait: your own person mask (white = person) instead of the detected one.", group="portrait"
+    )
+    # --- speed: issue #16 ---
+    threads: int = knob(
+        0,
+        "CPU threads for torch during the run (0: torch's own setting: all cores, or OMP_NUM_THREADS). "
+        "The command line lets idle OpenMP threads sleep, so all cores stay safe on a busy machine.",
+    )
+    # --- picture quality: issue #17 ---
+    # Zero padding (VGG's own) shows every conv a dark line beyond the edge; the optimiser
+    # paints a dark frame and checkerboard corners against it (quality preset, 128 px).
+    padding: Padding = knob(
+        "reflect",
+        "How VGG's convolutions see beyond the image edge: reflect (no dark frame), replicate, "
+        "or zeros (the original network's, which darkens a band inside the edges).",
+    )
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -294,8 +341,9 @@ class TransferConfig(ConfigBase):
             raise ConfigError("preview_every must be ≥ 0")
         parse_activation(self.activation)
         self._check_perceptual()
+        check_portrait(self)
         self._check_photoreal()
-        perceptual = ("preserve_colors", "line_search", "keep_range", "preset", "backbone")
+        perceptual = ("preserve_colors", "line_search", "keep_range", "preset", "backbone", "padding")
         for name in ("loss", "pooling", "optimizer", "device", *perceptual):
             choices = literal_choices(name)
             if getattr(self, name) not in choices:
@@ -304,6 +352,8 @@ class TransferConfig(ConfigBase):
             raise ConfigError("init must be content, noise, style, fast or an image path")
         if self.style_group not in literal_choices("style_group"):  # issue #10
             raise ConfigError(f"style_group must be one of {', '.join(literal_choices('style_group'))}")
+        if not 0 <= self.threads <= 1024:
+            raise ConfigError(f"threads must be between 0 and 1024, got {self.threads}")
 
     def _follow_backbone_defaults(self) -> None:
         """Layers left at another backbone's defaults become this backbone's (issue #14), so
@@ -470,10 +520,12 @@ class FastConfig(ConfigBase):
     """Settings of fast mode: Magenta's arbitrary-style networks (Ghiasi et al. 2017)."""
 
     size: int = knob(1024, "Longest side of the output; a smaller photo keeps its own size.", flag="-s")
-    style_scale: float = knob(
-        1.0,
-        "Brush size: the network paints at this fraction of the output size and the result is "
-        "scaled back. Smaller gives bigger strokes (and is faster), larger gives finer ones.",
+    # issue #16: "auto" (the default) keeps the stroke size in proportion to the picture.
+    style_scale: float | Literal["auto"] = knob(
+        "auto",
+        "Brush size: auto paints at the network's natural 384 px and carries the result to full "
+        "size with the photo's fine detail (guided upsampling), so strokes grow with the picture; "
+        "a number paints at that fraction of the output size instead (smaller: bigger strokes).",
     )
     strength: float = knob(
         1.0,
@@ -495,13 +547,37 @@ class FastConfig(ConfigBase):
         "How artist:NAME and movement:NAME become a style: blend (their style vectors averaged) "
         "or representative (the one work closest in style to the rest).",
     )
+    # --- portrait mode: issue #9 ---
+    portrait: bool = knob(
+        False,
+        "Portrait mode: find the person and the faces; the face gets a lighter stylisation so it "
+        "stays recognisable.",
+        group="portrait",
+    )
+    face_strength: float = knob(0.5, "Portrait: how strongly the face is kept, 0 to 1.", group="portrait")
+    person_style: str = knob("", "Portrait: a painting for the person only.", group="portrait")
+    background_style: str = knob("", "Portrait: a painting for the background only.", group="portrait")
+    background_strength: float = knob(
+        1.0, "Portrait: style strength on the background (0 keeps it a photo, up to 1).", group="portrait"
+    )
+    keep_skin: bool = knob(
+        False, "Portrait: keep the photo's colours on the face and skin.", group="portrait"
+    )
+    mask_person: str = knob(
+        "", "Portrait: your own person mask (white = person) instead of the detected one.", group="portrait"
+    )
 
     def __post_init__(self) -> None:
         self._check_types()
         if not MIN_SIZE <= self.size <= MAX_SIZE:
             raise ConfigError(f"size must be between {MIN_SIZE} and {MAX_SIZE} px, got {self.size}")
-        if not (math.isfinite(self.style_scale) and 0 < self.style_scale <= 4):
-            raise ConfigError(f"style_scale must be in (0, 4], got {self.style_scale}")
+        if self.style_scale != "auto" and not (
+            isinstance(self.style_scale, (int, float))
+            and not isinstance(self.style_scale, bool)
+            and math.isfinite(self.style_scale)
+            and 0 < self.style_scale <= 4
+        ):
+            raise ConfigError(f"style_scale must be auto or a number in (0, 4], got {self.style_scale!r}")
         if not (math.isfinite(self.strength) and 0 <= self.strength <= 1):
             raise ConfigError(f"strength must be between 0 and 1, got {self.strength}")
         if any(not math.isfinite(w) or w < 0 for w in self.style_weights) or (
@@ -516,6 +592,25 @@ class FastConfig(ConfigBase):
             raise ConfigError(f"threads must be between 0 and 1024, got {self.threads}")
         if self.style_group not in literal_choices("style_group", FastConfig):  # issue #10
             raise ConfigError("style_group must be blend or representative")
+        check_portrait(self)
+        if self.background_strength > 1:
+            raise ConfigError(
+                f"background_strength must be between 0 and 1 in fast mode, got {self.background_strength}"
+            )
+
+
+def check_portrait(config: Any) -> None:
+    """Validate the portrait fields (issue #9) shared by TransferConfig and FastConfig."""
+    if not (math.isfinite(config.face_strength) and 0 <= config.face_strength <= 1):
+        raise ConfigError(f"face_strength must be between 0 and 1, got {config.face_strength}")
+    if not (math.isfinite(config.background_strength) and 0 <= config.background_strength <= 100):
+        raise ConfigError(f"background_strength must be between 0 and 100, got {config.background_strength}")
+    uses = [n for n in ("person_style", "background_style", "mask_person") if getattr(config, n)]
+    uses += ["keep_skin"] if config.keep_skin else []
+    uses += ["face_strength"] if config.face_strength != 0.5 else []
+    uses += ["background_strength"] if config.background_strength != 1.0 else []
+    if uses and not config.portrait:
+        raise ConfigError(f"{', '.join(uses)}: portrait settings need portrait mode (--portrait)")
 
 
 # --- issue #11: video ------------------------------------------------------------------------------

@@ -49,6 +49,18 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that does not stop the run (issue #9: "no face
+    found, ran as an ordinary run"). ``level`` is "warning" or "info"."""
+
+    message: str
+    level: Literal["warning", "info"] = "warning"
+
+
+NoticeCallback = Callable[[Notice], None]
+
+
 # --- issue #11: video ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FrameProgress:

@@ -21,22 +21,38 @@ class _Gram(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, flat: torch.Tensor, scale: float) -> torch.Tensor:
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        flat: torch.Tensor,
+        scale: float,
+        positions_first: bool = False,
+    ) -> torch.Tensor:
         ctx.save_for_backward(flat)
         ctx.scale = scale
+        ctx.positions_first = positions_first
+        if positions_first:  # flat is N×HW×C (channels_last features, no copy): G = FᵀF
+            return torch.bmm(flat.transpose(1, 2), flat) / scale
         return torch.bmm(flat, flat.transpose(1, 2)) / scale
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
+    ) -> tuple[torch.Tensor, None, None]:
         (flat,) = ctx.saved_tensors
         # Scale the small C×C matrix, not the C×HW product.
-        return torch.bmm((grad + grad.transpose(1, 2)) / ctx.scale, flat), None
+        sym = (grad + grad.transpose(1, 2)) / ctx.scale
+        if ctx.positions_first:
+            return torch.bmm(flat, sym), None, None
+        return torch.bmm(sym, flat), None, None
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     """N×C×H×W features → N×C×C Gram matrix F Fᵀ / (C·H·W), an average over positions
     so that it does not grow with the image size."""
     n, c, h, w = features.shape
+    if c > 1 and features.is_contiguous(memory_format=torch.channels_last):
+        # NHWC features (the engine's CPU layout, issue #16): an N×HW×C view instead of a copy.
+        return _Gram.apply(features.permute(0, 2, 3, 1).reshape(n, h * w, c), float(c * h * w), True)
     return _Gram.apply(features.reshape(n, c, h * w), float(c * h * w))
 
 
@@ -62,6 +78,16 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     dx = image[..., :, 1:] - image[..., :, :-1]
     dy = image[..., 1:, :] - image[..., :-1, :]
     return dx.square().mean() + dy.square().mean()
+
+
+def weighted_content_loss(
+    features: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, kind: Distance = "l2"
+) -> torch.Tensor:
+    """Content loss with a per-pixel weight: mean over C·H·W of w·(F − P)² (l1: w·|F − P|).
+    ``weights`` is 1×1×h×w at the features' resolution; all ones gives ``content_loss``."""
+    diff = features - target
+    per = diff.square() if kind == "l2" else diff.abs()
+    return (per * weights).mean()
 
 
 def temporal_loss(image: torch.Tensor, warped: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from painterly.errors import ConfigError, InputError
 from painterly.images import open_image, resize, resolve_style_path
@@ -32,8 +33,8 @@ NO_STYLE = "none"
 class MaskSpec:
     """One parsed ``CONTENT_MASK:STYLE[:WEIGHT]``; ``style`` is None for content only."""
 
-    mask: str
-    style: str | None
+    mask: str | Image.Image  # a file, or an in-memory grey image (portrait mode)
+    style: str | Image.Image | None
     weight: float = 1.0
 
 
@@ -64,16 +65,19 @@ def parse_mask_spec(spec: str) -> MaskSpec:
 def check_mask_files(specs: list[MaskSpec]) -> None:
     """Open every mask and style file once so that a bad one fails before long work."""
     for spec in specs:
-        open_image(spec.mask)
-        if spec.style is not None:
+        if not isinstance(spec.mask, Image.Image):  # in-memory masks: portrait mode (issue #9)
+            open_image(spec.mask)
+        if spec.style is not None and not isinstance(spec.style, Image.Image):
             open_image(resolve_style_path(spec.style))
 
 
 def load_mask(
-    path: str | os.PathLike[str], size: tuple[int, int], device: torch.device | str
+    path: str | os.PathLike[str] | Image.Image, size: tuple[int, int], device: torch.device | str
 ) -> torch.Tensor:
-    """A mask image → 1×1×H×W weights in 0–1 at ``size`` (w, h): black/white or grey,
-    any mode (its luminance is used)."""
+    """A mask image (file or Pillow image) → 1×1×H×W weights in 0–1 at ``size`` (w, h):
+    black/white or grey, any mode (its luminance is used)."""
+    if isinstance(path, Image.Image):
+        return map_tensor(path, (size[1], size[0]), device).clamp(0, 1)
     img = resize(open_image(path), size).convert("L")
     arr = np.asarray(img, dtype=np.float32) / 255.0
     if arr.max() <= 0:
@@ -101,3 +105,14 @@ def remainder(masks: list[torch.Tensor]) -> torch.Tensor:
     """What no region covers: 1 − Σ masks, clipped to 0–1 (the main style's region)."""
     total = torch.stack(masks).sum(dim=0)
     return (1.0 - total).clamp(0, 1)
+
+
+def map_tensor(image: Image.Image, shape: tuple[int, int], device: torch.device | str) -> torch.Tensor:
+    """A grey map (mode "F" keeps its float values; "L" is read as 0–1) → 1×1×h×w tensor at
+    ``shape`` (h, w), resized with bilinear interpolation."""
+    h, w = int(shape[0]), int(shape[1])
+    if image.mode == "F":
+        arr = np.asarray(image.resize((w, h), Image.BILINEAR), dtype=np.float32)
+    else:
+        arr = np.asarray(image.convert("L").resize((w, h), Image.BILINEAR), dtype=np.float32) / 255.0
+    return torch.from_numpy(arr.copy())[None, None].to(device)

@@ -20,7 +20,7 @@ from typing import Any
 from painterly.config import INIT_KEYWORDS, TransferConfig, config_from_dict
 from painterly.errors import ConfigError
 
-PRESET_NAMES = ("draft", "balanced", "quality", "photo")
+PRESET_NAMES = ("draft", "balanced", "quality", "portrait", "photo")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Preset:
     coarse_steps: int  # steps at the coarsest scale; scales between are interpolated
 
 
+#: The portrait preset's face strength (measured: see PRESETS["portrait"]).
+PORTRAIT_FACE_STRENGTH = 0.5
 _COMMON = {"multiscale": True, "optimizer": "lbfgs", "keep_range": "clamp"}
 PRESETS: dict[str, Preset] = {
     # Steps at 512 px, coarse to fine: draft 80,62,45,28,10; balanced 60,52,45,38,30;
@@ -40,6 +42,9 @@ PRESETS: dict[str, Preset] = {
     "draft": Preset(_COMMON, final_steps=10, coarse_steps=80),
     "balanced": Preset(_COMMON, final_steps=30, coarse_steps=60),
     "quality": Preset(_COMMON, final_steps=100, coarse_steps=300),
+    # Issue #9: balanced's schedule (same time budget) with portrait mode on; the face strength
+    # was chosen by bench/portrait.py on four portraits at 512 px (docs/readme/portrait.md).
+    "portrait": Preset({**_COMMON, "portrait": True, "face_strength": PORTRAIT_FACE_STRENGTH}, 30, 60),
     # issue #13: one photo's light on another. balanced's schedule with the matting-Laplacian
     # loss (its Laplacian is rebuilt at each scale) and the guided filter afterwards.
     "photo": Preset({**_COMMON, "photorealistic": True, "smooth": "guided"}, final_steps=30, coarse_steps=60),

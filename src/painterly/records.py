@@ -70,16 +70,27 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 def versions() -> dict[str, str]:
     """Versions of what shapes the picture: Python, torch, painterly, the platform."""
-    import torch
-
     from painterly import __version__
 
     return {
         "painterly": __version__,
-        "torch": torch.__version__,
+        "torch": _torch_version(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
     }
+
+
+def _torch_version() -> str:
+    """torch's version without importing it (1.6 s) when the run did not need it (fast mode)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return str(torch.__version__)
+    from importlib import metadata
+
+    try:
+        return metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def build_manifest(

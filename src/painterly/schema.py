@@ -45,7 +45,8 @@ def _annotation(hint: Any) -> Any:
     if origin in (typing.Union, types.UnionType):
         inner = [_annotation(a) for a in args if a is not type(None)]
         optional = type(None) in args
-        (single,) = inner
+        # several members, e.g. float | Literal["auto"] (FastConfig.style_scale, issue #16)
+        single = inner[0] if len(inner) == 1 else typing.Union[tuple(inner)]  # noqa: UP007
         return single | None if optional else single  # type: ignore[operator]
     if origin is Literal:
         return hint

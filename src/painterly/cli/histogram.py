@@ -7,7 +7,6 @@ import argparse
 from painterly.cli import EXIT_OK
 from painterly.errors import ConfigError
 from painterly.images import check_output_path
-from painterly.lab.histograms import expand_inputs, histogram_figure, load_labelled
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from painterly.lab.histograms import expand_inputs, histogram_figure, load_labelled  # numpy
+
     if not 2 <= args.bins <= 256:
         raise ConfigError(f"--bins must be between 2 and 256, got {args.bins}")
     items = expand_inputs(args.images)

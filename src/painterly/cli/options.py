@@ -68,10 +68,16 @@ def add_config_arguments(
         )
         kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text}
         origin, args = typing.get_origin(hint), typing.get_args(hint)
-        if origin in (typing.Union, types.UnionType):  # Optional[X]
+        if origin in (typing.Union, types.UnionType) and _literal_or_number(args):
+            hint, origin = None, None  # e.g. float | Literal["auto"] (issue #16)
+            kwargs["type"] = literal_or_number(args)
+            kwargs["metavar"] = "|".join([*_words(args), "NUMBER"])
+        elif origin in (typing.Union, types.UnionType):  # Optional[X]
             hint = next(a for a in args if a is not type(None))
             origin, args = typing.get_origin(hint), typing.get_args(hint)
-        if origin is Literal:
+        if hint is None:
+            pass
+        elif origin is Literal:
             kwargs["choices"] = list(args)
         elif origin is tuple:
             kwargs["type"] = parse_list(args[0])
@@ -95,3 +101,31 @@ def build_config(cls: type, *layers: dict[str, Any]) -> Any:
     for layer in layers:
         merged.update(layer)
     return config_from_dict(cls, merged)
+
+
+def _words(args: tuple[Any, ...]) -> list[str]:
+    return [w for a in args if typing.get_origin(a) is Literal for w in typing.get_args(a)]
+
+
+def _literal_or_number(args: tuple[Any, ...]) -> bool:
+    """A union of a number type and a Literal of words, like ``float | Literal["auto"]``."""
+    return bool(_words(args)) and any(a in (int, float) for a in args)
+
+
+def literal_or_number(args: tuple[Any, ...]) -> Any:
+    """An argparse type for ``float | Literal["auto"]``: one of the words, else a finite number."""
+    words = _words(args)
+    number = float if float in args else int
+
+    def convert(text: str) -> Any:
+        if text in words:
+            return text
+        try:
+            return finite(number)(text)
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is neither {' nor '.join(words)} nor a valid {number.__name__}"
+            ) from None
+
+    convert.__name__ = " or ".join([*words, number.__name__])
+    return convert

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from types import TracebackType
 
-from tqdm import tqdm
-
 from painterly.events import Progress
 
 
@@ -14,6 +12,8 @@ class ProgressBar:
     """A context manager whose ``update(event)`` advances a bar showing the losses and time left."""
 
     def __init__(self, total: int, description: str = "painting", enabled: bool = True) -> None:
+        from tqdm import tqdm  # 60 ms to import: only commands that show a bar pay for it
+
         self.bar = tqdm(
             total=total,
             desc=description,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from painterly.cli import EXIT_INTERRUPTED, EXIT_OK
 from painterly.cli.options import add_config_arguments, build_config, config_values
@@ -12,16 +13,10 @@ from painterly.config import TransferConfig
 from painterly.errors import InputError, OutputError
 from painterly.events import Progress
 from painterly.images import check_output_path, fit_size, open_image, resize, save_image
-from painterly.lab.reconstruct import (
-    CONTENT_LAYERS,
-    STYLE_LAYERS,
-    Reconstruction,
-    reconstruct,
-    reconstruction_configs,
-    reconstruction_figure,
-    reconstruction_name,
-)
 from painterly.records import build_manifest, file_sha256, read_manifest, write_manifest
+
+if TYPE_CHECKING:
+    from painterly.lab.reconstruct import Reconstruction
 
 #: Smaller than `run`'s defaults: the figure is ten runs.
 DEFAULTS = {"size": 192, "iterations": 200}
@@ -49,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def earlier_results(out: Path, image: str, base: TransferConfig) -> dict[str, Reconstruction]:
     """Reconstructions a finished earlier run left in ``out`` with the same image and settings."""
+    from painterly.lab.reconstruct import Reconstruction, reconstruction_configs, reconstruction_name
+
     try:
         manifest = read_manifest(out / "reconstruct.json")
     except InputError:
@@ -67,6 +64,9 @@ def earlier_results(out: Path, image: str, base: TransferConfig) -> dict[str, Re
 
 
 def handle(args: argparse.Namespace) -> int:
+    # torch comes with the lab's engine: only when this command runs (issue #16)
+    from painterly.lab.reconstruct import CONTENT_LAYERS, STYLE_LAYERS, reconstruct, reconstruction_figure
+
     base = build_config(TransferConfig, DEFAULTS, config_values(args, TransferConfig))
     original = open_image(args.image)
     out = Path(args.output)

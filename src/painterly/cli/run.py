@@ -14,9 +14,9 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, portrait_io
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.cli.signals import deferred
@@ -25,7 +25,6 @@ from painterly.errors import ConfigError, InputError, OutputError
 from painterly.events import Progress
 from painterly.images import check_output_path, open_image, save_image
 from painterly.library.resolve import resolve_run_styles
-from painterly.masks import check_mask_files, parse_mask_spec
 from painterly.presets import preset_values
 from painterly.records import (
     RunPaths,
@@ -36,7 +35,12 @@ from painterly.records import (
     write_history_csv,
     write_manifest,
 )
-from painterly.transfer import TransferResult, remaining_schedule, stylize
+
+if TYPE_CHECKING:
+    from painterly.transfer import TransferResult
+
+# The engine (torch) and the masks are imported where they are used, so that `--help`
+# and the other commands never import torch (issue #16, tests/test_startup.py).
 
 DEFAULT_CHECKPOINT_EVERY = 20
 
@@ -79,6 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a region of the photo (white in the mask image) that takes its own painting, or 'none' "
         "for content only; repeat for more regions (same as --masks A,B)",
     )
+    portrait_io.add_arguments(parser)
     add_config_arguments(parser, TransferConfig)
     parser.set_defaults(handler=handle)
 
@@ -165,6 +170,8 @@ def plan_resume(args: argparse.Namespace) -> Job:
         )
     if not paths.partial.is_file():
         raise InputError(f"{args.resume}: its latest image {paths.partial} is missing; cannot resume")
+    from painterly.transfer import remaining_schedule
+
     with naming(args.resume):
         original = build_config(TransferConfig, manifest.config, given_values(args))
     done = manifest.steps_done
@@ -228,6 +235,8 @@ def _init_file(config: TransferConfig) -> list[str]:
 
 def _check_inputs(content: str, styles: list[str], config: TransferConfig) -> None:
     """Open every input once so that a bad file fails now, not after the network loads."""
+    from painterly.masks import check_mask_files, parse_mask_spec
+
     for path in [content, *styles, *_init_file(config)]:
         open_image(path)
     check_mask_files([parse_mask_spec(spec) for spec in config.masks])
@@ -236,9 +245,12 @@ def _check_inputs(content: str, styles: list[str], config: TransferConfig) -> No
     from painterly.backbones.store import resolve_weights  # issue #14: a missing backbone fails now
 
     resolve_weights(config.backbone, config.weights_file)
+    portrait_io.check_inputs(config)
 
 
 def execute(job: Job, args: argparse.Namespace) -> int:
+    from painterly.transfer import stylize
+
     paths, config = job.paths, job.config
     intervals = [n for n in (args.save_every, args.checkpoint_every) if n]
     if intervals and not config.preview_every:
@@ -303,9 +315,16 @@ def execute(job: Job, args: argparse.Namespace) -> int:
                         lambda: write_history_csv(paths.history_csv, job.history_before + live),
                     )
 
+    maps = None
     with ProgressBar(total, enabled=not args.quiet) as bar:
         bar.bar.update(job.steps_before)
-        result = stylize(job.content, job.styles, config, on_progress)
+        if config.portrait:  # issue #9: masks and weight maps from painterly.portrait
+            from painterly.portrait import stylize_portrait
+
+            portrait = stylize_portrait(job.content, job.styles, config, on_progress, notice=portrait_io.warn)
+            result, maps = portrait.result, portrait.maps
+        else:
+            result = stylize(job.content, job.styles, config, on_progress)
 
     steps = job.steps_before + result.steps
     history = job.history_before + [{**row, "step": row["step"] + job.steps_before} for row in result.history]
@@ -334,6 +353,11 @@ def execute(job: Job, args: argparse.Namespace) -> int:
             )
         if finished:
             paths.partial.unlink(missing_ok=True)
+        if finished and maps is not None and getattr(args, "show_masks", False):  # issue #9
+            side_file(
+                f"the portrait masks beside {paths.output}",
+                lambda: portrait_io.write_masks(paths.output, open_image(job.content), maps),
+            )
     if finished:
         print(
             f"wrote {paths.output} ({steps} steps, {result.timings['total']:.1f} s, "

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from painterly.cli import EXIT_INTERRUPTED, EXIT_OK
 from painterly.cli.options import add_config_arguments, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.config import TransferConfig
 from painterly.lab.specs import SweepSpec, combine, load_spec, parse_grid_option, plan_runs
-from painterly.lab.sweep import SweepProgress, prepare, run_sweep
+
+if TYPE_CHECKING:
+    from painterly.lab.sweep import SweepProgress
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,6 +69,8 @@ def build_spec(args: argparse.Namespace) -> SweepSpec:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from painterly.lab.sweep import prepare, run_sweep  # torch: only when a sweep runs
+
     spec = build_spec(args)
     if args.dry_run:
         runs = plan_runs(spec)

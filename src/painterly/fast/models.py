@@ -10,6 +10,7 @@ drops the stale inferred shapes, and onnxruntime then accepts any height and wid
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -69,12 +70,13 @@ def _import(name: str) -> Any:
         raise MissingDependencyError(f"fast mode needs {name}; install it with: {INSTALL_HINT}") from None
 
 
-def dynamic_transform_graph(path: str | os.PathLike[str]) -> bytes:
+def dynamic_transform_graph(path: str | os.PathLike[str], float_activations: bool = True) -> bytes:
     """The transform network with symbolic height and width, serialised for onnxruntime.
 
     Inputs and outputs are NHWC; dims 1 and 2 become ``height``/``width``. The file
     carries no value_info today, but a re-export could, and a stale 384 there would
-    make onnxruntime reject other sizes, so it is cleared.
+    make onnxruntime reject other sizes, so it is cleared. ``float_activations`` removes
+    the int8 rounding between layers (see :func:`drop_activation_quantisation`).
     """
     onnx = _import("onnx")
     try:
@@ -89,7 +91,96 @@ def dynamic_transform_graph(path: str | os.PathLike[str]) -> bytes:
                 dims[index].ClearField("dim_value")
                 dims[index].dim_param = symbol
     del graph.value_info[:]
+    if float_activations:
+        drop_activation_quantisation(graph)
     return model.SerializeToString()
+
+
+def cached_transform_graph(path: str | os.PathLike[str], float_activations: bool = True) -> bytes:
+    """:func:`dynamic_transform_graph`, kept in the user cache folder after the first time.
+
+    Importing onnx and rewriting the graph costs about 0.3 s per process, a sixth of what
+    ``painterly fast`` may take as a whole (issue #16); the cached bytes are read in a few
+    ms. The key is the source file's path, size and mtime, so a reinstalled model is
+    rewritten again. A cache that cannot be written is skipped, never an error.
+    """
+    from painterly.images import atomic_write_bytes
+    from painterly.paths import user_cache_dir
+
+    source = Path(path)
+    stat = source.stat()
+    # The rewrite itself is part of the key: a graph cached before the float-activation
+    # rewrite (issue #17) or without it must not be served for the other.
+    recipe = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|float_activations={float_activations}|v2"
+    key = hashlib.sha1(recipe.encode()).hexdigest()[:16]
+    cached = user_cache_dir() / "fast" / f"{source.stem}.dynamic.{key}.onnx"
+    if cached.is_file():
+        return cached.read_bytes()
+    data = dynamic_transform_graph(source, float_activations=float_activations)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(cached, data)
+    except OSError:
+        pass
+    return data
+
+
+def drop_activation_quantisation(graph: Any) -> int:
+    """Let activations flow in float between layers; returns how many int8 steps it removed.
+
+    The shipped transform network is a quantised (QDQ) export: after nearly every layer a
+    QuantizeLinear/DequantizeLinear pair rounds the activations to 256 levels. That
+    rounding is the chromatic speckle and moiré of fast mode (issue #17): each pixel's
+    colour is snapped independently, fine textures alias against the levels, and the
+    output itself comes back in steps of 1/128. The weights stay as shipped (their
+    DequantizeLinear reads constants); only Q→DQ pairs on computed values are bypassed.
+    """
+    constants = {init.name for init in graph.initializer}
+    producers = {out: node for node in graph.node for out in node.output}
+    rename: dict[str, str] = {}
+    for node in graph.node:
+        if node.op_type != "DequantizeLinear" or node.input[0] in constants:
+            continue
+        # Walk back over layout ops (Reshape, Transpose, ...), which work on any dtype.
+        chain, source = [], producers.get(node.input[0])
+        while source is not None and source.op_type in _LAYOUT_OPS:
+            chain.append(source)
+            source = producers.get(source.input[0])
+        if source is None or source.op_type != "QuantizeLinear" or source.input[0] in constants:
+            continue
+        if chain:  # the layout ops now carry the float value, and the DQ is skipped
+            chain[-1].input[0] = source.input[0]
+            rename[node.output[0]] = chain[0].output[0]
+        else:
+            rename[node.output[0]] = source.input[0]
+    if not rename:
+        return 0
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name in rename:
+                node.input[i] = rename[name]
+    for value in graph.output:
+        if value.name in rename:  # keep the graph's output name: re-point through an Identity
+            graph.node.append(_identity(rename[value.name], value.name))
+    keep = [n for n in graph.node if not (n.op_type == "DequantizeLinear" and n.output[0] in rename)]
+    while len(keep) != len(graph.node):  # drop the bypassed pairs (and what fed only them)
+        del graph.node[:]
+        graph.node.extend(keep)
+        used = {name for node in graph.node for name in node.input} | {v.name for v in graph.output}
+        keep = [
+            n
+            for n in graph.node
+            if n.op_type not in ("QuantizeLinear", "DequantizeLinear") or set(n.output) & used
+        ]
+    return len(rename)
+
+
+_LAYOUT_OPS = ("Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten")
+
+
+def _identity(source: str, target: str) -> Any:
+    helper = _import("onnx.helper")
+    return helper.make_node("Identity", [source], [target])
 
 
 def make_session(model: bytes | str | os.PathLike[str], threads: int) -> Any:

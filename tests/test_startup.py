@@ -1,0 +1,79 @@
+"""Start-up (issue #16): `import painterly`, `painterly --help`, the light commands and a
+whole `painterly fast` run never import torch. Each check runs a fresh interpreter with
+``-X importtime``, which lists every module the process imported, so a new command
+whose module imports torch (or numpy, onnxruntime) at the top fails here."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import painterly
+from conftest import make_image
+
+SRC = Path(painterly.__file__).resolve().parents[1]
+#: What the light commands must not import; fast mode may use onnxruntime but not torch.
+HEAVY = ("torch", "onnxruntime", "onnx", "cv2", "ray", "matplotlib", "tqdm", "fastapi", "pydantic")
+
+
+def imported_modules(*args: str, code: str | None = None, cwd: Path | None = None) -> set[str]:
+    """Top-level names of every module a fresh `python -X importtime` process imported."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    command = [sys.executable, "-X", "importtime", *(["-c", code] if code else ["-m", "painterly", *args])]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = set()
+    for line in done.stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "package":  # the header line
+                names.add(name.split(".")[0])
+    assert "painterly" in names  # the listing worked
+    return names
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--help",), ("fast", "--help"), ("run", "--help"), ("layers",), ("--version",)],
+    ids=["help", "fast-help", "run-help", "layers", "version"],
+)
+def test_light_commands_import_no_heavy_library(args: tuple[str, ...]) -> None:
+    heavy = imported_modules(*args) & set(HEAVY)
+    assert not heavy, f"`painterly {' '.join(args)}` imported {sorted(heavy)}"
+
+
+def test_import_painterly_is_light_and_names_resolve_lazily() -> None:
+    code = (
+        "import sys, painterly; assert 'torch' not in sys.modules, 'import painterly imported torch';"
+        "painterly.FastConfig(); assert 'torch' not in sys.modules;"
+        "from painterly import stylize; assert 'torch' in sys.modules and callable(stylize)"
+    )
+    assert "torch" in imported_modules(code=code)  # only after stylize was asked for
+    assert "stylize" in dir(painterly) and set(painterly.__all__) <= set(dir(painterly))
+    with pytest.raises(AttributeError, match="no_such_name"):
+        painterly.no_such_name  # noqa: B018
+
+
+def test_a_whole_fast_run_never_imports_torch(tmp_path: Path, painting: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    photo = make_image(tmp_path / "photo.png", (72, 56), seed=4)
+    out = tmp_path / "out.png"
+    # A colour option too: fast mode has numpy twins of painterly.color.
+    for colours in ("none", "histogram"):
+        names = imported_modules(
+            "fast", str(photo), str(painting), "-o", str(out), "--overwrite", "--preserve-colors", colours
+        )
+        assert not names & {"torch", "pydantic"}, f"fast --preserve-colors {colours}: {sorted(names)}"
+        # the first run rewrites the Magenta graph with onnx and caches it; later ones read the cache
+        assert colours == "none" or "onnx" not in names
+        assert out.is_file() and out.with_suffix(".json").is_file()
+
+
+def test_the_web_app_module_imports_torch_only_when_a_job_runs() -> None:
+    pytest.importorskip("fastapi")
+    code = "import sys, painterly.web.app, painterly.web.jobs; assert 'torch' not in sys.modules"
+    assert "torch" not in imported_modules(code=code)
