@@ -176,7 +176,7 @@ def run_pairs(
         ["photo", "painting", *variants],
         captions,
         title=f"painterly quality suite: {mode} at {size} px",
-        notes=[f"measures: {', '.join(keys)} (see docs/readme/quality.md)"],
+        notes=[f"measures: {', '.join(keys)} (see docs/guides/quality.md)"],
         cell=max(160, size),
     )
     return rows, sheet

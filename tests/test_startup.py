@@ -14,6 +14,7 @@ import pytest
 
 import painterly
 from conftest import make_image
+from painterly.cli import COMMAND_MODULES
 
 SRC = Path(painterly.__file__).resolve().parents[1]
 #: What the light commands must not import; fast mode may use onnxruntime but not torch.
@@ -44,6 +45,18 @@ def imported_modules(*args: str, code: str | None = None, cwd: Path | None = Non
 def test_light_commands_import_no_heavy_library(args: tuple[str, ...]) -> None:
     heavy = imported_modules(*args) & set(HEAVY)
     assert not heavy, f"`painterly {' '.join(args)}` imported {sorted(heavy)}"
+
+
+@pytest.mark.parametrize("command", [c for c in COMMAND_MODULES if c not in ("fast", "run")])
+def test_every_commands_help_answers_without_torch(command: str) -> None:
+    """Each subcommand's --help works (argparse formats help strings: a stray % broke one)
+    and imports none of the heavy libraries."""
+    heavy = imported_modules(command, "--help") & {"torch", "cv2", "ray", "onnxruntime"}
+    assert not heavy, f"`painterly {command} --help` imported {sorted(heavy)}"
+
+
+def test_listing_the_style_library_needs_no_torch() -> None:
+    assert "torch" not in imported_modules("styles", "list")
 
 
 def test_import_painterly_is_light_and_names_resolve_lazily() -> None:

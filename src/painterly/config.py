@@ -48,7 +48,7 @@ Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
 #: Default TV weight (issue #17; see transfer.TV_SCALE). Still 0: the mesh measurement that
 #: would justify a non-zero default (bench/quality.py --modes optimised) is not finished yet.
 TV_DEFAULT = 0.0
-# issue #10: how a library artist/movement becomes a style (chosen by measurement: docs/readme/library.md)
+# issue #10: how a library artist/movement becomes a style (chosen by measurement: docs/guides/library.md)
 StyleGroup = Literal["blend", "representative"]
 DEFAULT_STYLE_GROUP = "blend"
 BackboneName = Literal["vgg19", "vgg16", "vgg13", "vgg11", "alexnet"]

@@ -43,7 +43,7 @@ PRESETS: dict[str, Preset] = {
     "balanced": Preset(_COMMON, final_steps=30, coarse_steps=60),
     "quality": Preset(_COMMON, final_steps=100, coarse_steps=300),
     # Issue #9: balanced's schedule (same time budget) with portrait mode on; the face strength
-    # was chosen by bench/portrait.py on four portraits at 512 px (docs/readme/portrait.md).
+    # was chosen by bench/portrait.py on four portraits at 512 px (docs/guides/portrait.md).
     "portrait": Preset({**_COMMON, "portrait": True, "face_strength": PORTRAIT_FACE_STRENGTH}, 30, 60),
     # issue #13: one photo's light on another. balanced's schedule with the matting-Laplacian
     # loss (its Laplacian is rebuilt at each scale) and the guided filter afterwards.

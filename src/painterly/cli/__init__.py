@@ -16,10 +16,19 @@ from collections.abc import Sequence
 from painterly.errors import PainterlyError
 
 #: Subcommand modules, in the order --help lists them.
-COMMAND_MODULES = ["run", "fast", "layers", "sweep", "reconstruct", "histogram", "progression", "serve"]
-COMMAND_MODULES.append("styles")  # issue #10: the style library
-COMMAND_MODULES += ["models"]  # issue #14: backbone weight files
-COMMAND_MODULES += ["video"]  # issue #11: video clips
+COMMAND_MODULES = [
+    "run",
+    "fast",
+    "video",
+    "styles",
+    "models",
+    "layers",
+    "sweep",
+    "reconstruct",
+    "histogram",
+    "progression",
+    "serve",
+]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

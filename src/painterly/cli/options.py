@@ -66,6 +66,8 @@ def add_config_arguments(
         help_text = f.metadata.get("help", "") + (
             f" [default: {shown}]" if shown not in (None, "", ()) else ""
         )
+        # argparse %-formats help strings: a literal "60 %" in a field's help would crash --help.
+        help_text = help_text.replace("%", "%%")
         kwargs: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text}
         origin, args = typing.get_origin(hint), typing.get_args(hint)
         if origin in (typing.Union, types.UnionType) and _literal_or_number(args):

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from painterly.transfer import TransferResult
 
 #: Content weight on the features at face_strength 1 is 1 + FACE_GAIN (the plain run's is 1).
-#: Chosen by bench/portrait.py (see docs/readme/portrait.md).
+#: Chosen by bench/portrait.py (see docs/guides/portrait.md).
 FACE_GAIN = 40.0
 #: Photos are analysed at most this large: the models work at 128–256 px anyway.
 ANALYSIS_SIDE = 1024

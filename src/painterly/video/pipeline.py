@@ -40,7 +40,7 @@ OutputKind = Literal["mp4", "gif", "folder"]
 #: The temporal loss is a mean squared pixel difference (~1e-3 for a visible shift), far
 #: smaller than the engine's style loss at its default β; this scale brings it level. At
 #: temporal_weight 0.7 it cut the warping error 2.1× with the style loss within 9 %
-#: (bench/video.py --optimise, docs/readme/video.md); other scales were not swept.
+#: (bench/video.py --optimise, docs/guides/video.md); other scales were not swept.
 TEMPORAL_LOSS_SCALE = 2e4
 #: Optimise mode: share of the photo in the starting image where the flow is unreliable
 #: (the rest is the moved previous output). 1 left those places unpainted after 10 steps
