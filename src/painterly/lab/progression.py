@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from painterly.errors import InputError, MissingDependencyError
+from painterly.errors import InputError
 from painterly.images import check_output_path, open_image
 from painterly.lab.sheets import font
 from painterly.records import RunPaths, read_history_csv, read_manifest
@@ -152,7 +152,7 @@ def check_video_path(path: str | os.PathLike[str], overwrite: bool, inputs: Sequ
 def write_video(
     frames: Sequence[Image.Image], path: str | os.PathLike[str], fps: float = 8.0, hold: float = 1.5
 ) -> Path:
-    """Write frames as an MP4 (H.264 through imageio-ffmpeg's own ffmpeg) or an
+    """Write frames as an MP4 (H.264 through PyAV) or an
     animated GIF (Pillow), holding the last frame ``hold`` seconds; atomically."""
     path = Path(path)
     if not frames:
@@ -185,28 +185,22 @@ def write_video(
 
 
 def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float, hold: float) -> None:
+    """H.264 (yuv420p) through PyAV, the same media library as `painterly video` (issue #11)."""
+    from fractions import Fraction
+
     import numpy as np  # here, not at import: `painterly --help` lists this command (issue #16)
 
-    try:
-        import imageio_ffmpeg
-    except ImportError:
-        raise MissingDependencyError(
-            "writing MP4 needs imageio-ffmpeg: pip install 'painterly[video]'"
-        ) from None
-    writer = imageio_ffmpeg.write_frames(
-        str(path),
-        frames[0].size,
-        fps=fps,
-        codec="libx264",
-        pix_fmt_in="rgb24",
-        pix_fmt_out="yuv420p",
-        macro_block_size=1,
-        ffmpeg_log_level="error",
-        output_params=["-movflags", "+faststart"],
-    )
-    writer.send(None)
-    try:
-        for frame in [*frames, *[frames[-1]] * max(0, round(hold * fps))]:
-            writer.send(np.ascontiguousarray(np.asarray(frame.convert("RGB"), dtype=np.uint8)))
-    finally:
-        writer.close()
+    from painterly.video.media import H264_OPTIONS, _av
+
+    av = _av()
+    rate = Fraction(fps).limit_denominator(1000)
+    w, h = frames[0].size
+    with av.open(str(path), "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=rate, options=dict(H264_OPTIONS))
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for i, image in enumerate([*frames, *[frames[-1]] * max(0, round(hold * fps))]):
+            rgb = np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = i, 1 / rate
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
