@@ -71,25 +71,16 @@ class AlexNetFeatures(nn.Module):
 
     def forward(self, image: torch.Tensor, taps: Sequence[str]) -> dict[str, torch.Tensor]:
         """Features at each requested tap, computing no deeper than the deepest one."""
-        wanted = set(taps)
-        missing = wanted - set(self.tap_names)
-        if missing:
-            raise ConfigError(
-                f"layer(s) {', '.join(sorted(missing))} are deeper than this network was built for"
-            )
-        order = {name: i for i, name in enumerate(self.tap_names)}
-        last = max(order[t] for t in wanted) if wanted else -1
-        out: dict[str, torch.Tensor] = {}
-        x = self.preprocess(image)
-        for name in self.tap_names[: last + 1]:
-            if name.startswith("conv"):
-                x = self.convs[name](x)
-            elif name.startswith("relu"):
-                inplace = self.tap_names[order[name] - 1] not in wanted
-                x = common.activate(x, self.activation, self.slope, inplace)
-            else:
-                kernel, stride, _ = self.specs[name]
-                x = common.pool(x, self.pooling, kernel, stride)
-            if name in wanted:
-                out[name] = x
-        return out
+
+        def pool(name: str, x: torch.Tensor) -> torch.Tensor:
+            kernel, stride, _ = self.specs[name]
+            return common.pool(x, self.pooling, kernel, stride)
+
+        return common.run_taps(
+            self.preprocess(image),
+            self.tap_names,
+            taps,
+            lambda name, x: self.convs[name](x),
+            lambda x, inplace: common.activate(x, self.activation, self.slope, inplace),
+            pool,
+        )

@@ -3,6 +3,8 @@ activation swap and the pooling swap. Kept here so VGG and AlexNet swap alike.""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
 import torch.nn.functional as F
 
@@ -41,3 +43,33 @@ def activate(x: torch.Tensor, kind: str, slope: float, inplace: bool) -> torch.T
 def pool(x: torch.Tensor, kind: str, kernel: int = 2, stride: int = 2) -> torch.Tensor:
     """Max pooling as trained, or average pooling (Gatys et al.: smoother results)."""
     return F.max_pool2d(x, kernel, stride) if kind == "max" else F.avg_pool2d(x, kernel, stride)
+
+
+def run_taps(
+    x: torch.Tensor,
+    tap_names: Sequence[str],
+    taps: Sequence[str],
+    conv: Callable[[str, torch.Tensor], torch.Tensor],
+    activate_: Callable[[torch.Tensor, bool], torch.Tensor],
+    pool_: Callable[[str, torch.Tensor], torch.Tensor],
+) -> dict[str, torch.Tensor]:
+    """Run a preprocessed image through the taps in order, no deeper than the deepest asked
+    for; one loop for every family (VGG, AlexNet), which supply their conv, activation and pool."""
+    wanted = set(taps)
+    missing = wanted - set(tap_names)
+    if missing:
+        raise ConfigError(f"layer(s) {', '.join(sorted(missing))} are deeper than this network was built for")
+    order = {name: i for i, name in enumerate(tap_names)}
+    last = max(order[t] for t in wanted) if wanted else -1
+    out: dict[str, torch.Tensor] = {}
+    for name in tap_names[: last + 1]:
+        if name.startswith("conv"):
+            x = conv(name, x)
+        elif name.startswith("relu"):
+            # In place unless the conv output before it was asked for (it would be overwritten).
+            x = activate_(x, tap_names[order[name] - 1] not in wanted)
+        else:
+            x = pool_(name, x)
+        if name in wanted:
+            out[name] = x
+    return out

@@ -102,27 +102,14 @@ class VGG19Features(nn.Module):
 
     def forward(self, image: torch.Tensor, taps: Sequence[str]) -> dict[str, torch.Tensor]:
         """Features at each requested tap, computing no deeper than the deepest one."""
-        wanted = set(taps)
-        missing = wanted - set(self.tap_names)
-        if missing:
-            raise ConfigError(
-                f"layer(s) {', '.join(sorted(missing))} are deeper than this network was built for"
-            )
-        order = {name: i for i, name in enumerate(self.tap_names)}
-        last = max(order[t] for t in wanted) if wanted else -1
-        out: dict[str, torch.Tensor] = {}
-        x = self.preprocess(image)
-        for name in self.tap_names[: last + 1]:
-            if name.startswith("conv"):
-                x = self._conv(name, x)
-            elif name.startswith("relu"):
-                # In place unless the conv output before it was asked for (it would be overwritten).
-                x = self._activate(x, inplace=self.tap_names[order[name] - 1] not in wanted)
-            else:
-                x = F.max_pool2d(x, 2, 2) if self.pooling == "max" else F.avg_pool2d(x, 2, 2)
-            if name in wanted:
-                out[name] = x
-        return out
+        return common.run_taps(
+            self.preprocess(image),
+            self.tap_names,
+            taps,
+            self._conv,
+            lambda x, inplace: self._activate(x, inplace=inplace),
+            lambda _name, x: F.max_pool2d(x, 2, 2) if self.pooling == "max" else F.avg_pool2d(x, 2, 2),
+        )
 
     def _conv(self, name: str, x: torch.Tensor) -> torch.Tensor:
         conv = self.convs[name]
