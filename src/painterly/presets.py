@@ -42,9 +42,11 @@ PRESETS: dict[str, Preset] = {
     "draft": Preset(_COMMON, final_steps=10, coarse_steps=80),
     "balanced": Preset(_COMMON, final_steps=30, coarse_steps=60),
     "quality": Preset(_COMMON, final_steps=100, coarse_steps=300),
-    # Issue #9: balanced's schedule (same time budget) with portrait mode on; the face strength
-    # was chosen by bench/portrait.py on four portraits at 512 px (docs/guides/portrait.md).
-    "portrait": Preset({**_COMMON, "portrait": True, "face_strength": PORTRAIT_FACE_STRENGTH}, 30, 60),
+    # Issue #9: portrait mode on balanced's time budget. The face strength was chosen by
+    # bench/portrait.py on four portraits at 256 px (docs/guides/portrait.md). Portrait's extra
+    # region Grams cost ~29 % per step (astronaut at 512 px, idle: balanced's schedule took 246 s
+    # against balanced's 191 s), so its steps are cut by that share: 46..23 instead of 60..30.
+    "portrait": Preset({**_COMMON, "portrait": True, "face_strength": PORTRAIT_FACE_STRENGTH}, 23, 46),
     # issue #13: one photo's light on another. balanced's schedule with the matting-Laplacian
     # loss (its Laplacian is rebuilt at each scale) and the guided filter afterwards.
     "photo": Preset({**_COMMON, "photorealistic": True, "smooth": "guided"}, final_steps=30, coarse_steps=60),
