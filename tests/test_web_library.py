@@ -12,7 +12,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
 from test_web_api import make_client, upload, wait_for
-from test_web_browser import ARGS, CHROMIUM, server  # noqa: F401
+from test_web_browser import server, studio_page  # noqa: F401
 
 
 @pytest.fixture
@@ -82,31 +82,15 @@ def test_the_picker_requires_json(client):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_picker_in_a_real_browser(server: str) -> None:  # noqa: F811
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on(
-                "console",
-                lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-            )
-            page.goto(server)
-            page.wait_for_selector("body[data-ready='1']", timeout=15000)
-            page.click("#library > summary")
-            expect = sync_api.expect
-            expect(page.locator("#library-movements .library-group")).to_have_count(14, timeout=15000)
-            page.click("img[data-work='hokusai-the_great_wave_off_kanagawa-1831']")
-            expect(page.locator("#style-chosen img")).to_have_count(1, timeout=15000)
-            page.locator(".library-group[data-movement='fauvism'] .library-use").click()
-            expect(page.locator("#style-chosen img")).to_have_count(5, timeout=15000)
-            page.fill("#library-search", "hokusai")
-            expect(page.locator("#library-artists .library-use")).to_have_count(1)
-            expect(page.locator("#library-movements img")).to_have_count(3)
-            assert not errors, errors
-        finally:
-            browser.close()
+    with studio_page(server, (1280, 1000)) as (page, errors, sync_api):
+        page.click("#library > summary")
+        expect = sync_api.expect
+        expect(page.locator("#library-movements .library-group")).to_have_count(14, timeout=15000)
+        page.click("img[data-work='hokusai-the_great_wave_off_kanagawa-1831']")
+        expect(page.locator("#style-chosen img")).to_have_count(1, timeout=15000)
+        page.locator(".library-group[data-movement='fauvism'] .library-use").click()
+        expect(page.locator("#style-chosen img")).to_have_count(5, timeout=15000)
+        page.fill("#library-search", "hokusai")
+        expect(page.locator("#library-artists .library-use")).to_have_count(1)
+        expect(page.locator("#library-movements img")).to_have_count(3)
+        assert not errors, errors

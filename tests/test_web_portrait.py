@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import EXAMPLES, make_image
-from test_web_browser import ARGS, CHROMIUM, server  # noqa: F401  (the fixture)
+from test_web_browser import ARGS, server, studio_page  # noqa: F401  (the fixture)
 
 ASTRONAUT = EXAMPLES / "content" / "astronaut.jpg"
 CAMERA_ARGS = [*ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
@@ -61,70 +61,51 @@ def test_a_portrait_job_runs_and_records_its_settings(client, tmp_path: Path) ->
 
 
 def test_selfie_from_the_fake_camera_in_chromium(server: str, tmp_path: Path) -> None:  # noqa: F811
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    expect = sync_api.expect
     painting = make_image(tmp_path / "painting.png", (48, 64), seed=2)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CAMERA_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1280, "height": 1200})
-            context.grant_permissions(["camera"])
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on(
-                "console", lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None
-            )
-            page.goto(server)
-            page.wait_for_selector("body[data-ready='1']", timeout=15000)
-            page.wait_for_selector("#portrait-panel[data-ready='1']")
+    with studio_page(server, (1280, 1200), CAMERA_ARGS, ("camera",)) as (page, errors, sync_api):
+        expect = sync_api.expect
+        page.wait_for_selector("#portrait-panel[data-ready='1']")
 
-            # the camera: the prompt, then the live preview, then the photo becomes the content
-            assert "permission" in page.inner_text("#camera-prompt")
-            page.click("#camera-start")
-            expect(page.locator("#camera-snap")).to_be_visible(timeout=15000)
-            expect(page.locator("#camera-video")).to_be_visible()
-            page.wait_for_timeout(500)  # a few frames of the fake camera's test pattern
-            page.click("#camera-snap")
-            page.wait_for_selector("#content-chosen img", timeout=15000)
-            assert page.is_checked("#portrait-on")
-            assert page.is_hidden("#camera-video")
-            # what was found is shown over the photo: the fake camera has no face, and says so
-            expect(page.locator("#portrait-found")).to_have_text(re.compile(r"no face found"), timeout=15000)
-            expect(page.locator("#portrait-overlay")).to_be_visible()
+        # the camera: the prompt, then the live preview, then the photo becomes the content
+        assert "permission" in page.inner_text("#camera-prompt")
+        page.click("#camera-start")
+        expect(page.locator("#camera-snap")).to_be_visible(timeout=15000)
+        expect(page.locator("#camera-video")).to_be_visible()
+        page.wait_for_timeout(500)  # a few frames of the fake camera's test pattern
+        page.click("#camera-snap")
+        page.wait_for_selector("#content-chosen img", timeout=15000)
+        assert page.is_checked("#portrait-on")
+        assert page.is_hidden("#camera-video")
+        # what was found is shown over the photo: the fake camera has no face, and says so
+        expect(page.locator("#portrait-found")).to_have_text(re.compile(r"no face found"), timeout=15000)
+        expect(page.locator("#portrait-overlay")).to_be_visible()
 
-            # the upload fallback with a real portrait: one face found
-            page.set_input_files("#content-input", str(ASTRONAUT))
-            expect(page.locator("#content-chosen img")).to_have_attribute(
-                "alt", "astronaut.jpg", timeout=15000
-            )
-            page.click("#portrait-show")
-            expect(page.locator("#portrait-found")).to_have_text(re.compile(r"^1 face found"), timeout=15000)
+        # the upload fallback with a real portrait: one face found
+        page.set_input_files("#content-input", str(ASTRONAUT))
+        expect(page.locator("#content-chosen img")).to_have_attribute("alt", "astronaut.jpg", timeout=15000)
+        page.click("#portrait-show")
+        expect(page.locator("#portrait-found")).to_have_text(re.compile(r"^1 face found"), timeout=15000)
 
-            # a portrait job with the panel's controls (fast mode when installed, else a tiny optimisation)
-            page.set_input_files("#style-input", str(painting))
-            page.wait_for_selector("#style-chosen img")
-            page.fill("#portrait-face", "0.8")
-            page.check("#portrait-skin")
-            page.click("#advanced > summary")
-            if page.is_enabled("#mode-fast"):
-                page.check("#mode-fast")
-            else:
-                page.check("#mode-optimise")
-                page.select_option("#preset", "")
-                page.fill("#f-iterations", "2")
-            page.fill("#f-size", "64")
-            page.click("#start")
-            expect(page.locator("#live-status")).to_have_text("finished", timeout=90000)
-            jobs = page.request.get(f"{server}/api/jobs").json()["jobs"]
-            assert any(
-                j["config"].get("portrait") is True
-                and j["config"].get("face_strength") == 0.8
-                and j["config"].get("keep_skin") is True
-                for j in jobs
-            ), [j["config"] for j in jobs]
-            assert not errors, errors
-        finally:
-            browser.close()
+        # a portrait job with the panel's controls (fast mode when installed, else a tiny optimisation)
+        page.set_input_files("#style-input", str(painting))
+        page.wait_for_selector("#style-chosen img")
+        page.fill("#portrait-face", "0.8")
+        page.check("#portrait-skin")
+        page.click("#advanced > summary")
+        if page.is_enabled("#mode-fast"):
+            page.check("#mode-fast")
+        else:
+            page.check("#mode-optimise")
+            page.select_option("#preset", "")
+            page.fill("#f-iterations", "2")
+        page.fill("#f-size", "64")
+        page.click("#start")
+        expect(page.locator("#live-status")).to_have_text("finished", timeout=90000)
+        jobs = page.request.get(f"{server}/api/jobs").json()["jobs"]
+        assert any(
+            j["config"].get("portrait") is True
+            and j["config"].get("face_strength") == 0.8
+            and j["config"].get("keep_skin") is True
+            for j in jobs
+        ), [j["config"] for j in jobs]
+        assert not errors, errors

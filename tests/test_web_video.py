@@ -15,7 +15,7 @@ av = pytest.importorskip("av")
 
 from painterly.video.synth import camera_frames, write_clip  # noqa: E402
 from test_web_api import make_client, png_bytes  # noqa: E402
-from test_web_browser import server  # noqa: E402, F401  (the live-server fixture)
+from test_web_browser import server, studio_page  # noqa: E402, F401  (the live-server fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,33 +77,19 @@ def test_bad_clips_get_one_clear_error(tmp_path, clip_bytes):
 
 @pytest.mark.browser
 def test_video_corner_in_a_real_browser(server, tmp_path, clip_bytes):  # noqa: F811 (fixture)
-    from test_web_browser import ARGS, CHROMIUM
-
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     clip = tmp_path / "walk.mp4"
     clip.write_bytes(clip_bytes)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1400})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(server)
-            page.wait_for_selector("body[data-ready='1']", timeout=15000)
-            page.set_input_files("#video-input", str(clip))
-            page.click("#video-start")  # no painting chosen yet: the page says so
-            page.wait_for_selector("#error:not([hidden])")
-            assert "painting" in page.inner_text("#error")
-            page.set_input_files("#style-input", str(ROOT / "examples/styles/starry_night.jpg"))
-            page.wait_for_selector("#style-chosen img")
-            page.fill("#video-size", "64")
-            page.click("#video-start")
-            expect = sync_api.expect
-            expect(page.locator("#video-download")).to_be_visible(timeout=60000)
-            assert "done: 6 frames" in page.inner_text("#video-status")
-            assert page.is_visible("#video-latest")
-            assert not errors, errors
-        finally:
-            browser.close()
+    with studio_page(server, (1280, 1400)) as (page, errors, sync_api):
+        page.set_input_files("#video-input", str(clip))
+        page.click("#video-start")  # no painting chosen yet: the page says so
+        page.wait_for_selector("#error:not([hidden])")
+        assert "painting" in page.inner_text("#error")
+        page.set_input_files("#style-input", str(ROOT / "examples/styles/starry_night.jpg"))
+        page.wait_for_selector("#style-chosen img")
+        page.fill("#video-size", "64")
+        page.click("#video-start")
+        expect = sync_api.expect
+        expect(page.locator("#video-download")).to_be_visible(timeout=60000)
+        assert "done: 6 frames" in page.inner_text("#video-status")
+        assert page.is_visible("#video-latest")
+        assert not errors, errors
