@@ -8,6 +8,7 @@ parser whose ``handler(args) -> int`` does the work. Errors the user can fix
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -57,13 +58,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``painterly`` command; returns (and exits with) the exit code."""
     code = run_command(argv)
     if argv is None:
+        if code == EXIT_INTERRUPTED:
+            _exit_interrupted()
         raise SystemExit(code)
     return code
 
 
+def _exit_interrupted() -> None:
+    """Exit 130 after a handled Ctrl-C, whatever CPython noted on the way.
+
+    A KeyboardInterrupt that passed through C code running Python (torch's import does)
+    leaves a flag that makes ``python -m`` kill itself with SIGINT at exit even though we
+    handled it; so flush, run the exit hooks, and leave with our own code.
+    """
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(EXIT_INTERRUPTED)
+
+
 def run_command(argv: Sequence[str] | None = None) -> int:
     """Parse and run one command; every failure becomes an exit code, never a traceback."""
-    from painterly.cli.signals import deferred, stop_on_signals
+    from painterly.cli.signals import caused_by_interrupt, deferred, stop_on_signals
     from painterly.threads import prefer_passive_waiting
 
     prefer_passive_waiting()  # before anything imports torch: OpenMP reads it once (issue #16)
@@ -74,6 +93,9 @@ def run_command(argv: Sequence[str] | None = None) -> int:
             with deferred():
                 parser = build_parser()
             args = parser.parse_args(argv)
+            with deferred():
+                for module in getattr(args, "preload", ()):
+                    importlib.import_module(module)
             return int(args.handler(args) or 0)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
@@ -84,6 +106,9 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         print("painterly: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug, not bad input: still one line unless debugging
+        if caused_by_interrupt(exc):
+            print("painterly: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
         if os.environ.get("PAINTERLY_DEBUG"):
             raise
         print(

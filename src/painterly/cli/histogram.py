@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from painterly.cli import EXIT_OK
+from painterly.cli.signals import PRELOAD_TORCH
 from painterly.errors import ConfigError
 from painterly.images import check_output_path
 
@@ -25,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--bins", type=int, default=64, help="bins per histogram [default: 64]")
     parser.add_argument("--title", default="", help="figure title")
     parser.add_argument("--overwrite", action="store_true", help="replace FIG.png if it exists")
-    parser.set_defaults(handler=handle)
+    parser.set_defaults(handler=handle, preload=PRELOAD_TORCH)
 
 
 def handle(args: argparse.Namespace) -> int:

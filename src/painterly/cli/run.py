@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, portrait_io
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
-from painterly.cli.signals import deferred
+from painterly.cli.signals import PRELOAD_OPTIMISER, deferred
 from painterly.config import INIT_KEYWORDS, TransferConfig
 from painterly.errors import ConfigError, InputError, OutputError
 from painterly.events import Progress
@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     portrait_io.add_arguments(parser)
     add_config_arguments(parser, TransferConfig)
-    parser.set_defaults(handler=handle)
+    parser.set_defaults(handler=handle, preload=PRELOAD_OPTIMISER)
 
 
 def given_values(args: argparse.Namespace) -> dict[str, Any]:

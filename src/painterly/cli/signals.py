@@ -20,6 +20,13 @@ from typing import Any
 #: Signals that mean "stop cleanly" (SIGTERM is missing on some platforms' Python).
 STOP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), signal.SIGINT) if s is not None)
 
+#: Modules a command imports inside :func:`deferred` right after parsing (``preload`` in its
+#: parser defaults): a Ctrl-C in the middle of torch's import used to leave a traceback, an
+#: "internal error" from a half-built pydantic schema, or an exit by signal instead of 130.
+#: torch._dynamo is imported by every torch optimiser's first construction anyway.
+PRELOAD_TORCH = ("torch",)
+PRELOAD_OPTIMISER = ("torch", "torch._dynamo")
+
 _state: dict[str, Any] = {"defer": 0, "pending": None}
 
 
@@ -62,3 +69,17 @@ def deferred(reraise: bool = True) -> Iterator[None]:
             _state["pending"] = None
         if pending is not None and reraise:
             raise KeyboardInterrupt(signal.Signals(pending).name)
+
+
+def caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is anywhere in ``exc``'s chain: libraries that catch
+    everything (pydantic building a schema, a C extension's callback) re-raise Ctrl-C as
+    their own error, which must still read as "interrupted", not as a bug."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

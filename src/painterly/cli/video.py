@@ -14,6 +14,7 @@ from pathlib import Path
 
 from painterly.cli import EXIT_INTERRUPTED, EXIT_OK
 from painterly.cli.options import add_config_arguments, build_config, config_values
+from painterly.cli.signals import PRELOAD_TORCH
 from painterly.config import VideoConfig
 from painterly.errors import ConfigError
 
@@ -42,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_config_arguments(parser, VideoConfig)
-    parser.set_defaults(handler=handle)
+    parser.set_defaults(handler=handle, preload=PRELOAD_TORCH)
 
 
 def handle(args: argparse.Namespace) -> int:
