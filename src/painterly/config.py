@@ -291,6 +291,18 @@ class TransferConfig(ConfigBase):
         "How VGG's convolutions see beyond the image edge: reflect (no dark frame), replicate, "
         "or zeros (the original network's, which darkens a band inside the edges).",
     )
+    # --- high resolution within memory: issue #12 ---
+    tile: int = knob(
+        0,
+        "Optimise the scales larger than this many px in overlapping tiles (feathered seams, the "
+        "whole picture's style targets), so print sizes fit in memory. 0: automatic, only when "
+        "the estimate exceeds --max-memory.",
+    )
+    max_memory: float = knob(
+        0.0,
+        "Memory budget in GiB: larger runs are tiled automatically, and a run that would not fit "
+        "even in tiles is refused up front. 0: 60 % of the machine's RAM.",
+    )
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -339,6 +351,10 @@ class TransferConfig(ConfigBase):
             raise ConfigError("max_restarts must be ≥ 0")
         if self.preview_every < 0:
             raise ConfigError("preview_every must be ≥ 0")
+        if self.tile and not 256 <= self.tile <= MAX_SIZE:  # issue #12 (tiling.MIN_TILE)
+            raise ConfigError(f"tile must be 0 (automatic) or between 256 and {MAX_SIZE} px, got {self.tile}")
+        if not (math.isfinite(self.max_memory) and self.max_memory >= 0):  # issue #12
+            raise ConfigError(f"max_memory must be a finite number of GiB ≥ 0, got {self.max_memory}")
         parse_activation(self.activation)
         self._check_perceptual()
         check_portrait(self)

@@ -39,10 +39,21 @@ class Progress:
     scale: int = 0
     scale_count: int = 1
     image: torch.Tensor | None = field(default=None, repr=False)
+    # --- issue #12/#18: an honest time left ---
+    #: Share of the current scale done (0–1); tiled scales count their tiles' steps.
+    scale_done: float = 0.0
+    #: The engine's estimate of the seconds to the end, from the schedule: the steps left at
+    #: each scale × the measured time of a step at that scale's size (painterly.estimate.
+    #: ScheduleClock). None: not known (then the mean time per step so far is used).
+    eta: float | None = None
 
     @property
     def seconds_left(self) -> float:
-        """Estimated time to the end, from the mean time per step so far."""
+        """Estimated time to the end. From the schedule when the engine gave one (a multi-
+        scale run's later steps are larger: the mean step so far under-counts them by 2–4×),
+        else from the mean time per step so far."""
+        if self.eta is not None:
+            return max(0.0, self.eta)
         return self.elapsed / self.step * (self.total_steps - self.step) if self.step else 0.0
 
 

@@ -19,11 +19,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from painterly import color, masks, photoreal
+from painterly import color, masks, photoreal, tiling
 from painterly.backbones.vgg import VGG19Features, deepest_tap
 from painterly.config import INIT_KEYWORDS, TransferConfig, normalised
 from painterly.devices import resolve_device
 from painterly.errors import ConfigError
+from painterly.estimate import ScheduleClock
 from painterly.events import Progress, ProgressCallback, RunStatus, Stop
 from painterly.images import (
     ImageSource,
@@ -390,6 +391,14 @@ def stylize(
         for i, img in enumerate(style_imgs + [r for r in region_styles if r is not None]):
             check_fits_layers(_style_size(img, longest, config), config, f"style image {i + 1} at this size")
 
+    # issue #12: the scales too large for the memory budget (or --tile) run in tiles; the
+    # schedule (pixels × steps per scale) prices the time left (issue #18).
+    unsupported = tiling.check_tileable(
+        config, content_map=content_map is not None, regions=bool(regions), extra_loss=extra_loss is not None
+    )
+    tiles = tiling.plan_tiles(config, content_img.size, [i.size for i in style_imgs], unsupported=unsupported)
+    eta_clock = ScheduleClock(tiling.schedule_work(content_img.size, sizes, steps, tiles))
+
     t0 = time.perf_counter()
     net = network or build_network(config, device)
     if getattr(net, "padding", config.padding) != config.padding:  # a shared network: same weights
@@ -408,7 +417,10 @@ def stylize(
         scale = prepare_scale(
             content_img, style_imgs, region_specs, region_styles, color_ref, longest, config, device
         )
-        targets = compute_scale_targets(net, scale, config, cache)
+        if tiles[index]:  # issue #12: the whole painting's Grams, accumulated over tiles
+            targets = tiling.scale_targets(net, scale, config, tiles[index])
+        else:
+            targets = compute_scale_targets(net, scale, config, cache)
         if content_map is not None:
             targets.content_map = Region(
                 masks.map_tensor(content_map, scale.content.shape[-2:], device), None
@@ -428,10 +440,16 @@ def stylize(
         timings["targets"] += time.perf_counter() - t0
         offset = time.perf_counter() - t_start
         recolor = scale.color_source if config.preserve_colors == "luminance" else None
-        scale_callback = _scale_callback(callback, offset, recolor)
-        outcome = optimise(
-            net, image, targets, config, scale_callback, count, index, len(sizes), done, sum(steps)
-        )
+        scale_callback = eta_clock.wrap(_scale_callback(callback, offset, recolor), index, done, count)
+        if tiles[index]:
+            outcome = tiling.optimise_tiled(
+                net, image, scale, targets, config, scale_callback, count, tiles[index],
+                index, len(sizes), done, sum(steps),
+            )  # fmt: skip
+        else:
+            outcome = optimise(
+                net, image, targets, config, scale_callback, count, index, len(sizes), done, sum(steps)
+            )
         history += [{**row, "elapsed": row["elapsed"] + offset} for row in outcome.history]
         image = outcome.image.detach()
         if config.preserve_colors == "histogram":
@@ -444,6 +462,8 @@ def stylize(
     assert outcome is not None and image is not None
     timings["optimise"] = time.perf_counter() - t_start - timings["targets"]
     timings["per_step"] = timings["optimise"] / max(1, done)
+    if any(tiles):
+        timings["tile"] = float(max(tiles))
     timings["total"] = time.perf_counter() - clock
     final = image.clamp(0, 1)
     if config.preserve_colors == "luminance":

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import math
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, portrait_io
+from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, estimate_io, portrait_io
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.cli.signals import PRELOAD_OPTIMISER, deferred
@@ -84,6 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "for content only; repeat for more regions (same as --masks A,B)",
     )
     portrait_io.add_arguments(parser)
+    estimate_io.add_arguments(parser)  # issue #12
     add_config_arguments(parser, TransferConfig)
     parser.set_defaults(handler=handle, preload=PRELOAD_OPTIMISER)
 
@@ -102,6 +104,8 @@ def handle(args: argparse.Namespace) -> int:
     if args.resume and args.from_manifest:
         raise ConfigError("use either --resume or --from-manifest, not both")
     job = plan_resume(args) if args.resume else plan_run(args)
+    if (code := estimate_io.before_run(job.content, job.styles, job.config, args)) is not None:
+        return code  # issue #12: --estimate, or a run that would not fit (raises: exit 2)
     return execute(job, args)
 
 
@@ -391,11 +395,7 @@ def _schedule_of(job: Job) -> dict[str, Any]:
 def _offset(event: Progress, steps_before: int) -> Progress:
     if not steps_before:
         return event
-    return Progress(
-        event.step + steps_before,
-        event.total_steps + steps_before,
-        event.losses,
-        event.elapsed,
-        event.scale,
-        event.scale_count,
+    # replace(): the engine's time left (eta, issue #18) must survive the offset.
+    return dataclasses.replace(
+        event, step=event.step + steps_before, total_steps=event.total_steps + steps_before, image=None
     )

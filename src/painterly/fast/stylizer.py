@@ -53,8 +53,14 @@ if TYPE_CHECKING:
 STYLE_CACHE_SIZE = 32
 #: The transform network mirror-pads by 4 px: each side of its input must be at least this.
 MIN_WORK_SIDE = 8
+#: issue #12: the network paints pictures larger than this in overlapping tiles (its peak
+#: memory grows with the pixels; bench/scale.py --fast measures it), blended over FAST_OVERLAP px.
+FAST_TILE, FAST_OVERLAP = 1536, 192
 #: Below this longest side the painting is too small to fit local slopes on: plain resize.
 MIN_GUIDED_SIDE = 32
+#: issue #12: the network paints pictures larger than this in overlapping tiles (its peak
+#: memory grows with the pixels; bench/scale.py --fast measures it), blended over FAST_OVERLAP px.
+FAST_TILE, FAST_OVERLAP = 1536, 192
 #: Below this longest side the network paints too few pixels to keep a subject's shape (it
 #: was trained on 256 px photos): a 256 px output at style_scale 0.5 paints at 128 px and the
 #: cat dissolves into strokes (issue #17). Runs below it carry a warning.
@@ -138,6 +144,8 @@ class FastStylizer:
         not a multiple of 4 would come back a few pixels off: reflect-pad, then crop.
         """
         h, w = photo.shape[:2]
+        if max(h, w) > FAST_TILE:
+            return self._paint_tiled(photo, vector)
         ph = max(MIN_WORK_SIDE, -(-h // TRANSFORM_MULTIPLE) * TRANSFORM_MULTIPLE) - h
         pw = max(MIN_WORK_SIDE, -(-w // TRANSFORM_MULTIPLE) * TRANSFORM_MULTIPLE) - w
         padded = np.pad(photo, ((0, ph), (0, pw), (0, 0)), mode="reflect") if ph or pw else photo
@@ -147,6 +155,17 @@ class FastStylizer:
         }
         out = self._transform.run(None, feed)[0][0]
         return np.clip(out[:h, :w], 0.0, 1.0)
+
+    def _paint_tiled(self, photo: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Issue #12: beyond FAST_TILE px the network's memory grows past what a small machine
+        has (and its instance norms see a larger picture than they were trained on): paint
+        overlapping tiles with the same style vector and blend them with feathered seams."""
+        from painterly.tiling import blend_tiles, tile_boxes
+
+        h, w = photo.shape[:2]
+        boxes = tile_boxes(h, w, FAST_TILE, FAST_OVERLAP)
+        pieces = [self.paint(photo[t:b, left:r], vector) for t, left, b, r in boxes]
+        return blend_tiles(pieces, boxes, (h, w), FAST_OVERLAP)
 
 
 def centre_square(img: Image.Image) -> Image.Image:
