@@ -260,8 +260,14 @@ def plan_estimate(
     if peak > budget:
         worst = max(rows, key=lambda r: r.peak_bytes)
         need = f"a {max(worst.size)} px scale needs ~{worst.peak_bytes / GIB:.1f} GiB, over the memory budget of {budget / GIB:.1f} GiB (--max-memory)"
-        if worst.tile and config.tile:
-            refusal = f"{need} in tiles of {worst.tile} px: use a smaller --tile (e.g. {max(256, worst.tile // 2)}) or a smaller --size"
+        if config.tile:
+            fits = largest_tile(config, worst.size, style_sizes, max(worst.size), worst.steps, budget)
+            where = (
+                f" in tiles of {worst.tile} px"
+                if worst.tile
+                else f" (--tile {config.tile} does not split it)"
+            )
+            refusal = f"{need}{where}: use a smaller --tile (e.g. {min(fits, config.tile // 2)}) or a smaller --size"
         elif worst.tile:
             refusal = f"{need} even in tiles of {worst.tile} px: use a smaller --size or raise --max-memory"
         elif unsupported:
@@ -301,7 +307,7 @@ def calibrate(
     with torch_threads(config.threads):
         net = network or build_network(config, device)
         points = []
-        for side in (128, 256):
+        for side in sorted({min(128, config.size), min(256, config.size)}):
             size = fit_size(*content.size, side)
             photo = pil_to_tensor(resize(content, size), device)
             paintings = [pil_to_tensor(resize(s, fit_size(*s.size, side)), device) for s in styles]
@@ -315,6 +321,10 @@ def calibrate(
                 image.grad = None
                 times.append(time.perf_counter() - t0)
             points.append((size[0] * size[1], times[-1]))
+    if len(points) == 1:  # a tiny run: one size, the fixed share assumed
+        px, t = points[0]
+        per_px = t / (px + DEFAULT_OVERHEAD_PX)
+        return per_px * DEFAULT_OVERHEAD_PX, per_px
     (p0, t0_), (p1, t1) = points
     per_px = max((t1 - t0_) / max(1, p1 - p0), t1 / p1 / 4)  # noise can make the slope tiny
     fixed = max(0.0, t1 - per_px * p1)

@@ -125,7 +125,7 @@ def blend_tiles(
     weights = np.zeros((height, width, 1), dtype=np.float64)
     for piece, box in zip(pieces, boxes):
         top, left, bottom, right = box
-        # Faded from the very edge (no dead band; a small floor): every pixel keeps some weight.
+        # A small floor: every pixel keeps some weight, even in a tile's dead band.
         rows = _ramp_np(bottom - top, top > 0, bottom < height, overlap)
         cols = _ramp_np(right - left, left > 0, right < width, overlap)
         w = (rows[:, None] * cols[None, :])[..., None] + 1e-4
@@ -139,11 +139,41 @@ def _ramp_np(length: int, fade_start: bool, fade_end: bool, overlap: int) -> np.
 
     pos = np.arange(length, dtype=np.float64)
     weight = np.ones(length)
+    dead = overlap // 4  # the network's own padding shows there: the neighbour's pixels win
+    span = max(1, overlap - 2 * dead)
     if fade_start:
-        weight = np.minimum(weight, np.clip((pos + 0.5) / overlap, 0, 1))
+        weight = np.minimum(weight, np.clip((pos - dead + 0.5) / span, 0, 1))
     if fade_end:
-        weight = np.minimum(weight, np.clip((length - 1 - pos + 0.5) / overlap, 0, 1))
+        weight = np.minimum(weight, np.clip((length - 1 - pos - dead + 0.5) / span, 0, 1))
     return weight * weight * (3 - 2 * weight)
+
+
+def seam_ratio(image: np.ndarray, boxes: Sequence[Box], band: int) -> float:
+    """How visible the seams are: the mean gradient across the tile borders (the ``band``
+    px where a tile fades in over its neighbour: the overlap) over the mean gradient
+    elsewhere, each direction against itself. 1.0: the borders look like the rest of the
+    picture. ``image`` is H×W or H×W×C."""
+    import numpy as np
+
+    img = np.asarray(image, dtype=np.float64)
+    img = img[..., None] if img.ndim == 2 else img
+    height, width = img.shape[:2]
+    cols, rows = np.zeros(width, bool), np.zeros(height, bool)
+    for top, left, _, _ in boxes:
+        if left > 0:
+            cols[left : left + band] = True
+        if top > 0:
+            rows[top : top + band] = True
+    dx = np.abs(np.diff(img, axis=1)).mean(axis=(0, 2))  # per column gap
+    dy = np.abs(np.diff(img, axis=0)).mean(axis=(1, 2))
+    # Like with like: the horizontal gradient in the vertical bands against the horizontal
+    # gradient elsewhere (and the same for rows), weighted by the bands' sizes.
+    ratios, sizes = [], []
+    for grad, band in ((dx, cols[1:]), (dy, rows[1:])):
+        if band.any() and (~band).any():
+            ratios.append(grad[band].mean() / max(grad[~band].mean(), 1e-12))
+            sizes.append(band.sum())
+    return float(np.average(ratios, weights=sizes)) if ratios else 1.0
 
 
 def check_tileable(
