@@ -118,7 +118,9 @@ def runs(args: argparse.Namespace) -> None:
                     seams += f"/{seam_ratio(np.asarray(Image.open(outputs['untiled'])) / 255.0, boxes, overlap_for(tile)):.3f}"
             print(
                 f"{size:5d} {mode:8s} {tile or '-':>4}  {est.peak_bytes / GIB:6.2f}G  {got['peak'] / GIB:5.2f}G  "
-                f"{est.seconds:7.0f}s  {got['wall']:6.0f}s  {seams:20s}  {got['load']}",
+                f"{est.seconds:7.0f}s  {got['wall']:6.0f}s  {seams:20s}  {got['load']}  "
+                f"(per step {got['timings']['per_step']:.2f} s, model {est.fixed_seconds:.2f} + "
+                f"{est.seconds_per_px * 1e6:.2f} us/px)",
                 flush=True,
             )
 

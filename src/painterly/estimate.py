@@ -236,6 +236,7 @@ def plan_estimate(
     *,
     unsupported: str = "",
     calibrated: bool = False,
+    load_seconds: float = 1.0,
 ) -> Estimate:
     """The estimate from a per-step time model (no network needed): what the engine will
     tile, the peak memory per scale, and the time."""
@@ -250,10 +251,12 @@ def plan_estimate(
         peak = scale_peak_bytes(config, (w, h), style_sizes, longest, steps, tile)
         boxes = tile_boxes(h, w, tile) if tile else [(0, 0, h, w)]
         evals = _evals_per_step(config)
+        # Per step: the evaluations; per scale (per tile when tiled): about one step more for
+        # the targets' forward passes and the final evaluation of the last update.
         seconds = sum(
-            steps * evals * (fixed_seconds + seconds_per_px * (b - t) * (r - left)) for t, left, b, r in boxes
+            (steps * evals + 1) * (fixed_seconds + seconds_per_px * (b - t) * (r - left))
+            for t, left, b, r in boxes
         )
-        seconds += len(boxes) * (fixed_seconds + seconds_per_px * w * h / len(boxes)) / 3  # targets
         rows.append(ScaleEstimate((w, h), steps, tile, len(boxes), peak, seconds))
     peak = max(r.peak_bytes for r in rows)
     refusal = ""
@@ -276,7 +279,7 @@ def plan_estimate(
             refusal = f"{need}: use a smaller --size or --tile 512"
     return Estimate(
         peak_bytes=peak,
-        seconds=sum(r.seconds for r in rows),
+        seconds=load_seconds + sum(r.seconds for r in rows),
         budget_bytes=budget,
         scales=tuple(rows),
         fixed_seconds=fixed_seconds,
@@ -293,10 +296,10 @@ def _evals_per_step(config: TransferConfig) -> float:
 
 def calibrate(
     config: TransferConfig, content: Any, styles: Sequence[Any], network: Any = None
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """This machine's per-step time model now: one warm-up and one timed loss-and-gradient
     evaluation of the real photo and painting at two small sizes. Returns (fixed seconds,
-    seconds per pixel)."""
+    seconds per pixel, seconds to load the network)."""
 
     from painterly.devices import resolve_device
     from painterly.images import fit_size, pil_to_tensor, resize
@@ -305,7 +308,9 @@ def calibrate(
 
     device = resolve_device(config.device)
     with torch_threads(config.threads):
+        start = time.perf_counter()
         net = network or build_network(config, device)
+        load = time.perf_counter() - start
         points = []
         for side in sorted({min(128, config.size), min(256, config.size)}):
             size = fit_size(*content.size, side)
@@ -324,11 +329,11 @@ def calibrate(
     if len(points) == 1:  # a tiny run: one size, the fixed share assumed
         px, t = points[0]
         per_px = t / (px + DEFAULT_OVERHEAD_PX)
-        return per_px * DEFAULT_OVERHEAD_PX, per_px
+        return per_px * DEFAULT_OVERHEAD_PX, per_px, load
     (p0, t0_), (p1, t1) = points
     per_px = max((t1 - t0_) / max(1, p1 - p0), t1 / p1 / 4)  # noise can make the slope tiny
     fixed = max(0.0, t1 - per_px * p1)
-    return fixed, per_px
+    return fixed, per_px, load
 
 
 def estimate_run(
@@ -358,8 +363,10 @@ def estimate_run(
     sizes = [p.size for p in paintings]
     if not calibrate_time:
         return plan_estimate(config, photo.size, sizes, 0.0, DEFAULT_SECONDS_PER_PX, unsupported=unsupported)
-    fixed, per_px = calibrate(config, photo, paintings, network)
-    return plan_estimate(config, photo.size, sizes, fixed, per_px, unsupported=unsupported, calibrated=True)
+    fixed, per_px, load = calibrate(config, photo, paintings, network)
+    return plan_estimate(
+        config, photo.size, sizes, fixed, per_px, unsupported=unsupported, calibrated=True, load_seconds=load
+    )
 
 
 # --- while the run goes: the time left (issue #18) --------------------------------------------
