@@ -91,3 +91,19 @@ def test_engine_gives_the_time_left_from_the_schedule(tmp_path: Path, tiny_net) 
     assert all(e.eta is not None for e in events)
     assert events[-1].seconds_left == 0
     assert [round(e.scale_done, 2) for e in events] == [0.33, 0.67, 1.0, 0.33, 0.67, 1.0]
+
+
+def test_a_long_run_announces_its_estimate_first(
+    tmp_path: Path,
+    photo: Path,
+    painting: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from painterly.cli import estimate_io
+
+    monkeypatch.setattr(estimate_io, "LONG_RUN_SECONDS", 0.0)  # every run counts as long here
+    out = tmp_path / "out.png"
+    assert cli.main(["run", str(photo), str(painting), "-o", str(out), "-s", "48", "-n", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "painterly: estimate: peak memory ~" in err and out.exists()
