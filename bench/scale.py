@@ -4,6 +4,7 @@
                                           [--modes untiled,tiled] [--max-memory 3] [--threads 2]
     .venv/bin/python bench/scale.py eta   [--size 512] [--steps-per-scale 6]
     .venv/bin/python bench/scale.py fast  [--sizes 1536,3072]
+    .venv/bin/python bench/scale.py figure --size 1024 --tile T   (after runs of both modes)
 
 ``runs``: each case is `--preset balanced` (its scales; with --steps-per-scale N every scale
 gets N steps instead of 60..30, which measures per-step time and peak memory at a fraction of
@@ -186,11 +187,45 @@ def fast(args: argparse.Namespace) -> None:
                 print(f"    seams: {seam_ratio(img, boxes, 192):.3f} ({len(boxes)} tiles)")
 
 
+def figure(args: argparse.Namespace) -> None:
+    """docs/tiles_seams.png: the tiled picture with its tile grid, and a crop around where
+    four tiles meet, untiled beside tiled (the same run settings otherwise)."""
+    from PIL import Image, ImageDraw
+
+    from painterly.tiling import overlap_for, tile_boxes
+
+    tiled = Image.open(OUT / f"{args.size}_tiled.png").convert("RGB")
+    untiled = Image.open(OUT / f"{args.size}_untiled.png").convert("RGB")
+    w, h = tiled.size
+    boxes = tile_boxes(h, w, args.tile)
+    grid = tiled.copy()
+    draw = ImageDraw.Draw(grid)
+    for top, left, bottom, right in boxes:
+        draw.rectangle((left, top, right - 1, bottom - 1), outline=(255, 255, 255), width=2)
+    side = 384
+    second = sorted({b[1] for b in boxes})[1] + overlap_for(args.tile) // 2
+    row = sorted({b[0] for b in boxes})[1] + overlap_for(args.tile) // 2 if h > args.tile else h // 2
+    crop = (max(0, second - side // 2), max(0, row - side // 2))
+    crop = (*crop, crop[0] + side, crop[1] + side)
+    thumb = grid.resize((side * w // h, side))
+    sheet = Image.new("RGB", (thumb.width + 2 * side + 20, side + 30), "white")
+    sheet.paste(thumb, (0, 30))
+    sheet.paste(untiled.crop(crop), (thumb.width + 10, 30))
+    sheet.paste(tiled.crop(crop), (thumb.width + side + 20, 30))
+    text = ImageDraw.Draw(sheet)
+    text.text((4, 8), f"tiled {w}x{h}, tiles of {args.tile} px (white)", fill="black")
+    text.text((thumb.width + 14, 8), "untiled, 1:1 crop at a tile corner", fill="black")
+    text.text((thumb.width + side + 24, 8), "tiled, same crop", fill="black")
+    path = ROOT / "docs" / "tiles_seams.png"
+    sheet.save(path)
+    print(f"wrote {path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=("runs", "eta", "fast", "child"))
+    parser.add_argument("what", choices=("runs", "eta", "fast", "child", "figure"))
     parser.add_argument("--sizes", default="256,512,1024,2048")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--modes", default="untiled,tiled")
@@ -200,7 +235,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--label", default="")
     args = parser.parse_args()
-    {"runs": runs, "eta": eta, "fast": fast, "child": child}[args.what](args)
+    {"runs": runs, "eta": eta, "fast": fast, "child": child, "figure": figure}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -297,8 +297,8 @@ def _evals_per_step(config: TransferConfig) -> float:
 def calibrate(
     config: TransferConfig, content: Any, styles: Sequence[Any], network: Any = None
 ) -> tuple[float, float, float]:
-    """This machine's per-step time model now: one warm-up and one timed loss-and-gradient
-    evaluation of the real photo and painting at two small sizes. Returns (fixed seconds,
+    """This machine's per-step time model now: one warm-up and two timed loss-and-gradient
+    evaluations of the real photo and painting at two small sizes. Returns (fixed seconds,
     seconds per pixel, seconds to load the network)."""
 
     from painterly.devices import resolve_device
@@ -319,13 +319,13 @@ def calibrate(
             targets = compute_targets(net, photo, paintings, config)
             image = photo.clone().requires_grad_(True)
             times = []
-            for _ in range(2):
+            for _ in range(3):  # a warm-up, then the mean of two (a busy machine jitters)
                 t0 = time.perf_counter()
                 parts = compute_losses(net, image, targets, config)
                 parts["total"].backward()
                 image.grad = None
                 times.append(time.perf_counter() - t0)
-            points.append((size[0] * size[1], times[-1]))
+            points.append((size[0] * size[1], (times[1] + times[2]) / 2))
     if len(points) == 1:  # a tiny run: one size, the fixed share assumed
         px, t = points[0]
         per_px = t / (px + DEFAULT_OVERHEAD_PX)
