@@ -231,12 +231,9 @@ def plan_estimate(
     config: TransferConfig,
     content_wh: tuple[int, int],
     style_sizes: Sequence[tuple[int, int]],
-    fixed_seconds: float = 0.0,
-    seconds_per_px: float = DEFAULT_SECONDS_PER_PX,
+    costs: Calibration | None = None,
     *,
     unsupported: str = "",
-    calibrated: bool = False,
-    load_seconds: float = 1.0,
 ) -> Estimate:
     """The estimate from a per-step time model (no network needed): what the engine will
     tile, the peak memory per scale, and the time."""
@@ -251,10 +248,11 @@ def plan_estimate(
         peak = scale_peak_bytes(config, (w, h), style_sizes, longest, steps, tile)
         boxes = tile_boxes(h, w, tile) if tile else [(0, 0, h, w)]
         evals = _evals_per_step(config)
-        # Per step: the evaluations; per scale (per tile when tiled): about one step more for
-        # the targets' forward passes and the final evaluation of the last update.
+        c = costs or Calibration(0.0, DEFAULT_SECONDS_PER_PX, 1.0, 0.0, DEFAULT_SECONDS_PER_PX)
         seconds = sum(
-            (steps * evals + 1) * (fixed_seconds + seconds_per_px * (b - t) * (r - left))
+            steps * evals * (c.fixed + c.per_px * (b - t) * (r - left))
+            + c.start_fixed
+            + c.start_per_px * (b - t) * (r - left)
             for t, left, b, r in boxes
         )
         rows.append(ScaleEstimate((w, h), steps, tile, len(boxes), peak, seconds))
@@ -279,12 +277,12 @@ def plan_estimate(
             refusal = f"{need}: use a smaller --size or --tile 512"
     return Estimate(
         peak_bytes=peak,
-        seconds=load_seconds + sum(r.seconds for r in rows),
+        seconds=(costs.load if costs else 1.0) + sum(r.seconds for r in rows),
         budget_bytes=budget,
         scales=tuple(rows),
-        fixed_seconds=fixed_seconds,
-        seconds_per_px=seconds_per_px,
-        calibrated=calibrated,
+        fixed_seconds=costs.fixed if costs else 0.0,
+        seconds_per_px=costs.per_px if costs else DEFAULT_SECONDS_PER_PX,
+        calibrated=costs is not None,
         refusal=refusal,
     )
 
@@ -294,13 +292,37 @@ def _evals_per_step(config: TransferConfig) -> float:
     return 1.6 if config.optimizer == "lbfgs" and config.line_search == "strong_wolfe" else 1.0
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """This machine's costs now. A step: fixed + per_px·px seconds. Starting a scale (its
+    targets' forward passes, the first evaluation at a new size, when oneDNN builds its
+    kernels for the new shapes, and the last update's evaluation): start_fixed +
+    start_per_px·px. A run with few steps per scale is mostly these starts."""
+
+    fixed: float
+    per_px: float
+    load: float = 1.0
+    start_fixed: float = 0.0
+    start_per_px: float = 0.0
+
+
+def _line(points: Sequence[tuple[float, float]], floor_share: float = 0.25) -> tuple[float, float]:
+    """(intercept, slope) through two (px, seconds) points; one point: the default fixed share."""
+    if len(points) == 1:
+        px, t = points[0]
+        per_px = t / (px + DEFAULT_OVERHEAD_PX)
+        return per_px * DEFAULT_OVERHEAD_PX, per_px
+    (p0, t0), (p1, t1) = points
+    slope = max((t1 - t0) / max(1, p1 - p0), t1 / p1 * floor_share)  # noise can make it tiny
+    return max(0.0, t1 - slope * p1), slope
+
+
 def calibrate(
     config: TransferConfig, content: Any, styles: Sequence[Any], network: Any = None
-) -> tuple[float, float, float]:
-    """This machine's per-step time model now: one warm-up and two timed loss-and-gradient
-    evaluations of the real photo and painting at two small sizes. Returns (fixed seconds,
-    seconds per pixel, seconds to load the network)."""
-
+) -> Calibration:
+    """Time the network's load, then at two small sizes the targets and three loss-and-
+    gradient evaluations of the real photo and painting (the first builds the kernels for
+    the new shapes; the mean of the other two is a step)."""
     from painterly.devices import resolve_device
     from painterly.images import fit_size, pil_to_tensor, resize
     from painterly.threads import torch_threads
@@ -311,29 +333,29 @@ def calibrate(
         start = time.perf_counter()
         net = network or build_network(config, device)
         load = time.perf_counter() - start
-        points = []
+        steps, starts = [], []
         for side in sorted({min(128, config.size), min(256, config.size)}):
             size = fit_size(*content.size, side)
             photo = pil_to_tensor(resize(content, size), device)
             paintings = [pil_to_tensor(resize(s, fit_size(*s.size, side)), device) for s in styles]
+            t0 = time.perf_counter()
             targets = compute_targets(net, photo, paintings, config)
+            target_seconds = time.perf_counter() - t0
             image = photo.clone().requires_grad_(True)
             times = []
-            for _ in range(3):  # a warm-up, then the mean of two (a busy machine jitters)
+            for _ in range(3):
                 t0 = time.perf_counter()
                 parts = compute_losses(net, image, targets, config)
                 parts["total"].backward()
                 image.grad = None
                 times.append(time.perf_counter() - t0)
-            points.append((size[0] * size[1], (times[1] + times[2]) / 2))
-    if len(points) == 1:  # a tiny run: one size, the fixed share assumed
-        px, t = points[0]
-        per_px = t / (px + DEFAULT_OVERHEAD_PX)
-        return per_px * DEFAULT_OVERHEAD_PX, per_px, load
-    (p0, t0_), (p1, t1) = points
-    per_px = max((t1 - t0_) / max(1, p1 - p0), t1 / p1 / 4)  # noise can make the slope tiny
-    fixed = max(0.0, t1 - per_px * p1)
-    return fixed, per_px, load
+            step = (times[1] + times[2]) / 2
+            px = size[0] * size[1]
+            steps.append((px, step))
+            starts.append((px, target_seconds + max(0.0, times[0] - step) + step / 3))
+    fixed, per_px = _line(steps)
+    start_fixed, start_per_px = _line(starts, floor_share=0.0)
+    return Calibration(fixed, per_px, load, start_fixed, start_per_px)
 
 
 def estimate_run(
@@ -362,11 +384,9 @@ def estimate_run(
     unsupported = check_tileable(config)
     sizes = [p.size for p in paintings]
     if not calibrate_time:
-        return plan_estimate(config, photo.size, sizes, 0.0, DEFAULT_SECONDS_PER_PX, unsupported=unsupported)
-    fixed, per_px, load = calibrate(config, photo, paintings, network)
-    return plan_estimate(
-        config, photo.size, sizes, fixed, per_px, unsupported=unsupported, calibrated=True, load_seconds=load
-    )
+        return plan_estimate(config, photo.size, sizes, None, unsupported=unsupported)
+    costs = calibrate(config, photo, paintings, network)
+    return plan_estimate(config, photo.size, sizes, costs, unsupported=unsupported)
 
 
 # --- while the run goes: the time left (issue #18) --------------------------------------------
