@@ -195,7 +195,8 @@ def figure(args: argparse.Namespace) -> None:
     from painterly.tiling import overlap_for, tile_boxes
 
     tiled = Image.open(OUT / f"{args.size}_tiled.png").convert("RGB")
-    untiled = Image.open(OUT / f"{args.size}_untiled.png").convert("RGB")
+    untiled_path = OUT / f"{args.size}_untiled.png"
+    untiled = Image.open(untiled_path).convert("RGB") if untiled_path.exists() else None
     w, h = tiled.size
     boxes = tile_boxes(h, w, args.tile)
     grid = tiled.copy()
@@ -210,11 +211,12 @@ def figure(args: argparse.Namespace) -> None:
     thumb = grid.resize((side * w // h, side))
     sheet = Image.new("RGB", (thumb.width + 2 * side + 20, side + 30), "white")
     sheet.paste(thumb, (0, 30))
-    sheet.paste(untiled.crop(crop), (thumb.width + 10, 30))
+    sheet.paste((untiled or grid).crop(crop), (thumb.width + 10, 30))
     sheet.paste(tiled.crop(crop), (thumb.width + side + 20, 30))
     text = ImageDraw.Draw(sheet)
     text.text((4, 8), f"tiled {w}x{h}, tiles of {args.tile} px (white)", fill="black")
-    text.text((thumb.width + 14, 8), "untiled, 1:1 crop at a tile corner", fill="black")
+    middle = "untiled, 1:1 crop at a tile corner" if untiled else "1:1 crop at a tile corner, tiles outlined"
+    text.text((thumb.width + 14, 8), middle, fill="black")
     text.text((thumb.width + side + 24, 8), "tiled, same crop", fill="black")
     path = ROOT / "docs" / "tiles_seams.png"
     sheet.save(path)
