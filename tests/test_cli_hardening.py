@@ -72,7 +72,7 @@ def test_a_full_disk_for_side_files_keeps_the_picture(capsys, photo, painting, t
 
 
 def test_a_full_disk_for_checkpoints_does_not_end_the_run(capsys, photo, painting, tmp_path, monkeypatch):
-    import painterly.cli.run as run_module
+    import painterly.runner as run_module  # the job (and its checkpoints) moved there, issue #12
 
     real_save = run_module.save_image
 
