@@ -92,8 +92,10 @@ def test_csv_pairs_resolve_relative_to_the_csv(images, tmp_path) -> None:
 # --- end to end ------------------------------------------------------------------------------------
 
 
-def test_a_batch_paints_every_pair_then_skips_them(capsys, images, tmp_path) -> None:
+def test_a_batch_paints_every_pair_then_skips_them(capsys, images, tmp_path, monkeypatch) -> None:
     out = tmp_path / "out"
+    real_build, built = engine.build_network, []
+    monkeypatch.setattr(engine, "build_network", lambda *a, **k: built.append(1) or real_build(*a, **k))
     code, stdout, err = batch(capsys, tmp_path / "photos", "-p", tmp_path / "paintings", "-o", out, *TINY)
     assert code == 0, err
     names = sorted(p.name for p in out.glob("*__*.png") if ".losses" not in p.name)
@@ -104,6 +106,7 @@ def test_a_batch_paints_every_pair_then_skips_them(capsys, images, tmp_path) -> 
     assert manifest["status"] == "finished" and manifest["batch"]["key"]
     assert Image.open(out / "contact_sheet.png").size[0] > 100
     assert [r["status"] for r in rows(out)] == ["finished"] * 4
+    assert len(built) == 1  # one VGG19 for the worker's four pairs
     before = {p: p.stat().st_mtime_ns for p in out.glob("*__*.png")}
 
     # Same settings and inputs: nothing is painted again.
@@ -255,3 +258,18 @@ def test_ctrl_c_to_a_real_batch_process(images, tmp_path) -> None:
     assert status == {"a__x.png": "interrupted", "b__x.png": "not run"}
     manifest = json.loads((out / "a__x.json").read_text())
     assert manifest["status"] == "interrupted" and (out / "a__x.partial.png").is_file()
+
+
+def test_fast_mode_batch(capsys, images, tmp_path) -> None:
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "out"
+    code, stdout, err = batch(
+        capsys, images["a"], "-p", images["x"], images["y"], "-o", out, "--fast", "-s", "64", "-q"
+    )
+    assert code == 0, err
+    assert json.loads((out / "a__y.json").read_text())["kind"] == "fast"
+    assert [r["status"] for r in rows(out)] == ["finished", "finished"]
+    code, stdout, _ = batch(
+        capsys, images["a"], "-p", images["x"], images["y"], "-o", out, "--fast", "-s", "64", "-q"
+    )
+    assert code == 0 and "2 skipped" in stdout
