@@ -24,8 +24,10 @@ def run_tasks(
     on_step: StepCallback | None = None,
     on_record: Any = None,
     retries: int = 2,
+    guard: Any = None,
 ) -> list[dict[str, Any]]:
-    """Run tasks on the chosen backend; one record per task (Ray: the cluster ``connect``ed)."""
+    """Run tasks on the chosen backend; one record per task (Ray: the cluster ``connect``ed).
+    ``guard`` holds stop signals while a picture is written (in this process only)."""
     step = on_step or (lambda index, step, total: None)
     record = on_record or (lambda record: None)
     if ray:
@@ -36,7 +38,7 @@ def run_tasks(
 
     per_worker = split_threads(workers, threads)
     if workers <= 1:
-        return run_in_process(tasks, per_worker, step, record)
+        return run_in_process(tasks, per_worker, step, record, guard)
     return run_processes(tasks, workers, per_worker, step, record, retries)
 
 

@@ -32,11 +32,11 @@ def split_threads(workers: int, threads: int = 0, cores: int | None = None) -> i
 
 
 def run_in_process(
-    tasks: list[Task], threads: int, on_step: StepCallback, on_record: RecordCallback
+    tasks: list[Task], threads: int, on_step: StepCallback, on_record: RecordCallback, guard: Any = None
 ) -> list[dict[str, Any]]:
     """One worker, here: a KeyboardInterrupt stops the current pair cleanly (the engine keeps
     its latest image) and then the batch."""
-    worker = Worker(threads, name="main")
+    worker = Worker(threads, name="main", guard=guard)
     records = []
     for task in tasks:
         record = {**worker.run(task, on_step), "attempts": 1}

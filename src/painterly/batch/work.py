@@ -8,6 +8,7 @@ has kept the latest image as a checkpoint.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import traceback
@@ -25,8 +26,10 @@ StepCallback = Callable[[int, int, int], None]
 class Worker:
     """Runs tasks with ``threads`` CPU threads; networks are built on first use and kept."""
 
-    def __init__(self, threads: int = 0, name: str = "") -> None:
+    def __init__(self, threads: int = 0, name: str = "", guard: Any = None) -> None:
         self.threads = threads
+        #: Holds stop signals while a picture is written (the CLI's ``deferred``), in-process only.
+        self.guard = guard or contextlib.nullcontext
         self.name = name or f"pid {os.getpid()}"
         self._networks: dict[tuple, Any] = {}
         self._fast: Any = None

@@ -19,7 +19,7 @@ from typing import Any
 from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
-from painterly.cli.signals import PRELOAD_OPTIMISER
+from painterly.cli.signals import PRELOAD_OPTIMISER, deferred
 from painterly.config import FastConfig, TransferConfig
 from painterly.errors import ConfigError
 from painterly.presets import preset_values
@@ -178,6 +178,7 @@ def handle(args: argparse.Namespace) -> int:
                 on_step=on_step,
                 on_record=lambda r: (records.append(r), on_record(r)),
                 retries=args.retries,
+                guard=deferred,
             )
         except KeyboardInterrupt:
             interrupted = True
@@ -202,7 +203,8 @@ def handle(args: argparse.Namespace) -> int:
     ]
     unique = {r["index"]: r for r in [*skipped_records, *records]}
     settings = {"mode": mode, "config": config.to_dict(), "workers": workers, "threads": threads}
-    summary = write_summary(plan, list(unique.values()), settings, time.perf_counter() - start, backend)
+    with deferred(reraise=False):  # a second Ctrl-C must not cost the summary
+        summary = write_summary(plan, list(unique.values()), settings, time.perf_counter() - start, backend)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(summary["counts"].items()))
     print(f"batch: {counts} in {summary['seconds']:.1f} s; summary {plan.out_dir / 'batch.json'}")
     if interrupted or any(r["status"] == "interrupted" for r in unique.values()):
