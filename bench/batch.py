@@ -91,6 +91,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument(
+        "--parts", default="split,ray,resume", help="which parts to run: split, ray, resume [default: all]"
+    )
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     env.pop("OMP_NUM_THREADS", None)  # the batch splits the threads itself
@@ -103,8 +106,9 @@ def main() -> None:
             f"4 photos x 2 paintings, {args.size} px, {args.steps} steps, {cores} cores; each run a fresh process"
         )
         print(f"{'run':<34}{'seconds':>9}   {'load (1, 5, 15 min)'}")
+        parts = set(args.parts.split(","))
         times: dict[str, list[float]] = {"1x": [], "2x": []}
-        for r in range(args.rounds):  # interleaved: A B, B A, ...
+        for r in range(args.rounds if "split" in parts else 0):  # interleaved: A B, B A, ...
             order = [("1x", "--workers", "1"), ("2x", "--workers", "2")]
             for name, *extra in order if r % 2 == 0 else order[::-1]:
                 shutil.rmtree(work / "out", ignore_errors=True)
@@ -113,42 +117,58 @@ def main() -> None:
                 threads = cores if name == "1x" else max(1, cores // 2)
                 label = f"local --workers {name[0]} ({threads} thread(s) each)"
                 print(f"{label:<34}{seconds:>9.1f}   {load()}")
-        best1, best2 = min(times["1x"]), min(times["2x"])
-        print(
-            f"=> --workers 2 / --workers 1 time: {best2 / best1:.2f} (best of {args.rounds} each); "
-            f"best split on this machine: {'2 workers x 1 thread' if best2 < best1 else '1 worker x all threads'}"
-        )
+        best1, best2 = min(times["1x"], default=0), min(times["2x"], default=0)
+        if "split" in parts:
+            print(
+                f"=> --workers 2 / --workers 1 time: {best2 / best1:.2f} (best of {args.rounds} each); "
+                f"best split on this machine: {'2 workers x 1 thread' if best2 < best1 else '1 worker x all threads'}"
+            )
 
-        if not args.no_ray:
-            shutil.rmtree(work / "out", ignore_errors=True)
-            seconds, done = timed(run("out", "--ray", "--workers", "2", "--threads", "1"), env)
-            print(f"{'Ray, local cluster, 2 actors':<34}{seconds:>9.1f}   {load()}  (includes starting Ray)")
+        if not args.no_ray and "ray" in parts:
+            # Beside the same split locally, so that both meet the same load.
+            for name, extra in (
+                ("local --workers 2 --threads 1", ()),
+                ("Ray, local cluster, 2 actors", ("--ray",)),
+            ):
+                shutil.rmtree(work / "out", ignore_errors=True)
+                seconds, _ = timed(run("out", "--workers", "2", "--threads", "1", *extra), env)
+                note = "  (includes starting Ray)" if extra else ""
+                print(f"{name:<34}{seconds:>9.1f}   {load()}{note}")
 
-        # Killed part-way, then resumed: only the unfinished pairs are painted again.
-        out = work / "killed"
-        proc = subprocess.Popen(run("killed", "--checkpoint-every", "5"), env=env)
-        while len(list(out.glob("*__*[0-9].png"))) < 3 and proc.poll() is None:
-            time.sleep(0.05)
-        while not list(out.glob("*.partial.png")) and proc.poll() is None:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        finished = sorted(p.name for p in out.glob("*__*[0-9].png"))
-        partial = sorted(p.name for p in out.glob("*.partial.png"))
-        print(
-            f"killed (SIGKILL) with {len(finished)} pairs finished ({', '.join(finished)}), partial: {partial}"
-        )
-        seconds, done = timed(run("killed", "--checkpoint-every", "5"), env)
-        summary = json.loads((out / "batch.json").read_text())
-        resumed = [
-            (Path(r["output"]).name, r.get("resumed_from_step", 0))
-            for r in summary["results"]
-            if r["status"] == "finished"
-        ]
-        print(f"re-run: {done.stderr.strip().splitlines()[0]}")
-        print(f"re-run: {summary['counts']} in {seconds:.1f} s; painted: {resumed} (name, resumed from step)")
+        if "resume" in parts:
+            resume_after_kill(run, work, env)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def resume_after_kill(run, work: Path, env: dict[str, str]) -> None:
+    """Kill a batch (SIGKILL) once 3 pairs are done and a 4th has a checkpoint; run it again."""
+    out = work / "killed"
+    proc = subprocess.Popen(run("killed", "--checkpoint-every", "5"), env=env)
+    while len(list(out.glob("*__*[0-9].png"))) < 3 and proc.poll() is None:
+        time.sleep(0.05)
+
+    def unfinished() -> list[Path]:  # a checkpoint whose pair has no picture yet
+        return [
+            p for p in out.glob("*.partial.png") if not p.with_name(p.name.replace(".partial", "")).exists()
+        ]
+
+    while not unfinished() and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = sorted(p.name for p in out.glob("*__*[0-9].png"))
+    partial = sorted(p.name for p in out.glob("*.partial.png"))
+    print(f"killed (SIGKILL) with {len(finished)} pairs finished ({', '.join(finished)}), partial: {partial}")
+    seconds, done = timed(run("killed", "--checkpoint-every", "5"), env)
+    summary = json.loads((out / "batch.json").read_text())
+    resumed = [
+        (Path(r["output"]).name, r.get("resumed_from_step", 0))
+        for r in summary["results"]
+        if r["status"] == "finished"
+    ]
+    print(f"re-run: {done.stderr.strip().splitlines()[0]}")
+    print(f"re-run: {summary['counts']} in {seconds:.1f} s; painted: {resumed} (name, resumed from step)")
 
 
 if __name__ == "__main__":
