@@ -148,10 +148,19 @@ def resume_after_kill(run, work: Path, env: dict[str, str]) -> None:
     while len(list(out.glob("*__*[0-9].png"))) < 3 and proc.poll() is None:
         time.sleep(0.05)
 
-    def unfinished() -> list[Path]:  # a checkpoint whose pair has no picture yet
-        return [
-            p for p in out.glob("*.partial.png") if not p.with_name(p.name.replace(".partial", "")).exists()
-        ]
+    def unfinished() -> list[Path]:
+        """Checkpoints whose manifest says running (the picture is not made yet)."""
+        found = []
+        for p in out.glob("*.partial.png"):
+            try:
+                status = json.loads(p.with_name(p.name.replace(".partial.png", ".json")).read_text())[
+                    "status"
+                ]
+            except (OSError, ValueError, KeyError):
+                continue
+            if status == "running":
+                found.append(p)
+        return found
 
     while not unfinished() and proc.poll() is None:
         time.sleep(0.05)
