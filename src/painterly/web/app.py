@@ -559,6 +559,36 @@ def create_app(
         job = get_job_or_404(job_id)
         return create_job({"content": job["content"], "styles": job["styles"], **job["request"]})
 
+    @app.post("/api/jobs/{job_id}/resume")
+    async def resume_job(job_id: str) -> dict[str, Any]:
+        """Carry on an interrupted or stopped optimisation from its picture (issue #18)."""
+        get_job_or_404(job_id)
+        why = await asyncio.to_thread(queue.resume, job_id)
+        if why:
+            raise ApiError(409, f"job {job_id} cannot carry on: {why}")
+        return public_job(get_job_or_404(job_id))
+
+    @app.post("/api/plan")
+    async def plan(request: Request) -> dict[str, Any]:
+        """What a job with these settings would run, resolved exactly as a job is (preset,
+        then the user's settings): the form, the card and the manifest show the same steps."""
+        body = await read_json(request)
+        if not isinstance(body, dict):
+            raise ApiError(400, "send the settings as a JSON object")
+        if body.get("mode", "optimise") == "fast":
+            return {"mode": "fast", "total_steps": 1, "scales": []}
+        settings = coerce_settings(TransferConfig, body.get("settings"))
+        config = resolve_transfer_config(body.get("preset") or None, settings)
+        sizes, steps = config.scale_sizes(), config.steps_per_scale()
+        return {
+            "mode": "optimise",
+            "preset": config.preset,
+            "total_steps": config.total_steps(),
+            "iterations": config.iterations,
+            "size": config.size,
+            "scales": [{"size": a, "steps": b} for a, b in zip(sizes, steps)],
+        }
+
     @app.delete("/api/jobs/{job_id}")
     async def delete_job(job_id: str) -> dict[str, Any]:
         job = get_job_or_404(job_id)
