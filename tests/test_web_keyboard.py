@@ -124,7 +124,9 @@ def test_the_whole_studio_from_the_keyboard_on_a_phone(quick_server: str, tmp_pa
         for _ in range(20):
             page.keyboard.press("ArrowLeft")
         assert page.input_value("#compare") == "0"
-        assert "inset(0px 100%" in page.evaluate("getComputedStyle(document.getElementById('live-img')).clipPath")
+        assert "inset(0px 100%" in page.evaluate(
+            "getComputedStyle(document.getElementById('live-img')).clipPath"
+        )
         page.keyboard.press("End")
 
         # An optimisation: switch mode (arrow keys move within a radio group), open the

@@ -16,12 +16,20 @@ from PIL import Image
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
+from collections.abc import Iterator
+
 from fastapi.testclient import TestClient
-from test_web_api import QUICK, client, make_client, png_bytes, start_job, upload, wait_for  # noqa: F401
 
 from painterly.config import TransferConfig
 from painterly.presets import preset_config
 from painterly.web.store import Store
+from test_web_api import QUICK, make_client, png_bytes, start_job, wait_for
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with make_client(tmp_path / "studio") as c:
+        yield c
 
 
 def test_preset_config_records_the_steps_that_run() -> None:
@@ -44,7 +52,9 @@ def test_plan_shows_what_a_preset_run_will_do(client: TestClient) -> None:
     assert job["total_steps"] == plan["total_steps"] == job["config"]["iterations"]
     client.post(f"/api/jobs/{job['id']}/cancel")
     # settings win over the preset, in the plan as in the job
-    mine = client.post("/api/plan", json={"preset": "draft", "settings": {"size": 64, "iterations": 4}}).json()
+    mine = client.post(
+        "/api/plan", json={"preset": "draft", "settings": {"size": 64, "iterations": 4}}
+    ).json()
     assert mine["total_steps"] == 4 and mine["scales"] == [{"size": 64, "steps": 4}]
     assert client.post("/api/plan", json={"mode": "fast"}).json()["total_steps"] == 1
     bad = client.post("/api/plan", json={"preset": "nope", "settings": {}})
@@ -117,7 +127,8 @@ def test_resume_runs_the_remaining_schedule_from_the_picture(tmp_path: Path) -> 
     job = store.add_job("optimise", a["id"], [a["id"]], {"mode": "optimise"}, config.to_dict(), 9)
     store.update_job(job["id"], status="running", step=7)  # the count ran ahead of the picture
     store.save_latest(job["id"], Image.new("RGB", (48, 40), (90, 20, 200)), 6)
-    with make_client(data) as client:
+    with make_client(data) as studio:
+        client = studio
         lost = client.get(f"/api/jobs/{job['id']}").json()
         assert lost["status"] == "interrupted" and lost["step"] == 6  # the picture's own step
         assert client.post(f"/api/jobs/{job['id']}/resume").status_code == 200

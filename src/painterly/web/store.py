@@ -282,7 +282,9 @@ class Store:
         the server lost mid-run can carry on from that very step, issue #18)."""
         save_image(image, self.job_file(job_id, "latest.png"), mode=FILE_MODE)
         if step is not None:
-            atomic_write_text(self.job_dir(job_id) / "latest.json", json.dumps({"step": step}), mode=FILE_MODE)
+            atomic_write_text(
+                self.job_dir(job_id) / "latest.json", json.dumps({"step": step}), mode=FILE_MODE
+            )
 
     def latest_step(self, job_id: str) -> int | None:
         """The step ``latest.png`` shows, when it was recorded."""
