@@ -172,9 +172,9 @@ def test_the_whole_studio_from_the_keyboard_on_a_phone(quick_server: str, tmp_pa
             tab_to(page, r"input\.compare-tick")
             page.keyboard.press("Space")
         expect(page.locator("#side-by-side")).to_be_visible()
-        expect(page.locator("#pair img")).to_have_count(2)
+        expect(page.locator("#pair figure > img")).to_have_count(2)
         assert focused(page) == "#side-heading"
-        for img in page.locator("#pair img").all():
+        for img in page.locator("#pair figure > img").all():
             b = img.bounding_box()
             assert b and b["width"] > 100
         tab_to(page, r"button\..*\[View\]")

@@ -47,7 +47,7 @@ function chip(record, onRemove, what) {
   const div = document.createElement("div");
   div.className = "chip"; div.setAttribute("role", "listitem");
   const img = document.createElement("img");
-  img.src = record.url; img.alt = `${what}: ${record.label}`; img.title = `${record.label} (${record.width}×${record.height})`;
+  img.src = record.url; img.alt = record.label; img.title = `${record.label} (${record.width}×${record.height})`;
   div.appendChild(img);
   if (onRemove) {
     const x = document.createElement("button");
@@ -436,6 +436,14 @@ function renderSideBySide() {
     const caption = document.createElement("figcaption");
     const settings = Object.entries(job.request.settings || {}).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(",") : v}`).join(" · ");
     caption.textContent = `${describeJob(job)}${settings ? " · " + settings : ""}`;
+    const paintings = document.createElement("span");
+    paintings.className = "minis";
+    for (const url of job.urls.styles) {
+      const mini = document.createElement("img");
+      mini.src = url; mini.alt = "painting used";
+      paintings.appendChild(mini);
+    }
+    caption.prepend(paintings);
     figure.append(img, caption);
     pair.appendChild(figure);
   }
