@@ -193,10 +193,16 @@ def test_the_whole_studio_from_the_keyboard_on_a_phone(quick_server: str, tmp_pa
         assert not errors, errors
 
 
-def test_desktop_page_passes_axe(quick_server: str) -> None:
+def test_desktop_page_and_style_library_pass_axe(quick_server: str) -> None:
     axe = axe_or_fail()
-    with studio_page(quick_server, (1280, 900)) as (page, errors, _):
-        page.locator("#library > summary").click()
+    with studio_page(quick_server, (1280, 900)) as (page, errors, sync_api):
+        # the style library's paintings are buttons too: Tab reaches them, Enter picks one
+        tab_to(page, r"Style library")
+        page.keyboard.press("Enter")
+        first = tab_to(page, r"button\.example\[use .+ by ")
+        page.keyboard.press("Enter")
+        sync_api.expect(page.locator("#style-chosen img")).to_have_count(1)
+        assert first
         page.locator("#advanced > summary").click()
         assert serious_violations(axe, page) == []
         assert not errors, errors
