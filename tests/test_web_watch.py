@@ -28,7 +28,12 @@ def test_run_watch_serves_the_live_view(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     env.setdefault("OMP_NUM_THREADS", "1")
     cmd = [sys.executable, "-m", "painterly", "run", str(photo), str(painting), "-o", str(out)]
-    cmd += ["--size", "32", "-n", "20", "--seed", "1", "--watch", "--no-browser", "-q"]
+    cmd += ["--size", "32", "-n", "20", "--seed", "1", "--watch", "-q"]
+    # the browser webbrowser.open starts: $BROWSER, here a script that writes down the URL
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.py"
+    browser.write_text(f"import sys, pathlib\npathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n")
+    env["BROWSER"] = f"{sys.executable} {browser} %s"
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = proc.stdout.readline()
@@ -63,12 +68,31 @@ def test_run_watch_serves_the_live_view(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
     assert out.is_file()
+    assert opened.read_text() == url
     running = [s for s in seen if s["status"] == "running"]
     assert running and all(s["total"] == 20 for s in running)
     assert any(0 < s["step"] < 20 for s in running), [s["step"] for s in seen]
     assert any(isinstance(s["seconds_left"], float) and s["losses"].get("total") for s in running)
     assert seen[-1]["status"] == "finished" and seen[-1]["step"] == 20
     assert picture is not None and picture.startswith(b"\x89PNG")
+
+
+def test_no_browser_opens_nothing(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    import argparse
+    import webbrowser
+
+    from painterly.cli import watch_io
+
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url, *a, **k: opened.append(url))
+    assert watch_io.start(argparse.Namespace(watch=False), "x", 5) is None
+    for no_browser in (True, False):
+        args = argparse.Namespace(watch=True, no_browser=no_browser, watch_port=0)
+        watch = watch_io.start(args, "out.png", 5)
+        assert watch is not None
+        with watch:
+            assert f"watch this run at {watch.url}" in capsys.readouterr().out
+    assert opened == [watch.url]  # only the run without --no-browser opened it
 
 
 def test_watch_flags_in_help() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import webbrowser
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -47,6 +46,8 @@ def start(args: argparse.Namespace, title: str, total_steps: int) -> RunWatch | 
         return None
     print(f"painterly: watch this run at {watch.url}", flush=True)
     if not args.no_browser:
+        import webbrowser
+
         webbrowser.open(watch.url)
     return watch
 
