@@ -282,6 +282,7 @@ function fmt(x) { return x === undefined ? "" : Math.abs(x) >= 1000 || Math.abs(
 
 function renderLive() {
   const job = state.jobs.get(state.viewing);
+  const focusInside = $("live").contains(document.activeElement) && document.activeElement !== $("live-heading");
   $("live-empty").hidden = !!job; $("live-job").hidden = !job;
   if (!job) return;
   const ended = !["queued", "running"].includes(job.status);
@@ -310,6 +311,13 @@ function renderLive() {
   $("tweak").hidden = !ended; $("again").hidden = !ended;
   $("live-message").textContent = job.message || (job.timings && job.timings.total ? `took ${job.timings.total.toFixed(1)} s` : "");
   drawChart();
+  // A button that just hid itself (Cancel once the job stops) must not drop the keyboard
+  // focus to the top of the page: hand it to what comes next (Carry on, Run again).
+  const active = document.activeElement;
+  if (focusInside && (active === document.body || active.hidden)) {
+    const next = ["resume", "again", "download"].map($).find((el) => !el.hidden);
+    (next || $("live-heading")).focus({ preventScroll: true });
+  }
 }
 
 function drawChart() {
