@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, portrait_io
+from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, inputs, portrait_io
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.cli.signals import PRELOAD_OPTIMISER, deferred
@@ -58,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "images", nargs="*", metavar="CONTENT STYLE [STYLE ...]", help="photo, then painting(s)"
     )
+    inputs.add_arguments(parser)  # issue #18: --photo, repeatable --style
     parser.add_argument("-o", "--output", help="output image (.png, .jpg, .webp, ...)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     parser.add_argument(
@@ -132,14 +133,15 @@ class Job:
 
 def plan_run(args: argparse.Namespace) -> Job:
     base: dict[str, Any] = {}
-    images = list(args.images)
+    photo, paintings = inputs.split_inputs(args, list(args.images))  # issue #18
     if args.from_manifest:
         manifest = read_run_manifest(args.from_manifest)
         base = dict(manifest.config)
-        if not images:
-            images = [manifest.inputs.content.path] + [s.path for s in manifest.inputs.styles]
-    if len(images) < 2:
+        photo = photo or manifest.inputs.content.path
+        paintings = paintings or [s.path for s in manifest.inputs.styles]
+    if photo is None or not paintings:
         raise ConfigError("give a content image and at least one style image (or --from-manifest)")
+    images = [photo, *paintings]
     if not args.output:
         raise ConfigError("give the output image with -o OUT")
     given = given_values(args)
@@ -246,6 +248,9 @@ def _check_inputs(content: str, styles: list[str], config: TransferConfig) -> No
 
     resolve_weights(config.backbone, config.weights_file)
     portrait_io.check_inputs(config)
+    from painterly.devices import resolve_device  # issue #18: cuda:7 on a 1-GPU machine fails now
+
+    resolve_device(config.device)
 
 
 def execute(job: Job, args: argparse.Namespace) -> int:
