@@ -23,7 +23,14 @@ from painterly.cli.signals import PRELOAD_OPTIMISER, deferred
 from painterly.config import INIT_KEYWORDS, TransferConfig
 from painterly.errors import ConfigError, InputError, OutputError
 from painterly.events import Progress
-from painterly.images import check_output_path, open_image, save_image
+from painterly.images import (
+    BIT_DEPTHS,
+    HIGH_BIT_SUFFIXES,
+    check_output_path,
+    open_image,
+    save_image,
+    save_image_16bit,
+)
 from painterly.library.resolve import resolve_run_styles
 from painterly.presets import preset_values
 from painterly.records import (
@@ -61,6 +68,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inputs.add_arguments(parser)  # issue #18: --photo, repeatable --style
     parser.add_argument("-o", "--output", help="output image (.png, .jpg, .webp, ...)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    parser.add_argument(  # issue #18: photographers print
+        "--bit-depth",
+        type=int,
+        choices=BIT_DEPTHS,
+        default=8,
+        help="bits per colour channel of OUT: 16 for a .png or .tif with the optimiser's full "
+        "precision (a 16-bit photo is read at 16 bits too) [default: 8]",
+    )
     parser.add_argument(
         "--save-every", type=int, default=0, metavar="N", help="write the image every N steps to OUT.steps/"
     )
@@ -102,7 +117,12 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError("--save-every and --checkpoint-every must be ≥ 0")
     if args.resume and args.from_manifest:
         raise ConfigError("use either --resume or --from-manifest, not both")
+    if args.bit_depth == 16 and args.output and Path(args.output).suffix.lower() not in HIGH_BIT_SUFFIXES:
+        raise ConfigError(f"--bit-depth 16: {args.output} must be a .png or .tif file")
     job = plan_resume(args) if args.resume else plan_run(args)
+    job.bit_depth = args.bit_depth
+    if job.bit_depth == 16 and job.paths.output.suffix.lower() not in HIGH_BIT_SUFFIXES:
+        raise ConfigError(f"--bit-depth 16: {job.paths.output} must be a .png or .tif file")
     return execute(job, args)
 
 
@@ -129,6 +149,8 @@ class Job:
         self.original_config = original_config
         #: What library names became (issue #10), for the manifest.
         self.library: list[dict[str, Any]] = []
+        #: Bits per channel of the picture (issue #18).
+        self.bit_depth = 8
 
 
 def plan_run(args: argparse.Namespace) -> Job:
@@ -340,7 +362,10 @@ def execute(job: Job, args: argparse.Namespace) -> int:
     with deferred(reraise=False):  # a second Ctrl-C or SIGTERM must not cut the picture in half
         # The picture first: side files failing (a full disk) must never cost it.
         try:
-            save_image(result.image, picture)
+            if finished and getattr(args, "bit_depth", 8) == 16:  # issue #18
+                save_image_16bit(result.tensor, picture)
+            else:
+                save_image(result.image, picture)
         except OSError as exc:
             raise OutputError(f"{picture}: could not write the picture ({exc.strerror or exc})") from None
         status = result.status
@@ -381,6 +406,8 @@ def _extra(job: Job) -> dict[str, Any] | None:
         extra["resumed_from"] = job.resumed_from
     if job.library:
         extra["library"] = job.library
+    if job.bit_depth != 8:  # issue #18
+        extra["bit_depth"] = job.bit_depth
     return extra or None
 
 
