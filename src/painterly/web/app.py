@@ -81,6 +81,8 @@ PRIMARY_FIELDS = (
 )
 STATIC_DIR = Path(__file__).with_name("static")
 EXAMPLE_KINDS = ("content", "styles")
+#: Seconds between keep-alive comments on the live stream (proxies drop idle connections).
+KEEP_ALIVE_SECONDS = 15
 Mode = Literal["optimise", "fast"]
 
 
@@ -316,12 +318,13 @@ def create_app(
     try:
         from fastapi import FastAPI, File, Request, UploadFile
         from fastapi.exceptions import RequestValidationError
-        from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+        from fastapi.responses import FileResponse, JSONResponse
         from fastapi.staticfiles import StaticFiles
+        from sse_starlette import EventSourceResponse, ServerSentEvent  # issue #18: the live stream
         from starlette.exceptions import HTTPException as StarletteHTTPException
     except ImportError:
         raise MissingDependencyError(
-            "the web studio needs FastAPI and uvicorn: pip install 'painterly[web]'"
+            "the web studio needs FastAPI, uvicorn and sse-starlette: pip install 'painterly[web]'"
         ) from None
 
     hosts = TrustedHosts(allowed_hosts, port)
@@ -585,24 +588,24 @@ def create_app(
     # live stream -----------------------------------------------------------
 
     @app.get("/api/events")
-    async def stream(request: Request, since: int | None = None, job: str | None = None) -> StreamingResponse:
+    async def stream(request: Request, since: int | None = None, job: str | None = None) -> Any:
+        # issue #18: sse-starlette frames the events and sends the keep-alive pings (every
+        # KEEP_ALIVE_SECONDS), instead of hand-written "id:/data:" strings and an idle counter.
         if job is not None and queue.get_job(job) is None:
             raise ApiError(404, f"no job {job!r}")
 
-        async def generate() -> AsyncIterator[str]:
+        async def generate() -> AsyncIterator[ServerSentEvent]:
             # A reconnecting EventSource says where it got to; carry on from there.
             last_id = request.headers.get("last-event-id", "")
             seq = since if since is not None else int(last_id) if last_id.isdigit() else events.last
-            yield "retry: 1000\n\n"
-            idle = 0.0
+            yield ServerSentEvent(retry=1000)
             grace = 10  # polls to wait for the final job event once the record has ended
             final_sent = False
             while not app.state.closing:
                 for n, event in events.since(seq):
                     seq = n
                     if job is None or event.get("id") == job or event.get("job", {}).get("id") == job:
-                        yield f"id: {n}\ndata: {json.dumps(event)}\n\n"
-                        idle = 0.0
+                        yield ServerSentEvent(json.dumps(event), id=str(n))
                         final_sent = final_sent or event.get("job", {}).get("status") in TERMINAL
                 if job is not None:
                     record = queue.get_job(job)
@@ -610,19 +613,16 @@ def create_app(
                     # The record ends a moment before its event is published: wait for it briefly.
                     grace = grace - 1 if ended and not final_sent and record is not None else grace
                     if ended and (final_sent or record is None or grace <= 0):
-                        yield f"event: end\ndata: {json.dumps({'type': 'end', 'job': record})}\n\n"
+                        yield ServerSentEvent(json.dumps({"type": "end", "job": record}), event="end")
                         return
                 if await request.is_disconnected():
                     return
                 await asyncio.sleep(0.1)
-                idle += 0.1
-                if idle > 15:
-                    idle = 0.0
-                    yield ": keep-alive\n\n"
 
-        return StreamingResponse(
+        return EventSourceResponse(
             generate(),
-            media_type="text/event-stream",
+            ping=KEEP_ALIVE_SECONDS,
+            sep="\n",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
