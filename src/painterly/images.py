@@ -437,7 +437,9 @@ def is_srgb_profile(icc: bytes) -> bool:
         description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
     except (ImageCms.PyCMSError, OSError, TypeError, ValueError):
         return True  # unreadable: treat as sRGB, as a viewer without colour management would
-    return "srgb" in description.lower().replace(" ", "").replace("-", "")
+    # "sRGB IEC61966-2.1", "sRGB built-in", "sRGB v4 ICC preference": a profile merely naming
+    # sRGB later ("linear sRGB primaries") is converted (converting sRGB to sRGB changes nothing)
+    return description.strip().lower().startswith("srgb")
 
 
 def to_srgb(img: Image.Image) -> Image.Image:

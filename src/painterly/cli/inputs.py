@@ -52,14 +52,15 @@ def split_inputs(
 
 
 def check_ambiguous(photo: str | None, paintings: list[str], *, folder_ok: bool = False) -> None:
-    """Refuse (ConfigError) two or more positional paintings that sit in the photo's folder;
-    warn on stderr about one when there are several paintings."""
+    """Refuse (ConfigError) what looks like a shell glob: two or more positional paintings from
+    the photo's folder that, with the photo, are every file of their kind there, in the sorted
+    order a glob gives. Other paintings beside the photo, among several, get a warning."""
     if photo is None or not paintings:
         return
     home = Path(photo)
     home_dir = home.resolve() if folder_ok and home.is_dir() else home.resolve().parent
     beside = [p for p in paintings if _is_file(p) and Path(p).resolve().parent == home_dir]
-    if len(beside) >= 2:
+    if len(beside) >= 2 and _looks_globbed(home, beside):
         names = ", ".join(Path(p).name for p in beside[:3]) + (", ..." if len(beside) > 3 else "")
         raise ConfigError(
             f"{len(beside)} of the paintings ({names}) sit in the photo's folder {home_dir}: a shell "
@@ -68,10 +69,24 @@ def check_ambiguous(photo: str | None, paintings: list[str], *, folder_ok: bool 
         )
     if beside and len(paintings) >= 2:
         print(
-            f"painterly: warning: painting {beside[0]} sits in the photo's folder; if it is a photo, "
-            "give the paintings with --style",
+            f"painterly: warning: {len(beside)} painting(s) ({', '.join(Path(p).name for p in beside[:3])}) "
+            "sit in the photo's folder; if any is a photo, give the paintings with --style",
             file=sys.stderr,
         )
+
+
+def _looks_globbed(photo: Path, beside: list[str]) -> bool:
+    """Photo and paintings are all the folder's files with their suffix, in sorted order."""
+    given = [photo.resolve(), *(Path(p).resolve() for p in beside)]
+    if photo.is_dir() or given != sorted(given):
+        return False
+    suffixes = {p.suffix.lower() for p in given}
+    folder = given[0].parent
+    try:
+        present = {p.resolve() for p in folder.iterdir() if p.is_file() and p.suffix.lower() in suffixes}
+    except OSError:
+        return False
+    return present == set(given)
 
 
 def _is_file(name: str) -> bool:

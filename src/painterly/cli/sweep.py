@@ -80,6 +80,9 @@ def handle(args: argparse.Namespace) -> int:
         for run in runs:
             print(f"{run.name}: {run.label}")
         print(f"{len(runs)} run(s); all settings valid")
+        estimate.warn_if_long(  # issue #18: the same warning a real sweep gives
+            "sweep", [r.config for r in runs], estimate.aspect_of(spec.content), "--size 128 --iterations 60"
+        )
         return EXIT_OK
     runs, out = prepare(spec, args.output)  # every config, input and the folder, before the bar
     warn_long(spec, runs, out, args.rerun)
