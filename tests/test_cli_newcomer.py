@@ -362,8 +362,15 @@ def test_16bit_photo_keeps_its_precision_to_a_16bit_output(
     assert "--bit-depth 16" in last_line(capsys.readouterr().err)
 
 
-def linear_rgb_profile() -> bytes:
-    """A minimal ICC v2 matrix/TRC profile: sRGB's primaries with a linear (gamma 1.0) curve."""
+SRGB_COLORANTS = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+PROPHOTO_COLORANTS = ((0.7977, 0.2880, 0.0), (0.1352, 0.7119, 0.0), (0.0313, 0.0001, 0.8249))
+
+
+def matrix_profile(
+    colorants=SRGB_COLORANTS, gamma: float | None = None, name: bytes = b"linear RGB"
+) -> bytes:
+    """A minimal ICC v2 matrix/TRC RGB profile: the given D50 colorants and a power curve
+    (None: linear, a curve without entries)."""
 
     def s15(x: float) -> bytes:
         return struct.pack(">i", round(x * 65536))
@@ -371,15 +378,18 @@ def linear_rgb_profile() -> bytes:
     def xyz(x: float, y: float, z: float) -> bytes:
         return b"XYZ " + b"\0" * 4 + s15(x) + s15(y) + s15(z)
 
-    curve = b"curv" + b"\0" * 4 + struct.pack(">I", 0)  # no entries: identity (gamma 1)
-    desc_text = b"linear RGB, sRGB primaries\0"
+    if gamma is None:
+        curve = b"curv" + b"\0" * 4 + struct.pack(">I", 0)
+    else:
+        curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256))
+    desc_text = name + b"\0"
     desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(desc_text)) + desc_text + b"\0" * (4 + 4 + 2 + 1 + 67)
     tags = [
         (b"desc", desc),
         (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
-        (b"rXYZ", xyz(0.4361, 0.2225, 0.0139)),
-        (b"gXYZ", xyz(0.3851, 0.7169, 0.0971)),
-        (b"bXYZ", xyz(0.1431, 0.0606, 0.7141)),
+        (b"rXYZ", xyz(*colorants[0])),
+        (b"gXYZ", xyz(*colorants[1])),
+        (b"bXYZ", xyz(*colorants[2])),
         (b"rTRC", curve),
         (b"gTRC", curve),
         (b"bTRC", curve),
@@ -392,9 +402,13 @@ def linear_rgb_profile() -> bytes:
         data += body
     size = offset + len(data)
     header = struct.pack(">I", size) + b"lcms" + bytes([2, 0x10, 0, 0]) + b"mntr" + b"RGB " + b"XYZ "
-    header += b"\0" * 12 + b"acsp" + b"\0" * 24 + s15(0.9642) + s15(1.0) + s15(0.8249)
+    header += b"\0" * 12 + b"acsp" + b"\0" * 28 + s15(0.9642) + s15(1.0) + s15(0.8249)
     header += b"\0" * (128 - len(header))
     return header + struct.pack(">I", len(tags)) + table + data
+
+
+def linear_rgb_profile() -> bytes:
+    return matrix_profile()
 
 
 def test_icc_profiles_are_converted_to_srgb_and_outputs_tagged(tmp_path: Path) -> None:
@@ -445,3 +459,47 @@ def test_packaging_licence_version_and_bundled_examples() -> None:
     script = (ROOT / ".ci" / "wheel_check.sh").read_text()
     assert "wheel_check.sh" in (ROOT / ".ci" / "run").read_text()
     assert "torch==2.13.0" in script and 'painterly" serve' in script and 'painterly" run' in script
+
+
+@pytest.mark.parametrize(
+    "icc",
+    [matrix_profile(), matrix_profile(PROPHOTO_COLORANTS, 1.8, b"ProPhoto-like")],
+    ids=["linear", "prophoto"],
+)
+def test_16bit_photos_with_a_profile_are_converted_in_float(icc: bytes, tmp_path: Path) -> None:
+    """A 16-bit photo in a wide-gamut profile: converted to sRGB at full precision, and to the
+    same colours LittleCMS gives the 8-bit picture."""
+    cv2 = pytest.importorskip("cv2")
+    from painterly.images import FINE_KEY, MatrixProfile, open_image, srgb_profile
+
+    assert MatrixProfile.parse(srgb_profile()) is not None  # LittleCMS's own sRGB is matrix/TRC
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 65536, size=(24, 32, 3), dtype=np.uint16)
+    pixels[0] = np.linspace(30000, 30300, 32)[:, None].astype(np.uint16)  # a smooth ramp
+    path = tmp_path / "wide.png"
+    cv2.imwrite(str(path), pixels[:, :, ::-1])
+    with Image.open(path) as img:
+        rgb8 = img.convert("RGB")  # Pillow reads 48-bit PNGs as 8-bit RGB
+    # Pillow cannot write 16-bit RGB with a profile: add the iCCP chunk the PNG way
+    import zlib
+
+    from painterly.images import _png_with_chunk
+
+    data = _png_with_chunk(path.read_bytes(), b"iCCP", b"wide\0\0" + zlib.compress(icc))
+    path.write_bytes(data)
+    img = open_image(path)
+    fine = img.info[FINE_KEY]
+    assert len(np.unique(np.round(fine[0, :, 1] * 65535))) > 20  # the ramp keeps its steps
+    # the float conversion against LittleCMS's, on the same 8-bit input
+    reference = ImageCms.profileToProfile(
+        rgb8,
+        ImageCms.ImageCmsProfile(__import__("io").BytesIO(icc)),
+        ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")),
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+        outputMode="RGB",
+    )
+    ours = MatrixProfile.parse(icc).to_srgb(np.asarray(rgb8, dtype=np.float64) / 255.0)
+    gap = np.abs(ours * 255 - np.asarray(reference, dtype=np.float64))
+    assert np.percentile(gap, 99) < 1.5 and gap.max() < 3, gap.max()
+    # and the 16-bit picture agrees with the 8-bit one open_image gives everything else
+    assert np.abs(fine * 255 - np.asarray(img, dtype=np.float64)).mean() < 2

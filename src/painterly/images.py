@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
@@ -485,8 +486,11 @@ def read_fine(path: Path, img: Image.Image) -> np.ndarray | None:
     if bits_per_sample(path, img) <= 8:
         return None
     icc = img.info.get("icc_profile")
+    convert = None
     if icc and not is_srgb_profile(icc):
-        return None
+        convert = MatrixProfile.parse(icc)
+        if convert is None:  # a LUT-based profile: LittleCMS converts it at 8 bits instead
+            return None
     try:
         import cv2
     except ImportError:
@@ -503,7 +507,100 @@ def read_fine(path: Path, img: Image.Image) -> np.ndarray | None:
         alpha = arr[:, :, 3:4]
         arr = arr[:, :, :3] * alpha + (1.0 - alpha)
     arr = arr[:, :, 2::-1] if arr.shape[2] >= 3 else np.repeat(arr[:, :, :1], 3, axis=2)
-    return np.ascontiguousarray(_orient(arr, img.getexif().get(0x0112, 1)))
+    if convert is not None:
+        arr = convert.to_srgb(arr)
+    return np.ascontiguousarray(_orient(arr, img.getexif().get(0x0112, 1)), dtype=np.float32)
+
+
+class MatrixProfile:
+    """An RGB matrix/TRC ICC profile (Adobe RGB, ProPhoto, Display P3, ...: the common kind),
+    applied in float so that a 16-bit photo keeps its precision on the way to sRGB; LittleCMS
+    through Pillow works at 8 bits per channel only."""
+
+    def __init__(self, matrix: np.ndarray, curves: list[Callable[[np.ndarray], np.ndarray]]) -> None:
+        self.matrix, self.curves = matrix, curves  # matrix: linear RGB → PCS XYZ (D50)
+
+    @classmethod
+    def parse(cls, icc: bytes) -> MatrixProfile | None:
+        """The profile's colorants and tone curves, or None if it is not a matrix/TRC RGB profile."""
+        import numpy as np
+
+        try:
+            if icc[16:20] != b"RGB ":
+                return None
+            count = struct.unpack(">I", icc[128:132])[0]
+            tags = {}
+            for n in range(count):
+                sig, offset, size = struct.unpack(">4sII", icc[132 + 12 * n : 144 + 12 * n])
+                tags[sig] = icc[offset : offset + size]
+            columns = [_xyz(tags[k]) for k in (b"rXYZ", b"gXYZ", b"bXYZ")]
+            curves = [_curve(tags[k]) for k in (b"rTRC", b"gTRC", b"bTRC")]
+        except (KeyError, struct.error, ValueError, IndexError):
+            return None
+        if any(c is None for c in curves):
+            return None
+        return cls(np.array(columns, dtype=np.float64).T, curves)  # type: ignore[arg-type]
+
+    def to_srgb(self, rgb: np.ndarray) -> np.ndarray:
+        """H×W×3 floats in 0–1 in this profile → sRGB (relative colorimetric: out of gamut clips)."""
+        import numpy as np
+
+        srgb = MatrixProfile.parse(srgb_profile())
+        assert srgb is not None
+        linear = np.stack([curve(rgb[..., i]) for i, curve in enumerate(self.curves)], axis=-1)
+        to_srgb_linear = np.linalg.inv(srgb.matrix) @ self.matrix
+        out = np.clip(linear @ to_srgb_linear.T, 0.0, 1.0)
+        encoded = np.where(out <= 0.0031308, 12.92 * out, 1.055 * np.power(out, 1 / 2.4) - 0.055)
+        return encoded.astype(np.float32)
+
+
+def _s15(data: bytes) -> float:
+    return struct.unpack(">i", data)[0] / 65536.0
+
+
+def _xyz(tag: bytes) -> list[float]:
+    if tag[:4] != b"XYZ ":
+        raise ValueError("not an XYZ tag")
+    return [_s15(tag[8 + 4 * i : 12 + 4 * i]) for i in range(3)]
+
+
+def _curve(tag: bytes) -> Callable[[np.ndarray], np.ndarray] | None:
+    """An ICC 'curv' or 'para' tone curve as a function of floats in 0–1."""
+    import numpy as np
+
+    if tag[:4] == b"curv":
+        n = struct.unpack(">I", tag[8:12])[0]
+        if n == 0:
+            return lambda x: x
+        if n == 1:
+            gamma = struct.unpack(">H", tag[12:14])[0] / 256.0
+            return lambda x: np.power(np.clip(x, 0, 1), gamma)
+        table = np.array(struct.unpack(f">{n}H", tag[12 : 12 + 2 * n]), dtype=np.float64) / 65535.0
+        grid = np.linspace(0.0, 1.0, n)
+        return lambda x: np.interp(x, grid, table)
+    if tag[:4] == b"para":
+        kind = struct.unpack(">H", tag[8:10])[0]
+        counts = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}
+        if kind not in counts:
+            return None
+        g, a, b, c, d, e, f = [
+            *(_s15(tag[12 + 4 * i : 16 + 4 * i]) for i in range(counts[kind])),
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ][:7]
+        if kind == 0:
+            return lambda x: np.power(np.clip(x, 0, 1), g)
+        if kind in (1, 2):
+            cut, offset = -b / a, (c if kind == 2 else 0.0)
+            return lambda x: np.where(x >= cut, np.power(np.clip(a * x + b, 0, None), g) + offset, offset)
+        if kind == 3:
+            return lambda x: np.where(x >= d, np.power(np.clip(a * x + b, 0, None), g), c * x)
+        return lambda x: np.where(x >= d, np.power(np.clip(a * x + b, 0, None), g) + e, c * x + f)
+    return None
 
 
 def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
