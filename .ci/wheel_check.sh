@@ -22,7 +22,10 @@ BIN="$WORK/venv/bin"
 "$BIN/pip" install -q --no-compile torch==2.13.0
 "$BIN/pip" install -q "setuptools>=77"
 # The build must not warn about the licence (PEP 639 SPDX field and LICENSE file).
-"$BIN/pip" wheel --no-deps --no-build-isolation -v -w "$WORK/dist" "$ROOT" >"$WORK/build.log" 2>&1 ||
+# Built from a copy of the tracked files: an in-tree build would leave build/ in the checkout.
+mkdir "$WORK/src"
+git -C "$ROOT" ls-files -z | (cd "$ROOT" && xargs -0 cp --parents -P -t "$WORK/src")
+"$BIN/pip" wheel --no-deps --no-build-isolation -v -w "$WORK/dist" "$WORK/src" >"$WORK/build.log" 2>&1 ||
     { tail -40 "$WORK/build.log"; exit 1; }
 if grep -i "deprecat" "$WORK/build.log" | grep -i "licen"; then
     echo "wheel_check: the build warns about the licence field" >&2
