@@ -81,8 +81,6 @@ PRIMARY_FIELDS = (
 )
 STATIC_DIR = Path(__file__).with_name("static")
 EXAMPLE_KINDS = ("content", "styles")
-#: Seconds between keep-alive comments on the live stream (proxies drop idle connections).
-KEEP_ALIVE_SECONDS = 15
 Mode = Literal["optimise", "fast"]
 
 
@@ -320,7 +318,7 @@ def create_app(
         from fastapi.exceptions import RequestValidationError
         from fastapi.responses import FileResponse, JSONResponse
         from fastapi.staticfiles import StaticFiles
-        from sse_starlette import EventSourceResponse, ServerSentEvent  # issue #18: the live stream
+        from sse_starlette import EventSourceResponse, ServerSentEvent
         from starlette.exceptions import HTTPException as StarletteHTTPException
     except ImportError:
         raise MissingDependencyError(
@@ -562,6 +560,36 @@ def create_app(
         job = get_job_or_404(job_id)
         return create_job({"content": job["content"], "styles": job["styles"], **job["request"]})
 
+    @app.post("/api/jobs/{job_id}/resume")
+    async def resume_job(job_id: str) -> dict[str, Any]:
+        """Carry on an interrupted or stopped optimisation from its picture (issue #18)."""
+        get_job_or_404(job_id)
+        why = await asyncio.to_thread(queue.resume, job_id)
+        if why:
+            raise ApiError(409, f"job {job_id} cannot carry on: {why}")
+        return public_job(get_job_or_404(job_id))
+
+    @app.post("/api/plan")
+    async def plan(request: Request) -> dict[str, Any]:
+        """What a job with these settings would run, resolved exactly as a job is (preset,
+        then the user's settings): the form, the card and the manifest show the same steps."""
+        body = await read_json(request)
+        if not isinstance(body, dict):
+            raise ApiError(400, "send the settings as a JSON object")
+        if body.get("mode", "optimise") == "fast":
+            return {"mode": "fast", "total_steps": 1, "scales": []}
+        settings = coerce_settings(TransferConfig, body.get("settings"))
+        config = resolve_transfer_config(body.get("preset") or None, settings)
+        sizes, steps = config.scale_sizes(), config.steps_per_scale()
+        return {
+            "mode": "optimise",
+            "preset": config.preset,
+            "total_steps": config.total_steps(),
+            "iterations": config.iterations,
+            "size": config.size,
+            "scales": [{"size": a, "steps": b} for a, b in zip(sizes, steps)],
+        }
+
     @app.delete("/api/jobs/{job_id}")
     async def delete_job(job_id: str) -> dict[str, Any]:
         job = get_job_or_404(job_id)
@@ -589,8 +617,9 @@ def create_app(
 
     @app.get("/api/events")
     async def stream(request: Request, since: int | None = None, job: str | None = None) -> Any:
-        # issue #18: sse-starlette frames the events and sends the keep-alive pings (every
-        # KEEP_ALIVE_SECONDS), instead of hand-written "id:/data:" strings and an idle counter.
+        """The live stream. sse-starlette does the framing and the keep-alive pings (issue
+        #18: no hand-made SSE); what is ours is which events a client gets, and when a job's
+        stream ends."""
         if job is not None and queue.get_job(job) is None:
             raise ApiError(404, f"no job {job!r}")
 
@@ -605,7 +634,7 @@ def create_app(
                 for n, event in events.since(seq):
                     seq = n
                     if job is None or event.get("id") == job or event.get("job", {}).get("id") == job:
-                        yield ServerSentEvent(json.dumps(event), id=str(n))
+                        yield ServerSentEvent(data=json.dumps(event), id=str(n))
                         final_sent = final_sent or event.get("job", {}).get("status") in TERMINAL
                 if job is not None:
                     record = queue.get_job(job)
@@ -613,17 +642,14 @@ def create_app(
                     # The record ends a moment before its event is published: wait for it briefly.
                     grace = grace - 1 if ended and not final_sent and record is not None else grace
                     if ended and (final_sent or record is None or grace <= 0):
-                        yield ServerSentEvent(json.dumps({"type": "end", "job": record}), event="end")
+                        yield ServerSentEvent(data=json.dumps({"type": "end", "job": record}), event="end")
                         return
                 if await request.is_disconnected():
                     return
                 await asyncio.sleep(0.1)
 
         return EventSourceResponse(
-            generate(),
-            ping=KEEP_ALIVE_SECONDS,
-            sep="\n",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            generate(), ping=15, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )
 
     # issue #11: video corner (own routes, worker and files: painterly.web.video)
