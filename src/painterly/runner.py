@@ -73,6 +73,8 @@ class Job:
         self.original_config = original_config
         #: What library names became (issue #10), for the manifest.
         self.library: list[dict[str, Any]] = []
+        #: Bits per channel of the picture (issue #18).
+        self.bit_depth = 8
         #: More facts for the manifest (a batch's key for its pair, issue #12).
         self.extra: dict[str, Any] = {}
 
@@ -214,6 +216,9 @@ def check_inputs(content: str, styles: list[str], config: TransferConfig) -> Non
 
     resolve_weights(config.backbone, config.weights_file)
     check_portrait_inputs(config)
+    from painterly.devices import resolve_device  # issue #18: cuda:7 on a 1-GPU machine fails now
+
+    resolve_device(config.device)
 
 
 def check_portrait_inputs(config: Any) -> None:
@@ -333,7 +338,12 @@ def execute(
     with guard():  # a second Ctrl-C or SIGTERM must not cut the picture in half
         # The picture first: side files failing (a full disk) must never cost it.
         try:
-            save_image(result.image, picture)
+            if finished and job.bit_depth == 16:  # issue #18
+                from painterly.images import save_image_16bit
+
+                save_image_16bit(result.tensor, picture)
+            else:
+                save_image(result.image, picture)
         except OSError as exc:
             raise OutputError(f"{picture}: could not write the picture ({exc.strerror or exc})") from None
         status = result.status
@@ -371,6 +381,8 @@ def _extra(job: Job) -> dict[str, Any] | None:
         extra["resumed_from"] = job.resumed_from
     if job.library:
         extra["library"] = job.library
+    if job.bit_depth != 8:  # issue #18
+        extra["bit_depth"] = job.bit_depth
     extra.update(job.extra)
     return extra or None
 

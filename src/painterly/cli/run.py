@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from painterly import runner
-from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, portrait_io
+from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, inputs, portrait_io, watch_io
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.cli.signals import PRELOAD_OPTIMISER, deferred
 from painterly.config import TransferConfig
 from painterly.errors import ConfigError
-from painterly.images import open_image
+from painterly.events import Progress
+from painterly.images import BIT_DEPTHS, HIGH_BIT_SUFFIXES, open_image
 from painterly.presets import preset_values
 from painterly.runner import DEFAULT_CHECKPOINT_EVERY, Job, naming, plan_job, read_run_manifest
 
@@ -43,8 +45,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "images", nargs="*", metavar="CONTENT STYLE [STYLE ...]", help="photo, then painting(s)"
     )
+    inputs.add_arguments(parser)  # issue #18: --photo, repeatable --style
     parser.add_argument("-o", "--output", help="output image (.png, .jpg, .webp, ...)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    parser.add_argument(  # issue #18: photographers print
+        "--bit-depth",
+        type=int,
+        choices=BIT_DEPTHS,
+        default=8,
+        help="bits per colour channel of OUT: 16 for a .png or .tif with the optimiser's full "
+        "precision (a 16-bit photo is read at 16 bits too) [default: 8]",
+    )
     parser.add_argument(
         "--save-every", type=int, default=0, metavar="N", help="write the image every N steps to OUT.steps/"
     )
@@ -69,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "for content only; repeat for more regions (same as --masks A,B)",
     )
     portrait_io.add_arguments(parser)
+    watch_io.add_arguments(parser)  # issue #18: --watch
     add_config_arguments(parser, TransferConfig)
     parser.set_defaults(handler=handle, preload=PRELOAD_OPTIMISER)
 
@@ -86,20 +98,26 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError("--save-every and --checkpoint-every must be ≥ 0")
     if args.resume and args.from_manifest:
         raise ConfigError("use either --resume or --from-manifest, not both")
+    if args.bit_depth == 16 and args.output and Path(args.output).suffix.lower() not in HIGH_BIT_SUFFIXES:
+        raise ConfigError(f"--bit-depth 16: {args.output} must be a .png or .tif file")
     job = plan_resume(args) if args.resume else plan_run(args)
+    job.bit_depth = args.bit_depth
+    if job.bit_depth == 16 and job.paths.output.suffix.lower() not in HIGH_BIT_SUFFIXES:
+        raise ConfigError(f"--bit-depth 16: {job.paths.output} must be a .png or .tif file")
     return execute(job, args)
 
 
 def plan_run(args: argparse.Namespace) -> Job:
     base: dict[str, Any] = {}
-    images = list(args.images)
+    photo, paintings = inputs.split_inputs(args, list(args.images))  # issue #18
     if args.from_manifest:
         manifest = read_run_manifest(args.from_manifest)
         base = dict(manifest.config)
-        if not images:
-            images = [manifest.inputs.content.path] + [s.path for s in manifest.inputs.styles]
-    if len(images) < 2:
+        photo = photo or manifest.inputs.content.path
+        paintings = paintings or [s.path for s in manifest.inputs.styles]
+    if photo is None or not paintings:
         raise ConfigError("give a content image and at least one style image (or --from-manifest)")
+    images = [photo, *paintings]
     if not args.output:
         raise ConfigError("give the output image with -o OUT")
     given = given_values(args)
@@ -116,18 +134,32 @@ def plan_resume(args: argparse.Namespace) -> Job:
 
 def execute(job: Job, args: argparse.Namespace) -> int:
     """Run the job with a progress bar; print what happened and how to carry on."""
-    with ProgressBar(job.total_steps, enabled=not args.quiet) as bar:
+    total = job.total_steps
+    watch = watch_io.start(args, job.paths.output.name, total)  # issue #18: --watch
+    if watch is not None and not (job.config.preview_every or args.save_every or args.checkpoint_every):
+        job.config = job.config.replace(preview_every=watch_io.preview_every(total))
+
+    with ProgressBar(total, enabled=not args.quiet) as bar:
         bar.bar.update(job.steps_before)
+
+        def on_progress(event: Progress) -> None:
+            bar.update(event)
+            if watch is not None:
+                own = event.step - job.steps_before  # this run's pace, as the engine reports it
+                left = event.elapsed / own * (event.total_steps - event.step) if own > 0 else 0.0
+                watch.update(event.step, total, event.losses, event.elapsed, left, event.image)
+
         outcome = runner.execute(
             job,
             save_every=args.save_every,
             checkpoint_every=args.checkpoint_every,
-            on_progress=bar.update,
+            on_progress=on_progress,
             guard=deferred,
             warn=_warn,
             notice=portrait_io.warn,
         )
     paths = outcome.paths
+    watch_io.end(watch, outcome.status, outcome.message, outcome.result.image if outcome.result else None)
     if outcome.finished and outcome.maps is not None and getattr(args, "show_masks", False):  # issue #9
         with deferred(reraise=False):
             try:
