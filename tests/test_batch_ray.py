@@ -9,6 +9,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from conftest import make_image
 from painterly.cli import run_command
@@ -41,7 +42,13 @@ def pairs(tmp_path_factory) -> dict[str, Path]:
 
 
 def pictures(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(out.glob("*__*.png")) if "." not in p.stem}
+    """Each picture's pixels (not the file's bytes: the sRGB profile written with it carries
+    its creation time)."""
+    return {
+        p.name: Image.open(p).convert("RGB").tobytes()
+        for p in sorted(out.glob("*__*.png"))
+        if "." not in p.stem
+    }
 
 
 def test_ray_and_local_give_identical_outputs_manifests_and_summary(cluster, pairs, capsys) -> None:
