@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from painterly.batch.jobs import Mode, Task, output_names, state_of, task_key
-from painterly.errors import OutputError, PainterlyError
+from painterly.errors import InputError, OutputError, PainterlyError
 from painterly.images import atomic_write_bytes, atomic_write_text
 
 SUMMARY_JSON, SUMMARY_CSV, SHEET = "batch.json", "batch.csv", "contact_sheet.png"
@@ -83,7 +83,7 @@ def plan_batch(
             except PainterlyError as exc:
                 opened[path] = str(exc)
         if opened[path]:
-            raise OutputError(opened[path])  # any PainterlyError: the pair fails with this reason
+            raise InputError(opened[path])  # the pair fails with this reason
 
     names = output_names(pairs, out, fmt)
     for index, ((photo, painting, _), output) in enumerate(zip(pairs, names)):
