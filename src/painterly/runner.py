@@ -245,6 +245,7 @@ def execute(
     on_progress: ProgressCallback | None = None,
     network: VGG19Features | None = None,
     guard: Guard = contextlib.nullcontext,
+    final_guard: Guard | None = None,
     warn: Warn = _no_warning,
     notice: NoticeCallback | None = None,
 ) -> Outcome:
@@ -252,7 +253,9 @@ def execute(
 
     ``on_progress`` sees every step with the steps before a resume counted in (``step``
     and ``total_steps`` cover the whole run). ``network`` shares a loaded VGG19 between
-    jobs (a batch worker loads one). Raises OutputError if the picture cannot be written;
+    jobs (a batch worker loads one). ``final_guard`` (default ``guard``) wraps the final writes:
+    `painterly run` gives one that only notes a signal there, since those writes are the clean
+    stop itself. Raises OutputError if the picture cannot be written;
     anything else the run did (finished, interrupted, diverged) is in the Outcome.
     """
     from painterly.transfer import stylize
@@ -335,7 +338,7 @@ def execute(
     history = [row for row in history if row["step"] <= steps]
     finished = result.status == "finished"
     picture = paths.output if finished else paths.partial
-    with guard():  # a second Ctrl-C or SIGTERM must not cut the picture in half
+    with (final_guard or guard)():  # a second Ctrl-C or SIGTERM must not cut the picture in half
         # The picture first: side files failing (a full disk) must never cost it.
         try:
             if finished and job.bit_depth == 16:  # issue #18

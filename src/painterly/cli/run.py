@@ -155,6 +155,7 @@ def execute(job: Job, args: argparse.Namespace) -> int:
             checkpoint_every=args.checkpoint_every,
             on_progress=on_progress,
             guard=deferred,
+            final_guard=lambda: deferred(reraise=False),
             warn=_warn,
             notice=portrait_io.warn,
         )
