@@ -28,6 +28,7 @@ from painterly.estimate import ScheduleClock
 from painterly.events import Progress, ProgressCallback, RunStatus, Stop
 from painterly.images import (
     ImageSource,
+    fine_tensor,
     fit_size,
     load_image,
     load_styles,
@@ -547,7 +548,7 @@ def prepare_scale(
     photo and paintings grey, the paintings' luminance moved to the photo's mean (its
     contrast kept, issue #17)."""
     size = fit_size(*content_img.size, longest)
-    content = pil_to_tensor(resize(content_img, size), device)
+    content = fine_tensor(content_img, size, device)  # issue #18: a 16-bit photo keeps its precision
 
     def style_tensor(img: Image.Image) -> torch.Tensor:
         t = pil_to_tensor(resize(img, _style_size(img, longest, config)), device)
