@@ -1,0 +1,48 @@
+"""The fused Gram + L2 style loss (issue #16) gives autograd's own value and gradient."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from painterly.losses import distance, gram_matrix, style_loss
+
+
+def chain(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The unfused reference: Gram matrix, then mean squared difference, all by autograd."""
+    return distance(gram_matrix(features), target.expand(features.shape[0], -1, -1))
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("batch", [1, 2])
+def test_fused_style_loss_matches_the_autograd_chain(layout: torch.memory_format, batch: int) -> None:
+    gen = torch.Generator().manual_seed(0)
+    f = torch.randn(batch, 6, 5, 7, generator=gen, dtype=torch.float64).contiguous(memory_format=layout)
+    target = gram_matrix(torch.randn(1, 6, 4, 4, generator=gen, dtype=torch.float64))
+    a, b = f.clone().requires_grad_(), f.clone().requires_grad_()
+    fused, reference = style_loss(a, target), chain(b, target)
+    (3.0 * fused).backward()
+    (3.0 * reference).backward()
+    assert fused.item() == pytest.approx(reference.item(), rel=1e-12)
+    assert torch.allclose(a.grad, b.grad, rtol=1e-10, atol=1e-14)
+    assert torch.autograd.gradcheck(lambda x: style_loss(x, target), (f.clone().requires_grad_(),))
+
+
+def test_fused_style_loss_in_float32_is_within_rounding() -> None:
+    f = torch.randn(1, 64, 24, 32).contiguous(memory_format=torch.channels_last)
+    target = gram_matrix(torch.rand(1, 64, 24, 32))
+    a, b = f.clone().requires_grad_(), f.clone().requires_grad_()
+    style_loss(a, target).backward()
+    chain(b, target).backward()
+    assert style_loss(f, target).item() == pytest.approx(chain(f, target).item(), rel=1e-5)
+    assert (a.grad - b.grad).abs().max() <= 1e-5 * b.grad.abs().max()
+
+
+def test_l1_and_target_gradients_keep_the_general_path() -> None:
+    f = torch.randn(1, 4, 3, 3, dtype=torch.float64)
+    target = gram_matrix(torch.randn(1, 4, 3, 3, dtype=torch.float64)).requires_grad_()
+    style_loss(f, target).backward()  # a target that wants a gradient gets one
+    assert target.grad is not None and target.grad.abs().sum() > 0
+    assert style_loss(f, target.detach(), "l1").item() == pytest.approx(
+        (gram_matrix(f) - target.detach()).abs().mean().item()
+    )
