@@ -152,7 +152,7 @@ def test_fast_output_is_not_snapped_to_int8_steps_and_small_scale_warns(tmp_path
     from painterly.config import FastConfig
     from painterly.fast import FastStylizer, fast_stylize
 
-    stylizer = FastStylizer(threads=1)
+    stylizer = FastStylizer(threads=1, chroma_sigma=0)  # the network's own output, not smoothed
     photo = np.random.default_rng(0).random((48, 64, 3), dtype=np.float32)
     vector = np.random.default_rng(1).normal(size=(1, 1, 1, 100)).astype(np.float32)
     levels = np.unique(np.round(stylizer.paint(photo, vector) * 128, 4) % 1)
@@ -163,6 +163,38 @@ def test_fast_output_is_not_snapped_to_int8_steps_and_small_scale_warns(tmp_path
     small = fast_stylize(content, style, FastConfig(size=256, style_scale=0.5), stylizer=stylizer)
     assert small.warnings and "style_scale" in small.warnings[0]
     assert not fast_stylize(content, style, FastConfig(size=256), stylizer=stylizer).warnings
+
+
+def test_chroma_smoothing_keeps_luminance_and_removes_colour_noise() -> None:
+    from painterly.fast.colors import RGB_TO_YIQ, smooth_chroma
+
+    rng = np.random.default_rng(2)
+    base = np.broadcast_to(np.linspace(0.3, 0.7, 40, dtype=np.float32)[None, :, None], (32, 40, 3))
+    speckled = np.clip(base + rng.normal(0, 0.05, (32, 40, 3)).astype(np.float32), 0, 1)
+    smooth = smooth_chroma(speckled, 0.7)
+    luma = lambda x: x @ RGB_TO_YIQ[0].astype(np.float32)  # noqa: E731
+    assert np.abs(luma(smooth) - luma(speckled)).max() < 1e-4  # strokes live in the luminance
+    as_tensor = lambda x: torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)[None]  # noqa: E731
+    photo = as_tensor(base)
+    assert chroma_noise(as_tensor(smooth), photo) < 0.5 * chroma_noise(as_tensor(speckled), photo)
+    assert np.allclose(smooth_chroma(base, 0.7), base, atol=1e-5)  # a clean image stays as it is
+    assert smooth_chroma(speckled, 0) is speckled
+
+
+def test_fast_mode_speckle_is_at_least_halved_against_the_int8_network() -> None:
+    pytest.importorskip("onnxruntime")
+    from conftest import EXAMPLES
+    from painterly.config import FastConfig
+    from painterly.fast import FastStylizer, fast_stylize
+    from painterly.images import load_tensor
+
+    content, style = EXAMPLES / "content" / "chelsea.jpg", EXAMPLES / "styles" / "starry_night.jpg"
+    photo = load_tensor(content, 256)
+    config = FastConfig(size=256)
+    before = FastStylizer(threads=1, float_activations=False, chroma_sigma=0)
+    speckle_before = chroma_noise(fast_stylize(content, style, config, stylizer=before).tensor, photo)
+    after = fast_stylize(content, style, config, stylizer=FastStylizer(threads=1)).tensor
+    assert chroma_noise(after, photo) < 0.5 * speckle_before
 
 
 def test_fast_cli_prints_the_style_scale_warning(tmp_path, capsys) -> None:
