@@ -42,6 +42,18 @@ def test_measures_see_mesh_speckle_and_a_dark_frame() -> None:
     assert contrast_kept(photo * 0.5 + 0.25, photo) == pytest.approx(0.5, rel=1e-3)
 
 
+def test_detrended_band_ignores_a_slope_but_sees_a_frame() -> None:
+    h, w = 64, 80
+    ramp = torch.linspace(0.3, 0.6, h).view(1, 1, h, 1).expand(1, 3, h, w).contiguous()
+    sloped = ramp.clone()
+    sloped[..., :8, :] *= torch.linspace(0.8, 1.0, 8).view(1, 1, 8, 1)  # light falling off at the top
+    assert abs(border_band(sloped, detrend=True)) < 0.02 < abs(border_band(sloped))
+    framed = ramp.clone()
+    framed[..., 1:3, :] *= 0.8  # a frame on one side of four: a quarter of its 20 % in the mean profile
+    assert border_band(framed, detrend=True) < -0.04
+    assert abs(border_band(ramp, detrend=True)) < 1e-3
+
+
 # --- 1. TV on neural-style's scale ------------------------------------------------
 
 
