@@ -86,7 +86,7 @@ def test_picker_in_a_real_browser(server: str) -> None:  # noqa: F811
         page.click("#library > summary")
         expect = sync_api.expect
         expect(page.locator("#library-movements .library-group")).to_have_count(14, timeout=15000)
-        page.click("img[data-work='hokusai-the_great_wave_off_kanagawa-1831']")
+        page.click("button[data-work='hokusai-the_great_wave_off_kanagawa-1831']")
         expect(page.locator("#style-chosen img")).to_have_count(1, timeout=15000)
         page.locator(".library-group[data-movement='fauvism'] .library-use").click()
         expect(page.locator("#style-chosen img")).to_have_count(5, timeout=15000)

@@ -95,6 +95,10 @@ def preset_values(name: str, given: dict[str, Any] | None = None) -> dict[str, A
     if "scale_iterations" not in given and "iterations" not in given:
         probe = config_from_dict(TransferConfig, {**values, **given, "scale_iterations": ()})
         values["scale_iterations"] = list(steps_for(len(probe.scale_sizes()), preset))
+        # issue #18: ``iterations`` is ignored once the scales have their own steps; left at
+        # its default (500) the manifest and the studio said "500 steps" for a 135-step run.
+        # Record the steps that run, so every reader of the config sees the same number.
+        values["iterations"] = sum(values["scale_iterations"])
     return values
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, portrait_io
+from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, portrait_io, watch_io
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.cli.signals import PRELOAD_OPTIMISER, deferred
@@ -84,6 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "for content only; repeat for more regions (same as --masks A,B)",
     )
     portrait_io.add_arguments(parser)
+    watch_io.add_arguments(parser)  # issue #18: --watch
     add_config_arguments(parser, TransferConfig)
     parser.set_defaults(handler=handle, preload=PRELOAD_OPTIMISER)
 
@@ -256,6 +257,9 @@ def execute(job: Job, args: argparse.Namespace) -> int:
     if intervals and not config.preview_every:
         config = config.replace(preview_every=math.gcd(*intervals))
     total = job.steps_before + config.total_steps()
+    watch = watch_io.start(args, paths.output.name, total)  # issue #18: --watch
+    if watch is not None and not config.preview_every:
+        config = config.replace(preview_every=watch_io.preview_every(total))
 
     def manifest_for(
         result: TransferResult | None, status: str, steps: int, losses: dict[str, float]
@@ -297,6 +301,8 @@ def execute(job: Job, args: argparse.Namespace) -> int:
         bar.update(_offset(event, job.steps_before))
         step = event.step + job.steps_before
         live.append({"step": step, "scale": event.scale, "elapsed": event.elapsed, **event.losses})
+        if watch is not None:
+            watch.update(step, total, event.losses, event.elapsed, event.seconds_left, event.image)
         if event.image is None:
             return
         if args.save_every and step % args.save_every == 0:
@@ -358,6 +364,7 @@ def execute(job: Job, args: argparse.Namespace) -> int:
                 f"the portrait masks beside {paths.output}",
                 lambda: portrait_io.write_masks(paths.output, open_image(job.content), maps),
             )
+    watch_io.end(watch, result.status, result.message, result.image)
     if finished:
         print(
             f"wrote {paths.output} ({steps} steps, {result.timings['total']:.1f} s, "

@@ -316,12 +316,13 @@ def create_app(
     try:
         from fastapi import FastAPI, File, Request, UploadFile
         from fastapi.exceptions import RequestValidationError
-        from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+        from fastapi.responses import FileResponse, JSONResponse
         from fastapi.staticfiles import StaticFiles
+        from sse_starlette import EventSourceResponse, ServerSentEvent
         from starlette.exceptions import HTTPException as StarletteHTTPException
     except ImportError:
         raise MissingDependencyError(
-            "the web studio needs FastAPI and uvicorn: pip install 'painterly[web]'"
+            "the web studio needs FastAPI, uvicorn and sse-starlette: pip install 'painterly[web]'"
         ) from None
 
     hosts = TrustedHosts(allowed_hosts, port)
@@ -559,6 +560,36 @@ def create_app(
         job = get_job_or_404(job_id)
         return create_job({"content": job["content"], "styles": job["styles"], **job["request"]})
 
+    @app.post("/api/jobs/{job_id}/resume")
+    async def resume_job(job_id: str) -> dict[str, Any]:
+        """Carry on an interrupted or stopped optimisation from its picture (issue #18)."""
+        get_job_or_404(job_id)
+        why = await asyncio.to_thread(queue.resume, job_id)
+        if why:
+            raise ApiError(409, f"job {job_id} cannot carry on: {why}")
+        return public_job(get_job_or_404(job_id))
+
+    @app.post("/api/plan")
+    async def plan(request: Request) -> dict[str, Any]:
+        """What a job with these settings would run, resolved exactly as a job is (preset,
+        then the user's settings): the form, the card and the manifest show the same steps."""
+        body = await read_json(request)
+        if not isinstance(body, dict):
+            raise ApiError(400, "send the settings as a JSON object")
+        if body.get("mode", "optimise") == "fast":
+            return {"mode": "fast", "total_steps": 1, "scales": []}
+        settings = coerce_settings(TransferConfig, body.get("settings"))
+        config = resolve_transfer_config(body.get("preset") or None, settings)
+        sizes, steps = config.scale_sizes(), config.steps_per_scale()
+        return {
+            "mode": "optimise",
+            "preset": config.preset,
+            "total_steps": config.total_steps(),
+            "iterations": config.iterations,
+            "size": config.size,
+            "scales": [{"size": a, "steps": b} for a, b in zip(sizes, steps)],
+        }
+
     @app.delete("/api/jobs/{job_id}")
     async def delete_job(job_id: str) -> dict[str, Any]:
         job = get_job_or_404(job_id)
@@ -585,24 +616,25 @@ def create_app(
     # live stream -----------------------------------------------------------
 
     @app.get("/api/events")
-    async def stream(request: Request, since: int | None = None, job: str | None = None) -> StreamingResponse:
+    async def stream(request: Request, since: int | None = None, job: str | None = None) -> Any:
+        """The live stream. sse-starlette does the framing and the keep-alive pings (issue
+        #18: no hand-made SSE); what is ours is which events a client gets, and when a job's
+        stream ends."""
         if job is not None and queue.get_job(job) is None:
             raise ApiError(404, f"no job {job!r}")
 
-        async def generate() -> AsyncIterator[str]:
+        async def generate() -> AsyncIterator[ServerSentEvent]:
             # A reconnecting EventSource says where it got to; carry on from there.
             last_id = request.headers.get("last-event-id", "")
             seq = since if since is not None else int(last_id) if last_id.isdigit() else events.last
-            yield "retry: 1000\n\n"
-            idle = 0.0
+            yield ServerSentEvent(retry=1000)
             grace = 10  # polls to wait for the final job event once the record has ended
             final_sent = False
             while not app.state.closing:
                 for n, event in events.since(seq):
                     seq = n
                     if job is None or event.get("id") == job or event.get("job", {}).get("id") == job:
-                        yield f"id: {n}\ndata: {json.dumps(event)}\n\n"
-                        idle = 0.0
+                        yield ServerSentEvent(data=json.dumps(event), id=str(n))
                         final_sent = final_sent or event.get("job", {}).get("status") in TERMINAL
                 if job is not None:
                     record = queue.get_job(job)
@@ -610,20 +642,14 @@ def create_app(
                     # The record ends a moment before its event is published: wait for it briefly.
                     grace = grace - 1 if ended and not final_sent and record is not None else grace
                     if ended and (final_sent or record is None or grace <= 0):
-                        yield f"event: end\ndata: {json.dumps({'type': 'end', 'job': record})}\n\n"
+                        yield ServerSentEvent(data=json.dumps({"type": "end", "job": record}), event="end")
                         return
                 if await request.is_disconnected():
                     return
                 await asyncio.sleep(0.1)
-                idle += 0.1
-                if idle > 15:
-                    idle = 0.0
-                    yield ": keep-alive\n\n"
 
-        return StreamingResponse(
-            generate(),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        return EventSourceResponse(
+            generate(), ping=15, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         )
 
     # issue #11: video corner (own routes, worker and files: painterly.web.video)

@@ -44,7 +44,9 @@ CHART_LOSSES = ("total", "content", "style", "tv")
 EVENT_BACKLOG = 2000
 
 NetworkFactory = Callable[[TransferConfig], Any]
-ProgressReport = Callable[[int, int, dict[str, float], float, "Image.Image | torch.Tensor | None"], None]
+#: ``report(step, total, losses, elapsed, image, left=None)``: ``left`` is the engine's
+#: estimate of the seconds still to go (``Progress.seconds_left``), None when it has none.
+ProgressReport = Callable[..., None]
 
 
 class EventLog:
@@ -159,7 +161,9 @@ class Engine:
             config = config.replace(preview_every=max(1, min(10, config.total_steps() // 30)))
 
         def on_progress(event: Progress) -> None:
-            report(event.step, event.total_steps, event.losses, event.elapsed, event.image)
+            report(
+                event.step, event.total_steps, event.losses, event.elapsed, event.image, event.seconds_left
+            )
 
         if config.portrait:  # issue #9: masks and weight maps from painterly.portrait
             from painterly.portrait import stylize_portrait
@@ -213,7 +217,7 @@ class Engine:
             result = fast.fast_stylize(content, list(styles), config, **kwargs)
         elapsed = time.perf_counter() - start
         image = result.image
-        report(1, 1, {}, elapsed, image)
+        report(1, 1, {}, elapsed, image, 0.0)
         timings = dict(getattr(result, "timings", {}) or {})
         timings.setdefault("total", elapsed)
         status = getattr(result, "status", "finished")
@@ -299,6 +303,30 @@ class JobQueue:
             self._publish_job(job_id)
             self._publish_positions()
         return True
+
+    def resume(self, job_id: str) -> str | None:
+        """Queue an interrupted or stopped optimisation to carry on from its picture (the
+        engine's own resume: :func:`painterly.transfer.remaining_schedule`, as ``painterly
+        run --resume``); the same job goes on, its steps counted from where it stopped.
+        Returns why not when it cannot (None when queued)."""
+        job = self.get_job(job_id)
+        if job is None:
+            return "no such job"
+        if job["mode"] != "optimise":
+            return "only an optimisation can carry on (fast mode is one pass)"
+        if job["status"] not in ("interrupted", "stopped"):
+            return f"the job is {job['status']}; only an interrupted or stopped job can carry on"
+        if not job["has_result"] or not self.store.job_file(job_id, "result.png").is_file():
+            return "the job stopped before its first picture; run it again instead"
+        if not 0 < job["step"] < job["total_steps"]:
+            return f"the job has no steps left to run ({job['step']} of {job['total_steps']})"
+        self.store.save_resume_point(job_id, job["step"])
+        self.store.update_job(
+            job_id, status="queued", ended=None, message=f"carrying on from step {job['step']}"
+        )
+        self._unrecorded.pop(job_id, None)
+        self.submit(job_id)
+        return None
 
     def positions(self) -> dict[str, int]:
         """Place in line of each waiting job (1 = next)."""
@@ -390,10 +418,15 @@ class JobQueue:
         if job is None or job["status"] != "queued":
             return
         started = time.time()
+        # Carrying on (issue #18): the steps already done, and the schedule that is left.
+        done, config = self._resume_plan(job)
         self.store.update_job(job_id, status="running", started=started)
         self._publish_job(job_id)
         self._publish_positions()
-        history: list[dict[str, float]] = []
+        before = [row for row in self.store.read_history_rows(job_id) if row["step"] <= done] if done else []
+        history: list[dict[str, float]] = [
+            {"step": r["step"], **{k: r[k] for k in CHART_LOSSES if k in r}} for r in before
+        ]
         self.live_history[job_id] = history
         last_saved = [0.0]
 
@@ -403,13 +436,15 @@ class JobQueue:
             losses: dict[str, float],
             elapsed: float,
             image: Image.Image | torch.Tensor | None,
+            left: float | None = None,
         ) -> None:
+            step, total = step + done, total + done
             shown = {k: losses[k] for k in CHART_LOSSES if k in losses}
             if losses:
                 history.append({"step": step, **shown})
             if image is not None:
                 self.store.save_latest(
-                    job_id, image if isinstance(image, Image.Image) else tensor_to_pil(image)
+                    job_id, image if isinstance(image, Image.Image) else tensor_to_pil(image), step
                 )
             now = time.monotonic()
             if image is not None or now - last_saved[0] > 1.0 or step == total:
@@ -423,6 +458,7 @@ class JobQueue:
                     "total": total,
                     "losses": shown,
                     "elapsed": round(elapsed, 3),
+                    "seconds_left": None if left is None else round(max(0.0, left), 1),
                     "preview": image is not None,
                 }
             )
@@ -432,7 +468,7 @@ class JobQueue:
         content = self.store.upload_path(job["content"])
         styles = [self.store.upload_path(s) for s in job["styles"]]
         try:
-            outcome = self.engine.run(job["mode"], job["config"], content, styles, report)
+            outcome = self.engine.run(job["mode"], config, content, styles, report)
         except Stop:  # an engine that lets Stop through (e.g. fast mode before its first step)
             outcome = Outcome("stopped", None, 0, message="stopped by request")
         except PainterlyError as exc:
@@ -442,6 +478,10 @@ class JobQueue:
         except Exception as exc:  # a bug: record it on the job rather than kill the worker
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
             outcome = Outcome("failed", None, 0, message=f"internal error: {detail}")
+        if done:
+            outcome.steps += done
+            outcome.history = before + [{**row, "step": row["step"] + done} for row in outcome.history]
+            self.store.clear_resume_point(job_id)
         status = outcome.status
         if status == "stopped" and self._closing:
             status, outcome.message = "interrupted", "the server stopped while this job was running"
@@ -467,6 +507,18 @@ class JobQueue:
         )
         self.live_history.pop(job_id, None)
         self._publish_job(job_id)
+
+    def _resume_plan(self, job: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """(steps done, config to run): the job's own config, or after a resume point the
+        remaining schedule starting from the picture the job stopped with."""
+        done = self.store.resume_point(job["id"])
+        if not done:
+            return 0, job["config"]
+        from painterly.transfer import remaining_schedule
+
+        original = TransferConfig.from_dict(job["config"])
+        start = self.store.job_dir(job["id"]) / "resume.png"
+        return done, remaining_schedule(original, done).replace(init=str(start)).to_dict()
 
     # events ------------------------------------------------------------------
 

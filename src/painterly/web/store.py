@@ -277,9 +277,49 @@ class Store:
         save_image(thumb, self.job_file(job_id, "thumb.jpg"), quality=85, mode=FILE_MODE)
         self.update_job(job_id, has_result=1)
 
-    def save_latest(self, job_id: str, image: Image.Image) -> None:
-        """The newest intermediate image of a running job."""
+    def save_latest(self, job_id: str, image: Image.Image, step: int | None = None) -> None:
+        """The newest intermediate image of a running job, and the step it shows (so a job
+        the server lost mid-run can carry on from that very step, issue #18)."""
         save_image(image, self.job_file(job_id, "latest.png"), mode=FILE_MODE)
+        if step is not None:
+            atomic_write_text(
+                self.job_dir(job_id) / "latest.json", json.dumps({"step": step}), mode=FILE_MODE
+            )
+
+    def latest_step(self, job_id: str) -> int | None:
+        """The step ``latest.png`` shows, when it was recorded."""
+        try:
+            return int(json.loads((self.job_dir(job_id) / "latest.json").read_text())["step"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    # issue #18: carrying on an interrupted job --------------------------------
+
+    def save_resume_point(self, job_id: str, step: int) -> None:
+        """Keep the job's picture as the start of its continuation, and the step it shows."""
+        folder = self.job_dir(job_id)
+        with Image.open(self.job_file(job_id, "result.png")) as img:
+            save_image(img.convert("RGB"), folder / "resume.png", mode=FILE_MODE)
+        atomic_write_text(folder / "resume.json", json.dumps({"step": step}), mode=FILE_MODE)
+
+    def resume_point(self, job_id: str) -> int:
+        """Steps done before a continuation (0: a fresh run)."""
+        try:
+            return int(json.loads((self.job_dir(job_id) / "resume.json").read_text())["step"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
+
+    def clear_resume_point(self, job_id: str) -> None:
+        for name in ("resume.json", "resume.png"):
+            (self.job_dir(job_id) / name).unlink(missing_ok=True)
+
+    def read_history_rows(self, job_id: str) -> list[dict[str, float]]:
+        """The stored per-step losses of an ended job (every part), or none."""
+        try:
+            rows = json.loads((self.job_dir(job_id) / "history.json").read_text())
+        except (OSError, ValueError):
+            return []
+        return rows if isinstance(rows, list) else []
 
     def save_history(self, job_id: str, text: str) -> None:
         atomic_write_text(self.job_dir(job_id) / "history.json", text, mode=FILE_MODE)
@@ -303,6 +343,9 @@ class Store:
                     kept = True
                 except OSError:
                     pass  # a half-written preview is no result; the record still says interrupted
+            shown = self.latest_step(job_id) if kept else None
+            if shown is not None:  # the steps the kept picture really has (the count may run ahead)
+                self.update_job(job_id, step=shown)
             self.update_job(
                 job_id,
                 status="interrupted",

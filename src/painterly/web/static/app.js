@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { options: null, mode: "optimise", content: null, styles: [], jobs: new Map(), viewing: null, history: [] };
+const state = { options: null, mode: "optimise", content: null, styles: [], jobs: new Map(), viewing: null, history: [], compare: [] };
 
 // --- errors: every failed request shows the server's JSON message -------------
 function showError(message) {
@@ -43,15 +43,16 @@ function choose(kind, record) {
   renderChosen();
 }
 
-function chip(record, onRemove) {
+function chip(record, onRemove, what) {
   const div = document.createElement("div");
-  div.className = "chip";
+  div.className = "chip"; div.setAttribute("role", "listitem");
   const img = document.createElement("img");
   img.src = record.url; img.alt = record.label; img.title = `${record.label} (${record.width}×${record.height})`;
   div.appendChild(img);
   if (onRemove) {
     const x = document.createElement("button");
     x.type = "button"; x.textContent = "×"; x.title = "remove";
+    x.setAttribute("aria-label", `remove ${what} ${record.label}`);
     x.addEventListener("click", (e) => { e.preventDefault(); e.stopPropagation(); onRemove(); });
     div.appendChild(x);
   }
@@ -61,8 +62,12 @@ function chip(record, onRemove) {
 function renderChosen() {
   const c = $("content-chosen"), s = $("style-chosen");
   c.replaceChildren(); s.replaceChildren();
-  if (state.content) c.appendChild(chip(state.content, () => { state.content = null; renderChosen(); }));
-  state.styles.forEach((rec, i) => s.appendChild(chip(rec, () => { state.styles.splice(i, 1); renderChosen(); })));
+  // After a removal the focus would fall to <body>: put it back on the picker it belongs to.
+  const refocus = (id) => () => { renderChosen(); $(id).focus(); };
+  if (state.content) c.appendChild(chip(state.content, () => { state.content = null; refocus("content-input")(); }, "photo"));
+  state.styles.forEach((rec, i) => s.appendChild(chip(rec, () => { state.styles.splice(i, 1); refocus("style-input")(); }, "painting")));
+  $("content-chosen-text").textContent = state.content ? `Photo chosen: ${state.content.label}.` : "No photo chosen yet.";
+  $("style-chosen-text").textContent = state.styles.length ? `Paintings chosen: ${state.styles.map((r) => r.label).join(", ")}.` : "No painting chosen yet.";
   $("start").disabled = !(state.content && state.styles.length);
 }
 
@@ -84,12 +89,19 @@ function renderExamples() {
     const box = $(target);
     box.replaceChildren();
     for (const ex of lists[kind] || []) {
+      // A real button (focusable, Enter and Space work) around the thumbnail, named for screen readers.
+      const button = document.createElement("button");
+      button.type = "button"; button.className = "example"; button.dataset.example = ex.name;
+      const what = key === "content" ? "photo" : "painting";
+      button.setAttribute("aria-label", `use the example ${what} ${ex.name.replace(/_/g, " ")}`);
+      button.title = `example: ${ex.name}`;
       const img = document.createElement("img");
-      img.src = ex.url; img.alt = ex.name; img.title = `example: ${ex.name}`; img.dataset.example = ex.name;
-      img.addEventListener("click", async () => {
+      img.src = ex.url; img.alt = "";
+      button.appendChild(img);
+      button.addEventListener("click", async () => {
         try { choose(key, await api("POST", ex.url)); } catch (e) { showError(e.message); }
       });
-      box.appendChild(img);
+      box.appendChild(button);
     }
   }
 }
@@ -106,7 +118,7 @@ function renderModes() {
     const radio = label.querySelector("input");
     radio.disabled = !available;
     radio.checked = mode === state.mode;
-    radio.addEventListener("change", () => { state.mode = mode; renderFields(); });
+    radio.addEventListener("change", () => { state.mode = mode; renderFields(); $(`mode-${mode}`).focus(); });
     box.appendChild(label);
   }
   [...box.children].forEach((l) => l.classList.toggle("on", l.querySelector("input").checked));
@@ -143,7 +155,8 @@ function fieldInput(f) {
   }
   input.name = f.name; input.id = `f-${f.name}`; input.dataset.kind = f.kind;
   const help = document.createElement("small");
-  help.textContent = f.help;
+  help.textContent = f.help; help.id = `h-${f.name}`;
+  if (f.help) input.setAttribute("aria-describedby", help.id);
   wrap.append(name, input, help);
   return wrap;
 }
@@ -159,6 +172,28 @@ function renderFields() {
   }
   $("more").hidden = !more.children.length;
   $("preset-row").hidden = state.mode !== "optimise" || !state.options.presets.length;
+  showPlan();
+}
+
+// --- what will run (issue #18): the server resolves preset + settings exactly as for a job ---
+function showPlan() {
+  clearTimeout(showPlan.timer);
+  showPlan.timer = setTimeout(async () => {
+    const box = $("plan");
+    let plan;
+    try {
+      plan = await api("POST", "/api/plan", { mode: state.mode, preset: $("preset").value || null, settings: readSettings() });
+    } catch (e) { box.textContent = `These settings will not run: ${e.message}`; box.classList.add("bad"); return; }
+    box.classList.remove("bad");
+    const iterations = $("f-iterations");
+    if (plan.mode === "fast") { box.textContent = "One pass of the fast network."; return; }
+    const scales = plan.scales.length > 1 ? `: ${plan.scales.map((s) => `${s.steps} at ${s.size} px`).join(", ")}` : ` at ${plan.size} px`;
+    box.textContent = `This run: ${plan.total_steps} steps${scales}.`;
+    box.dataset.steps = String(plan.total_steps);
+    if (iterations && !iterations.value) {
+      iterations.placeholder = plan.preset && plan.preset !== "none" ? `${plan.total_steps} in all (${plan.preset})` : String(plan.iterations);
+    }
+  }, 150);
 }
 
 function readSettings() {
@@ -207,13 +242,19 @@ async function start() {
   try {
     const job = await api("POST", "/api/jobs", body);
     upsertJob(job);
-    view(job.id);
+    view(job.id, true);
   } catch (e) { showError(e.message); }
 }
 
 // --- the live panel ---------------------------------------------------------------
-async function view(id) {
+async function view(id, focus) {
   state.viewing = id;
+  if (focus) {
+    // Keep the result on screen (on a phone the live panel is far below the gallery) and
+    // move the keyboard there too.
+    $("live").scrollIntoView({ block: "start" });
+    $("live-heading").focus({ preventScroll: true });
+  }
   try {
     const job = await api("GET", `/api/jobs/${id}`);
     state.history = job.history || [];
@@ -221,10 +262,27 @@ async function view(id) {
   } catch (e) { showError(e.message); }
 }
 
+function clock(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return s >= 3600 ? `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function canResume(job) {
+  return job.mode === "optimise" && ["interrupted", "stopped"].includes(job.status) && job.has_result && job.step > 0 && job.step < job.total_steps;
+}
+
+// The before/after slider: the result covers the photo from the left up to the slider's value.
+function applyCompare() {
+  const value = Number($("compare").value);
+  $("live-img").style.clipPath = `inset(0 ${100 - value}% 0 0)`;
+  $("compare").setAttribute("aria-valuetext", value === 100 ? "result only" : value === 0 ? "photo only" : `${value} % result, ${100 - value} % photo`);
+}
+
 function fmt(x) { return x === undefined ? "" : Math.abs(x) >= 1000 || Math.abs(x) < 0.01 ? x.toExponential(2) : x.toFixed(3); }
 
 function renderLive() {
   const job = state.jobs.get(state.viewing);
+  const focusInside = $("live").contains(document.activeElement) && document.activeElement !== $("live-heading");
   $("live-empty").hidden = !!job; $("live-job").hidden = !job;
   if (!job) return;
   const ended = !["queued", "running"].includes(job.status);
@@ -235,18 +293,31 @@ function renderLive() {
   const total = job.total_steps || 1;
   $("live-bar").style.width = `${Math.round(100 * (ended && job.status === "finished" ? 1 : job.step / total))}%`;
   $("live-step").textContent = job.mode === "fast" ? (ended ? "done" : "painting…") : `step ${job.step} / ${total}`;
+  const left = job.status === "running" && typeof job.seconds_left === "number" && job.step > 0 ? job.seconds_left : null;
+  $("live-left").textContent = left === null ? "" : `· about ${clock(left)} left`;
   const losses = job.losses || {};
   $("live-losses").textContent = Object.keys(losses).map((k) => `${k} ${fmt(losses[k])}`).join(" · ");
   const img = $("live-img");
   const src = job.has_result ? `${job.urls.result}?v=${job.ended || job.step}` : job.status === "running" && job.preview_at ? `${job.urls.latest}?v=${job.preview_at}` : job.urls.content;
   if (img.getAttribute("src") !== src) img.src = src;
+  const before = $("live-before");
+  if (before.getAttribute("src") !== job.urls.content) before.src = job.urls.content;
+  applyCompare();
   $("cancel").hidden = ended;
+  $("resume").hidden = !canResume(job);
   const dl = $("download");
   dl.hidden = !job.has_result;
   if (job.has_result) dl.href = job.urls.download;
   $("tweak").hidden = !ended; $("again").hidden = !ended;
   $("live-message").textContent = job.message || (job.timings && job.timings.total ? `took ${job.timings.total.toFixed(1)} s` : "");
   drawChart();
+  // A button that just hid itself (Cancel once the job stops) must not drop the keyboard
+  // focus to the top of the page: hand it to what comes next (Carry on, Run again).
+  const active = document.activeElement;
+  if (focusInside && (active === document.body || active.hidden)) {
+    const next = ["resume", "again", "download"].map($).find((el) => !el.hidden);
+    (next || $("live-heading")).focus({ preventScroll: true });
+  }
 }
 
 function drawChart() {
@@ -296,19 +367,22 @@ function renderGallery() {
     thumb.style.backgroundImage = `url(${job.has_result ? job.urls.thumb + "?v=" + (job.ended || 0) : job.urls.content})`;
     const place = job.status === "queued" && job.position ? ` #${job.position}` : "";
     thumb.innerHTML = `<span class="badge ${job.status}">${job.status}${place}</span>`;
-    thumb.addEventListener("click", () => view(job.id));
+    thumb.setAttribute("role", "img");
+    thumb.setAttribute("aria-label", `${job.has_result ? "result" : "photo"} of the ${job.mode} run from ${new Date(job.created * 1000).toLocaleString()}`);
+    thumb.addEventListener("click", () => view(job.id, true));
     const meta = document.createElement("div");
     meta.className = "meta";
     const c = job.config || {};
     const when = new Date(job.created * 1000).toLocaleString();
-    const detail = job.mode === "fast" ? `fast · ${c.size}px · strength ${c.strength}` : `${job.request.preset || "custom"} · ${c.size}px · ${c.iterations} steps · β ${c.style_weight}`;
+    const detail = describeJob(job);
     meta.innerHTML = `<div><b>${job.mode}</b> · ${when}</div><div class="muted"></div>`;
     meta.querySelector(".muted").textContent = detail;
     meta.title = JSON.stringify(job.request.settings);
     const actions = document.createElement("div");
     actions.className = "actions";
-    const button = (text, fn) => { const b = document.createElement("button"); b.textContent = text; b.addEventListener("click", fn); actions.appendChild(b); };
-    button("View", () => view(job.id));
+    const button = (text, fn) => { const b = document.createElement("button"); b.textContent = text; b.addEventListener("click", fn); actions.appendChild(b); return b; };
+    button("View", () => view(job.id, true));
+    if (canResume(job)) button("Carry on", () => resume(job.id));
     if (!["queued", "running"].includes(job.status)) {
       button("Run again", () => rerun(job.id));
       button("Tweak", () => loadSettings(job));
@@ -318,8 +392,68 @@ function renderGallery() {
       const a = document.createElement("a"); a.className = "button"; a.textContent = "Download"; a.href = job.urls.download; a.setAttribute("download", "");
       actions.appendChild(a);
     }
+    if (job.has_result) {
+      const pick = document.createElement("label");
+      pick.className = "pick";
+      const tick = document.createElement("input");
+      tick.type = "checkbox"; tick.className = "compare-tick"; tick.checked = state.compare.includes(job.id);
+      tick.addEventListener("change", () => toggleCompare(job.id, tick.checked));
+      pick.append(tick, " Compare");
+      actions.appendChild(pick);
+    }
     card.append(thumb, meta, actions);
     box.appendChild(card);
+  }
+  renderSideBySide();
+}
+
+// One line that says what ran: the steps are the job's own count (a preset's schedule), not
+// the config's default iterations (issue #18).
+function describeJob(job) {
+  const c = job.config || {};
+  if (job.mode === "fast") return `fast · ${c.size}px · strength ${c.strength}`;
+  return `${job.request.preset || "custom"} · ${c.size}px · ${job.total_steps} steps · β ${c.style_weight}`;
+}
+
+function toggleCompare(id, on) {
+  state.compare = state.compare.filter((x) => x !== id);
+  if (on) state.compare.push(id);
+  if (state.compare.length > 2) state.compare = state.compare.slice(-2);  // the newest two picks
+  const show = state.compare.length === 2 && $("side-by-side").hidden;
+  renderGallery();
+  const tick = document.querySelector(`#gallery .card[data-job="${id}"] .pick input`);
+  if (show) { $("side-by-side").scrollIntoView({ block: "start" }); $("side-heading").focus({ preventScroll: true }); }
+  else if (tick) tick.focus();
+}
+
+function renderSideBySide() {
+  const jobs = state.compare.map((id) => state.jobs.get(id)).filter((j) => j && j.has_result);
+  const panel = $("side-by-side");
+  panel.hidden = jobs.length !== 2;
+  if (panel.hidden) return;
+  const pair = $("pair");
+  const key = jobs.map((j) => `${j.id}:${j.ended}`).join("|");
+  if (pair.dataset.key === key) return;
+  pair.dataset.key = key;
+  pair.replaceChildren();
+  for (const job of jobs) {
+    const figure = document.createElement("figure");
+    const img = document.createElement("img");
+    img.src = `${job.urls.result}?v=${job.ended || 0}`;
+    img.alt = `result of the ${describeJob(job)} run`;
+    const caption = document.createElement("figcaption");
+    const settings = Object.entries(job.request.settings || {}).map(([k, v]) => `${k} ${Array.isArray(v) ? v.join(",") : v}`).join(" · ");
+    caption.textContent = `${describeJob(job)}${settings ? " · " + settings : ""}`;
+    const paintings = document.createElement("span");
+    paintings.className = "minis";
+    for (const url of job.urls.styles) {
+      const mini = document.createElement("img");
+      mini.src = url; mini.alt = "painting used";
+      paintings.appendChild(mini);
+    }
+    caption.prepend(paintings);
+    figure.append(img, caption);
+    pair.appendChild(figure);
   }
 }
 
@@ -331,6 +465,10 @@ async function remove(id) {
     if (state.viewing === id) state.viewing = null;
     renderGallery(); renderLive();
   } catch (e) { showError(e.message); }
+}
+
+async function resume(id) {
+  try { upsertJob(await api("POST", `/api/jobs/${id}/resume`)); view(id, true); } catch (e) { showError(e.message); }
 }
 
 async function rerun(id) {
@@ -355,6 +493,7 @@ function connect() {
       const job = state.jobs.get(event.id);
       if (!job) return;
       job.step = event.step; job.total_steps = event.total; job.status = "running";
+      if (typeof event.seconds_left === "number") job.seconds_left = event.seconds_left;
       if (Object.keys(event.losses).length) job.losses = event.losses;
       if (event.preview) job.preview_at = `${event.step}-${Date.now()}`;
       if (event.id === state.viewing) {
@@ -382,6 +521,11 @@ async function main() {
     try { upsertJob(await api("POST", `/api/jobs/${state.viewing}/cancel`)); } catch (e) { showError(e.message); }
   });
   $("again").addEventListener("click", () => rerun(state.viewing));
+  $("resume").addEventListener("click", () => resume(state.viewing));
+  $("compare").addEventListener("input", applyCompare);
+  $("side-close").addEventListener("click", () => { state.compare = []; renderGallery(); $("gallery-panel").querySelector("h2").scrollIntoView(); });
+  for (const id of ["preset", "advanced"]) $(id).addEventListener("input", showPlan);
+  $("advanced").addEventListener("change", showPlan);
   $("tweak").addEventListener("click", () => loadSettings(state.jobs.get(state.viewing)));
   try { state.options = await api("GET", "/api/options"); } catch (e) { showError(e.message); return; }
   state.mode = state.options.modes.includes("fast") ? "fast" : "optimise";

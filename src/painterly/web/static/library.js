@@ -51,12 +51,16 @@ function renderLibrary() {
     const thumbs = document.createElement("div");
     thumbs.className = "examples library-thumbs";
     for (const w of works) {
+      // issue #18: a button around each thumbnail, so Tab reaches it and Enter or Space picks it.
+      const button = document.createElement("button");
+      button.type = "button"; button.className = "example"; button.dataset.work = w.id;
+      button.title = `${w.title} — ${w.artist}, ${w.year}`;
+      button.setAttribute("aria-label", `use ${w.title} by ${w.artist}`);
       const img = document.createElement("img");
-      img.src = w.thumb; img.alt = w.title; img.loading = "lazy";
-      img.title = `${w.title} — ${w.artist}, ${w.year}`;
-      img.dataset.work = w.id;
-      img.addEventListener("click", () => libraryUse([w.id]));
-      thumbs.appendChild(img);
+      img.src = w.thumb; img.alt = ""; img.loading = "lazy";
+      button.appendChild(img);
+      button.addEventListener("click", () => libraryUse([w.id]));
+      thumbs.appendChild(button);
     }
     group.appendChild(thumbs);
     box.appendChild(group);
