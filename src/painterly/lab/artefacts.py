@@ -10,6 +10,8 @@ them as pass/fail thresholds.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 
@@ -94,13 +96,20 @@ def edge_profile(image: torch.Tensor, depth: int, detrend: bool = False) -> torc
     return torch.stack(out).mean(0)
 
 
-def border_band(image: torch.Tensor, photo: torch.Tensor | None = None, detrend: bool = False) -> float:
+def border_band(
+    image: torch.Tensor,
+    photo: torch.Tensor | None = None,
+    detrend: bool = False,
+    reduce: Literal["worst", "mean"] = "worst",
+) -> float:
     """How much darker (negative) or brighter the band along the edges is than the
     interior next to it, as a fraction: the worst 1 px line within 4 % of the short
     side (≥ 3 px) of :func:`edge_profile`. With ``photo``, the photo's own profile is
     subtracted first, so only what the run added counts. −0.1: a band 10 % darker.
     ``detrend``: against the strip's fitted slope (see :func:`edge_profile`), which is
-    what tells a frame from the photo's own light on real pairs."""
+    what tells a frame from the photo's own light on real pairs. ``reduce="mean"``: the
+    band's mean over its depth instead of its worst line (steadier on textured pictures,
+    where single lines wander by a few per cent)."""
 
     def profile(img: torch.Tensor) -> torch.Tensor:
         depth = max(3, round(min(img.shape[-2:]) * 0.04))
@@ -109,6 +118,8 @@ def border_band(image: torch.Tensor, photo: torch.Tensor | None = None, detrend:
     deviation = profile(image) - 1
     if photo is not None:
         deviation = deviation - (profile(photo) - 1)
+    if reduce == "mean":
+        return float(deviation.mean())
     return float(deviation[deviation.abs().argmax()])
 
 
