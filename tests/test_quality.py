@@ -73,7 +73,7 @@ def test_tv_weight_is_neural_styles_at_512_px_and_size_independent() -> None:
         assert float(ours) == pytest.approx(float(neural) * 512 * 512 / side**2, rel=0.04)
 
 
-def test_default_tv_weight_smooths_and_help_says_what_it_does(photo, painting, tiny_net) -> None:
+def test_tv_weight_smooths_and_help_says_what_it_does(photo, painting, tiny_net) -> None:
     help_text = TransferConfig.__dataclass_fields__["tv_weight"].metadata["help"]
     assert "neural-style" in help_text and "1e-3" in help_text and "0 turns it off" in help_text
     plain = stylize(
