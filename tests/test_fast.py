@@ -117,7 +117,8 @@ def test_stylizer_reuses_its_sessions_and_style_vectors(photo: Path, painting: P
     assert stylizer.threads == 1
     first = fast_stylize(photo, painting, stylizer=stylizer)
     second = fast_stylize(photo, painting, stylizer=stylizer)
-    assert len(stylizer._cache) == 1 and "load_models" not in first.timings
+    cached = stylizer._vector_of_crop.cache_info()  # issue #18: functools.lru_cache
+    assert (cached.currsize, cached.hits) == (1, 1) and "load_models" not in first.timings
     assert torch.equal(first.tensor, second.tensor)
 
 

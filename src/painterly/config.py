@@ -39,7 +39,9 @@ MIN_SIZE = 16
 Pooling = Literal["max", "avg"]
 LossKind = Literal["l2", "l1"]
 OptimizerKind = Literal["lbfgs", "adam"]
-DeviceKind = Literal["auto", "cpu", "cuda", "mps"]
+# issue #18: a text checked by check_device_name, so that cuda:1 (any cuda:N) can be asked for
+DeviceKind = str
+DEVICE_WORDS = ("auto", "cpu", "cuda", "mps")
 PreserveColors = Literal["none", "luminance", "histogram"]
 LineSearch = Literal["none", "strong_wolfe"]
 KeepRange = Literal["clamp", "penalty", "none"]
@@ -167,7 +169,10 @@ class TransferConfig(ConfigBase):
     style_blend_weights: tuple[float, ...] = knob(
         (), "With several paintings: the share of each, same order (default: equal)."
     )
-    device: DeviceKind = knob("auto", "Where to compute: auto takes CUDA, then MPS, then the CPU.")
+    device: DeviceKind = knob(
+        "auto",
+        "Where to compute: auto takes CUDA, then MPS, then the CPU; or cpu, cuda, cuda:N (GPU N), mps.",
+    )
     spike_factor: float = knob(
         4.0,
         "Guard: a loss above this many times the best so far (or NaN) restores the best image "
@@ -346,7 +351,8 @@ class TransferConfig(ConfigBase):
         check_portrait(self)
         self._check_photoreal()
         perceptual = ("preserve_colors", "line_search", "keep_range", "preset", "backbone", "padding")
-        for name in ("loss", "pooling", "optimizer", "device", *perceptual):
+        check_device_name(self.device)  # issue #18
+        for name in ("loss", "pooling", "optimizer", *perceptual):
             choices = literal_choices(name)
             if getattr(self, name) not in choices:
                 raise ConfigError(f"{name} must be one of {', '.join(choices)}")
@@ -683,3 +689,17 @@ class VideoConfig(ConfigBase):
                 raise ConfigError(f"{name} must be between 0 and 100000, got {getattr(self, name)}")
         if not 0 <= self.threads <= 1024:
             raise ConfigError(f"threads must be between 0 and 1024, got {self.threads}")
+
+
+# --- issue #18: device names ------------------------------------------------------------
+
+
+def check_device_name(name: str) -> str:
+    """``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps`` (ConfigError otherwise); whether the
+    device exists is checked where it is opened (painterly.devices.resolve_device)."""
+    if name in DEVICE_WORDS:
+        return name
+    kind, sep, index = name.partition(":")
+    if kind == "cuda" and sep and index.isdigit() and index == str(int(index)):
+        return name
+    raise ConfigError(f"device {name!r}: use auto, cpu, cuda, cuda:N (N = 0, 1, ...) or mps")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
@@ -89,7 +90,11 @@ def open_image(path: str | os.PathLike[str]) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 img.load()
-                return to_rgb(ImageOps.exif_transpose(img))
+                fine = read_fine(path, img)  # issue #18: 16-bit files keep their precision
+                rgb = to_rgb(ImageOps.exif_transpose(to_srgb(img)))
+                if fine is not None and fine.shape[1::-1] == rgb.size:
+                    rgb.info[FINE_KEY] = fine
+                return rgb
     except InputError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -395,5 +400,275 @@ def save_image(
     options: dict[str, int] = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     if fmt == "PNG":
         options["compress_level"] = PNG_COMPRESS_LEVEL
+    if fmt != "BMP":  # issue #18: say what the pixels mean, for colour-managed viewers and printers
+        options["icc_profile"] = srgb_profile()
     img.convert("RGB").save(buffer, format=fmt, **options)
     return atomic_write_bytes(path, buffer.getvalue(), mode)
+
+
+# --- issue #18: colour profiles and 16-bit pictures -----------------------------------------
+#
+# Decision: painterly works in sRGB. VGG19 was trained on sRGB photos and the bundled paintings
+# are sRGB, so a photo with another embedded profile (Adobe RGB, Display P3, ProPhoto, a CMYK
+# press profile) is converted to sRGB when it is read, and every output carries an sRGB profile.
+# Keeping the photo's profile on the output instead would tag the painting's sRGB colours as,
+# say, Adobe RGB and print them oversaturated. Colours outside sRGB are clipped (relative
+# colorimetric intent); convert the output back with any colour-managed tool if you need to.
+
+#: Bit depths an output can have; 16 needs PNG or TIFF.
+BIT_DEPTHS = (8, 16)
+HIGH_BIT_SUFFIXES = (".png", ".tif", ".tiff")
+#: Key in a Pillow image's ``info`` under which open_image keeps a 16-bit file's pixels
+#: (float32 H×W×3 in 0–1, sRGB) beside the 8-bit image that everything else uses.
+FINE_KEY = "painterly.fine"
+
+
+def srgb_profile() -> bytes:
+    """LittleCMS's built-in sRGB profile as ICC bytes (588 bytes)."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def is_srgb_profile(icc: bytes) -> bool:
+    """Whether ICC bytes describe sRGB (by the profile's own description)."""
+    from PIL import ImageCms
+
+    try:
+        description = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+    except (ImageCms.PyCMSError, OSError, TypeError, ValueError):
+        return True  # unreadable: treat as sRGB, as a viewer without colour management would
+    # "sRGB IEC61966-2.1", "sRGB built-in", "sRGB v4 ICC preference": a profile merely naming
+    # sRGB later ("linear sRGB primaries") is converted (converting sRGB to sRGB changes nothing)
+    return description.strip().lower().startswith("srgb")
+
+
+def to_srgb(img: Image.Image) -> Image.Image:
+    """``img`` converted from its embedded ICC profile to sRGB (no profile, or sRGB: as it is).
+    RGB, CMYK and grey images are converted; alpha is kept; others are left alone."""
+    icc = img.info.get("icc_profile")
+    if not icc or img.mode not in ("RGB", "RGBA", "CMYK", "L", "LA") or is_srgb_profile(icc):
+        return img
+    from PIL import ImageCms
+
+    alpha = img.getchannel("A") if img.mode in ("RGBA", "LA") else None
+    base = img.convert({"RGBA": "RGB", "LA": "L"}.get(img.mode, img.mode))
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        target = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+        out = ImageCms.profileToProfile(
+            base, source, target, renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC, outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return img  # a profile LittleCMS cannot use: the pixels as they are
+    assert out is not None
+    if alpha is not None:
+        out.putalpha(alpha)
+    out.info = {k: v for k, v in img.info.items() if k != "icc_profile"}
+    return out
+
+
+def bits_per_sample(path: Path, img: Image.Image) -> int:
+    """Bits per colour sample of an image file (16 for 48-bit PNG and 16-bit TIFF), from its header."""
+    if img.format == "PNG":
+        with open(path, "rb") as handle:
+            header = handle.read(25)
+        return header[24] if len(header) == 25 else 8
+    if img.format == "TIFF":
+        bits = img.tag_v2.get(258, (8,))  # type: ignore[attr-defined]
+        return int(bits[0] if isinstance(bits, tuple) else bits)
+    return 16 if img.mode.startswith("I;16") else 8
+
+
+def read_fine(path: Path, img: Image.Image) -> np.ndarray | None:
+    """A 16-bit PNG or TIFF as float32 H×W×3 in 0–1 (upright, alpha over white), or None for
+    8-bit files, files with a non-sRGB profile (converted at 8 bits instead), or without OpenCV."""
+    if bits_per_sample(path, img) <= 8:
+        return None
+    icc = img.info.get("icc_profile")
+    convert = None
+    if icc and not is_srgb_profile(icc):
+        convert = MatrixProfile.parse(icc)
+        if convert is None:  # a LUT-based profile: LittleCMS converts it at 8 bits instead
+            return None
+    try:
+        import cv2
+    except ImportError:
+        return None
+    import numpy as np
+
+    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION)
+    if raw is None or raw.dtype != np.uint16:
+        return None
+    arr = raw.astype(np.float32) / 65535.0
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    elif arr.shape[2] == 4:  # BGRA: alpha over white, like to_rgb
+        alpha = arr[:, :, 3:4]
+        arr = arr[:, :, :3] * alpha + (1.0 - alpha)
+    arr = arr[:, :, 2::-1] if arr.shape[2] >= 3 else np.repeat(arr[:, :, :1], 3, axis=2)
+    if convert is not None:
+        arr = convert.to_srgb(arr)
+    return np.ascontiguousarray(_orient(arr, img.getexif().get(0x0112, 1)), dtype=np.float32)
+
+
+class MatrixProfile:
+    """An RGB matrix/TRC ICC profile (Adobe RGB, ProPhoto, Display P3, ...: the common kind),
+    applied in float so that a 16-bit photo keeps its precision on the way to sRGB; LittleCMS
+    through Pillow works at 8 bits per channel only."""
+
+    def __init__(self, matrix: np.ndarray, curves: list[Callable[[np.ndarray], np.ndarray]]) -> None:
+        self.matrix, self.curves = matrix, curves  # matrix: linear RGB → PCS XYZ (D50)
+
+    @classmethod
+    def parse(cls, icc: bytes) -> MatrixProfile | None:
+        """The profile's colorants and tone curves, or None if it is not a matrix/TRC RGB profile."""
+        import numpy as np
+
+        try:
+            if icc[16:20] != b"RGB ":
+                return None
+            count = struct.unpack(">I", icc[128:132])[0]
+            tags = {}
+            for n in range(count):
+                sig, offset, size = struct.unpack(">4sII", icc[132 + 12 * n : 144 + 12 * n])
+                tags[sig] = icc[offset : offset + size]
+            columns = [_xyz(tags[k]) for k in (b"rXYZ", b"gXYZ", b"bXYZ")]
+            curves = [_curve(tags[k]) for k in (b"rTRC", b"gTRC", b"bTRC")]
+        except (KeyError, struct.error, ValueError, IndexError):
+            return None
+        if any(c is None for c in curves):
+            return None
+        return cls(np.array(columns, dtype=np.float64).T, curves)  # type: ignore[arg-type]
+
+    def to_srgb(self, rgb: np.ndarray) -> np.ndarray:
+        """H×W×3 floats in 0–1 in this profile → sRGB (relative colorimetric: out of gamut clips)."""
+        import numpy as np
+
+        srgb = MatrixProfile.parse(srgb_profile())
+        assert srgb is not None
+        linear = np.stack([curve(rgb[..., i]) for i, curve in enumerate(self.curves)], axis=-1)
+        to_srgb_linear = np.linalg.inv(srgb.matrix) @ self.matrix
+        out = np.clip(linear @ to_srgb_linear.T, 0.0, 1.0)
+        encoded = np.where(out <= 0.0031308, 12.92 * out, 1.055 * np.power(out, 1 / 2.4) - 0.055)
+        return encoded.astype(np.float32)
+
+
+def _s15(data: bytes) -> float:
+    return struct.unpack(">i", data)[0] / 65536.0
+
+
+def _xyz(tag: bytes) -> list[float]:
+    if tag[:4] != b"XYZ ":
+        raise ValueError("not an XYZ tag")
+    return [_s15(tag[8 + 4 * i : 12 + 4 * i]) for i in range(3)]
+
+
+def _curve(tag: bytes) -> Callable[[np.ndarray], np.ndarray] | None:
+    """An ICC 'curv' or 'para' tone curve as a function of floats in 0–1."""
+    import numpy as np
+
+    if tag[:4] == b"curv":
+        n = struct.unpack(">I", tag[8:12])[0]
+        if n == 0:
+            return lambda x: x
+        if n == 1:
+            gamma = struct.unpack(">H", tag[12:14])[0] / 256.0
+            return lambda x: np.power(np.clip(x, 0, 1), gamma)
+        table = np.array(struct.unpack(f">{n}H", tag[12 : 12 + 2 * n]), dtype=np.float64) / 65535.0
+        grid = np.linspace(0.0, 1.0, n)
+        return lambda x: np.interp(x, grid, table)
+    if tag[:4] == b"para":
+        kind = struct.unpack(">H", tag[8:10])[0]
+        counts = {0: 1, 1: 3, 2: 4, 3: 5, 4: 7}
+        if kind not in counts:
+            return None
+        g, a, b, c, d, e, f = [
+            *(_s15(tag[12 + 4 * i : 16 + 4 * i]) for i in range(counts[kind])),
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ][:7]
+        if kind == 0:
+            return lambda x: np.power(np.clip(x, 0, 1), g)
+        if kind in (1, 2):
+            cut, offset = -b / a, (c if kind == 2 else 0.0)
+            return lambda x: np.where(x >= cut, np.power(np.clip(a * x + b, 0, None), g) + offset, offset)
+        if kind == 3:
+            return lambda x: np.where(x >= d, np.power(np.clip(a * x + b, 0, None), g), c * x)
+        return lambda x: np.where(x >= d, np.power(np.clip(a * x + b, 0, None), g) + e, c * x + f)
+    return None
+
+
+def _orient(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """An H×W×C array turned upright by its EXIF orientation (as ImageOps.exif_transpose)."""
+    import numpy as np
+
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.transpose(a, (1, 0, 2)),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.rot90(a, 1)[::-1],
+        8: lambda a: np.rot90(a, 1),
+    }
+    return ops[orientation](arr) if orientation in ops else arr
+
+
+def fine_tensor(img: Image.Image, size: tuple[int, int], device: torch.device | str = "cpu") -> torch.Tensor:
+    """``img`` as a 1×3×H×W tensor at ``size`` (w, h): from its 16-bit pixels when open_image kept
+    them (area/bicubic resampling in float), else from its 8 bits as pil_to_tensor does."""
+    fine = img.info.get(FINE_KEY)
+    if fine is None:
+        return pil_to_tensor(resize(img, size), device)
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(fine).permute(2, 0, 1).unsqueeze(0)
+    if tuple(t.shape[-2:]) != (size[1], size[0]):
+        t = F.interpolate(t, size=(size[1], size[0]), mode="bicubic", antialias=True, align_corners=False)
+    return t.clamp(0, 1).contiguous().to(device)
+
+
+def save_image_16bit(tensor: torch.Tensor, path: str | os.PathLike[str], mode: int | None = None) -> Path:
+    """Write a 1×3×H×W (or 3×H×W) float tensor in 0–1 as a 16-bit-per-channel PNG or TIFF,
+    atomically; a PNG gets an sRGB chunk. Needs OpenCV (``pip install 'painterly[print]'``)."""
+    import numpy as np
+    import torch
+
+    from painterly.errors import MissingDependencyError
+
+    path = Path(path)
+    if path.suffix.lower() not in HIGH_BIT_SUFFIXES:
+        raise OutputError(f"{path}: 16-bit output needs a .png or .tif file")
+    try:
+        import cv2
+    except ImportError:
+        raise MissingDependencyError("16-bit output needs OpenCV: pip install 'painterly[print]'") from None
+    t = tensor.detach().to("cpu", torch.float32)
+    if t.dim() == 4:
+        t = t[0]
+    if not torch.isfinite(t).all():
+        raise ValueError("image contains NaN or inf values; refusing to make a picture of it")
+    arr = (t.clamp(0, 1).permute(1, 2, 0).numpy() * 65535.0 + 0.5).astype(np.uint16)
+    ok, encoded = cv2.imencode(path.suffix.lower(), np.ascontiguousarray(arr[:, :, ::-1]))
+    if not ok:
+        raise OutputError(f"{path}: OpenCV could not encode a 16-bit {path.suffix} file")
+    data = encoded.tobytes()
+    if path.suffix.lower() == ".png":
+        data = _png_with_chunk(data, b"sRGB", bytes([0]))  # perceptual intent; the pixels are sRGB
+    return atomic_write_bytes(path, data, mode)
+
+
+def _png_with_chunk(data: bytes, kind: bytes, payload: bytes) -> bytes:
+    """PNG bytes with one more ancillary chunk right after IHDR (signature 8 + IHDR 25 bytes)."""
+    import struct
+    import zlib
+
+    chunk = struct.pack(">I", len(payload)) + kind + payload
+    chunk += struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    return data[:33] + chunk + data[33:]

@@ -40,7 +40,7 @@ class MaskSpec:
 
 def parse_mask_spec(spec: str) -> MaskSpec:
     """Split ``CONTENT_MASK:STYLE[:WEIGHT]`` (ConfigError naming the spec if malformed)."""
-    parts = spec.split(":")
+    parts = split_spec(spec)
     weight = 1.0
     if len(parts) >= 3:
         try:
@@ -60,6 +60,24 @@ def parse_mask_spec(spec: str) -> MaskSpec:
     if not math.isfinite(weight) or weight < 0:
         raise ConfigError(f"mask {spec!r}: weight must be a finite number ≥ 0")
     return MaskSpec(mask, None if style.lower() == NO_STYLE else style, weight)
+
+
+def split_spec(spec: str) -> list[str]:
+    """Split a spec on ``:`` but keep Windows drive letters with their path (issue #18):
+    ``C:\\m.png:D:/s.jpg:0.5`` → ``["C:\\m.png", "D:/s.jpg", "0.5"]``."""
+    raw = spec.split(":")
+    parts: list[str] = []
+    i = 0
+    while i < len(raw):
+        token = raw[i]
+        nxt = raw[i + 1] if i + 1 < len(raw) else ""
+        if len(token) == 1 and token.isascii() and token.isalpha() and nxt[:1] in ("\\", "/"):
+            parts.append(f"{token}:{nxt}")
+            i += 2
+        else:
+            parts.append(token)
+            i += 1
+    return parts
 
 
 def check_mask_files(specs: list[MaskSpec]) -> None:

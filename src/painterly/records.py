@@ -61,8 +61,10 @@ class RunPaths:
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """Hex SHA-256 of a file, to tell later whether an input changed."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
+        if hasattr(hashlib, "file_digest"):  # Python 3.11+ (issue #18: the library's own loop)
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+        digest = hashlib.sha256()
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()

@@ -27,6 +27,7 @@ from painterly.errors import ConfigError
 from painterly.events import Progress, ProgressCallback, RunStatus, Stop
 from painterly.images import (
     ImageSource,
+    fine_tensor,
     fit_size,
     load_image,
     load_styles,
@@ -527,7 +528,7 @@ def prepare_scale(
     photo and paintings grey, the paintings' luminance moved to the photo's mean (its
     contrast kept, issue #17)."""
     size = fit_size(*content_img.size, longest)
-    content = pil_to_tensor(resize(content_img, size), device)
+    content = fine_tensor(content_img, size, device)  # issue #18: a 16-bit photo keeps its precision
 
     def style_tensor(img: Image.Image) -> torch.Tensor:
         t = pil_to_tensor(resize(img, _style_size(img, longest, config)), device)

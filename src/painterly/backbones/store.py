@@ -71,8 +71,10 @@ def default_models_dir() -> Path:
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     """The file's SHA-256 as hex."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
+        if hasattr(hashlib, "file_digest"):  # Python 3.11+ (issue #18: the library's own loop)
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+        digest = hashlib.sha256()
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from painterly.cli import EXIT_FAILED, EXIT_OK, portrait_io
+from painterly.cli import EXIT_FAILED, EXIT_OK, inputs, portrait_io
 from painterly.cli.options import add_config_arguments, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.config import FastConfig
@@ -47,12 +47,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "images",
-        nargs="+",
+        nargs="*",
         metavar="CONTENT STYLE [STYLE ...]",
         help="photo (or folder of photos), then painting(s)",
     )
+    inputs.add_arguments(parser, "the photo, or a folder of photos")  # issue #18
     parser.add_argument("-o", "--output", required=True, help="output image, or output folder in folder mode")
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
+    parser.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="folder mode: leave photos whose output exists alone (and paint the rest)",
+    )
     parser.add_argument(
         "--format",
         default="png",
@@ -68,20 +74,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from painterly.fast import FastStylizer
 
-    if len(args.images) < 2:
+    photo, styles = inputs.split_inputs(args, list(args.images), folder_ok=True)  # issue #18
+    if photo is None or not styles:
         raise ConfigError("give a content image (or folder) and at least one style image")
+    if args.skip_existing and args.overwrite:
+        raise ConfigError("--skip-existing and --overwrite contradict each other: pick one")
     # The flags are already typed and range-checked by argparse, and FastConfig validates
     # itself; skipping the pydantic layer (for manifests and forms) saves importing
     # pydantic, about 0.3 s of a command that should answer in about a second (issue #16).
     config = FastConfig(**config_values(args, FastConfig))
-    content, styles = Path(args.images[0]), list(args.images[1:])
+    content = Path(photo)
     styles, config, library = resolve_run_styles(styles, config)  # issue #10: library names → files
     paintings = [open_image(s) for s in styles]  # a bad painting fails before anything loads
     portrait_io.check_inputs(config)
     if content.is_dir():
-        jobs = plan_folder(content, Path(args.output), args.format, args.overwrite, styles)
+        jobs = plan_folder(
+            content, Path(args.output), args.format, args.overwrite, styles, skip_existing=args.skip_existing
+        )
+        if not jobs:
+            print(f"nothing to do: every photo in {content} already has its output in {args.output}")
+            return EXIT_OK
     else:
         open_image(content)
+        if args.skip_existing and Path(args.output).is_file():
+            print(f"skipped: {args.output} exists (--skip-existing)")
+            return EXIT_OK
         jobs = [(content, check_output_path(args.output, args.overwrite, inputs=[content, *styles]))]
     stylizer = FastStylizer(config.threads)
     if not content.is_dir():
@@ -116,9 +133,16 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def plan_folder(
-    folder: Path, out_dir: Path, fmt: str, overwrite: bool, styles: list[str]
+    folder: Path,
+    out_dir: Path,
+    fmt: str,
+    overwrite: bool,
+    styles: list[str],
+    *,
+    skip_existing: bool = False,
 ) -> list[tuple[Path, Path]]:
-    """(photo, output) pairs for every image file in ``folder``, checked before any work."""
+    """(photo, output) pairs for every image file in ``folder``, checked before any work;
+    with ``skip_existing`` a photo whose output exists is left out (a re-run carries on)."""
     photos = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     if not photos:
         raise ConfigError(f"{folder}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in this folder")
@@ -132,6 +156,8 @@ def plan_folder(
     for photo in photos:
         # Two photos with one stem (a.jpg, a.png) keep their suffix in the name.
         stem = photo.stem if stems.count(photo.stem) == 1 else f"{photo.stem}_{photo.suffix.lstrip('.')}"
+        if skip_existing and (out_dir / f"{stem}.{fmt}").is_file():
+            continue  # issue #18: a finished photo of an earlier run
         target = check_output_path(out_dir / f"{stem}.{fmt}", overwrite, inputs=[photo, *styles])
         jobs.append((photo, target))
     return jobs

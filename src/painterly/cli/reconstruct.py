@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from painterly.cli import EXIT_INTERRUPTED, EXIT_OK
+from painterly.cli import EXIT_INTERRUPTED, EXIT_OK, estimate
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.cli.signals import PRELOAD_OPTIMISER
@@ -79,13 +79,16 @@ def handle(args: argparse.Namespace) -> int:
         raise OutputError(f"{out}: cannot create the folder ({exc.strerror})") from None
     figure_path = check_output_path(out / "figure.png", overwrite=True, inputs=[args.image])
     count = len(CONTENT_LAYERS) + len(STYLE_LAYERS)
+    reuse = {} if args.rerun else earlier_results(out, args.image, base)
+    # issue #18: warn before an hour of CPU work (reconstructions reused from DIR not counted)
+    aspect = min(original.size) / max(original.size)
+    estimate.warn_if_long("reconstruct", [base] * (count - len(reuse)), aspect, "--size 128 --iterations 100")
     with ProgressBar(count * base.iterations, description="reconstruct", enabled=not args.quiet) as progress:
 
         def on_step(number: int, total: int, event: Progress) -> None:
             progress.bar.set_description(f"reconstruct {number}/{total}", refresh=False)
             progress.bar.update((number - 1) * base.iterations + event.step - progress.bar.n)
 
-        reuse = {} if args.rerun else earlier_results(out, args.image, base)
         results = reconstruct(original, base, on_step, reuse=reuse)
     for r in results:
         save_image(r.image, out / f"{r.name}.png")

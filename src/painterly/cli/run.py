@@ -16,14 +16,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, portrait_io, watch_io
+from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, inputs, portrait_io, watch_io
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.cli.signals import PRELOAD_OPTIMISER, deferred
 from painterly.config import INIT_KEYWORDS, TransferConfig
 from painterly.errors import ConfigError, InputError, OutputError
 from painterly.events import Progress
-from painterly.images import check_output_path, open_image, save_image
+from painterly.images import (
+    BIT_DEPTHS,
+    HIGH_BIT_SUFFIXES,
+    check_output_path,
+    open_image,
+    save_image,
+    save_image_16bit,
+)
 from painterly.library.resolve import resolve_run_styles
 from painterly.presets import preset_values
 from painterly.records import (
@@ -58,8 +65,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "images", nargs="*", metavar="CONTENT STYLE [STYLE ...]", help="photo, then painting(s)"
     )
+    inputs.add_arguments(parser)  # issue #18: --photo, repeatable --style
     parser.add_argument("-o", "--output", help="output image (.png, .jpg, .webp, ...)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    parser.add_argument(  # issue #18: photographers print
+        "--bit-depth",
+        type=int,
+        choices=BIT_DEPTHS,
+        default=8,
+        help="bits per colour channel of OUT: 16 for a .png or .tif with the optimiser's full "
+        "precision (a 16-bit photo is read at 16 bits too) [default: 8]",
+    )
     parser.add_argument(
         "--save-every", type=int, default=0, metavar="N", help="write the image every N steps to OUT.steps/"
     )
@@ -102,7 +118,12 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError("--save-every and --checkpoint-every must be ≥ 0")
     if args.resume and args.from_manifest:
         raise ConfigError("use either --resume or --from-manifest, not both")
+    if args.bit_depth == 16 and args.output and Path(args.output).suffix.lower() not in HIGH_BIT_SUFFIXES:
+        raise ConfigError(f"--bit-depth 16: {args.output} must be a .png or .tif file")
     job = plan_resume(args) if args.resume else plan_run(args)
+    job.bit_depth = args.bit_depth
+    if job.bit_depth == 16 and job.paths.output.suffix.lower() not in HIGH_BIT_SUFFIXES:
+        raise ConfigError(f"--bit-depth 16: {job.paths.output} must be a .png or .tif file")
     return execute(job, args)
 
 
@@ -129,18 +150,21 @@ class Job:
         self.original_config = original_config
         #: What library names became (issue #10), for the manifest.
         self.library: list[dict[str, Any]] = []
+        #: Bits per channel of the picture (issue #18).
+        self.bit_depth = 8
 
 
 def plan_run(args: argparse.Namespace) -> Job:
     base: dict[str, Any] = {}
-    images = list(args.images)
+    photo, paintings = inputs.split_inputs(args, list(args.images))  # issue #18
     if args.from_manifest:
         manifest = read_run_manifest(args.from_manifest)
         base = dict(manifest.config)
-        if not images:
-            images = [manifest.inputs.content.path] + [s.path for s in manifest.inputs.styles]
-    if len(images) < 2:
+        photo = photo or manifest.inputs.content.path
+        paintings = paintings or [s.path for s in manifest.inputs.styles]
+    if photo is None or not paintings:
         raise ConfigError("give a content image and at least one style image (or --from-manifest)")
+    images = [photo, *paintings]
     if not args.output:
         raise ConfigError("give the output image with -o OUT")
     given = given_values(args)
@@ -247,6 +271,9 @@ def _check_inputs(content: str, styles: list[str], config: TransferConfig) -> No
 
     resolve_weights(config.backbone, config.weights_file)
     portrait_io.check_inputs(config)
+    from painterly.devices import resolve_device  # issue #18: cuda:7 on a 1-GPU machine fails now
+
+    resolve_device(config.device)
 
 
 def execute(job: Job, args: argparse.Namespace) -> int:
@@ -341,7 +368,10 @@ def execute(job: Job, args: argparse.Namespace) -> int:
     with deferred(reraise=False):  # a second Ctrl-C or SIGTERM must not cut the picture in half
         # The picture first: side files failing (a full disk) must never cost it.
         try:
-            save_image(result.image, picture)
+            if finished and getattr(args, "bit_depth", 8) == 16:  # issue #18
+                save_image_16bit(result.tensor, picture)
+            else:
+                save_image(result.image, picture)
         except OSError as exc:
             raise OutputError(f"{picture}: could not write the picture ({exc.strerror or exc})") from None
         status = result.status
@@ -383,6 +413,8 @@ def _extra(job: Job) -> dict[str, Any] | None:
         extra["resumed_from"] = job.resumed_from
     if job.library:
         extra["library"] = job.library
+    if job.bit_depth != 8:  # issue #18
+        extra["bit_depth"] = job.bit_depth
     return extra or None
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from painterly.cli import EXIT_INTERRUPTED, EXIT_OK
+from painterly.cli import EXIT_INTERRUPTED, EXIT_OK, estimate, inputs
 from painterly.cli.options import add_config_arguments, config_values
 from painterly.cli.progress import ProgressBar
 from painterly.cli.signals import PRELOAD_OPTIMISER
@@ -35,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="CONTENT STYLE [STYLE ...]",
         help="photo, then painting(s) (optional with a spec that names them)",
     )
+    inputs.add_arguments(parser)  # issue #18
     parser.add_argument("--spec", metavar="SPEC.toml", help="a sweep spec (see examples/sweeps/)")
     parser.add_argument(
         "--grid",
@@ -59,11 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def build_spec(args: argparse.Namespace) -> SweepSpec:
     """The spec file (if any) with the command line's images, axes and settings over it."""
     spec = load_spec(args.spec) if args.spec else SweepSpec()
-    images = list(args.images)
+    photo, paintings = inputs.split_inputs(args, list(args.images))  # issue #18
     return combine(
         spec,
-        content=images[0] if images else None,
-        styles=tuple(images[1:]),
+        content=photo,
+        styles=tuple(paintings),
         axes=tuple(parse_grid_option(g) for g in args.grid),
         overrides=config_values(args, TransferConfig),
     )
@@ -78,8 +80,12 @@ def handle(args: argparse.Namespace) -> int:
         for run in runs:
             print(f"{run.name}: {run.label}")
         print(f"{len(runs)} run(s); all settings valid")
+        estimate.warn_if_long(  # issue #18: the same warning a real sweep gives
+            "sweep", [r.config for r in runs], estimate.aspect_of(spec.content), "--size 128 --iterations 60"
+        )
         return EXIT_OK
-    runs, _ = prepare(spec, args.output)  # every config, input and the folder, before the bar
+    runs, out = prepare(spec, args.output)  # every config, input and the folder, before the bar
+    warn_long(spec, runs, out, args.rerun)
     total = sum(r.config.total_steps() for r in runs)
     done_before = 0
     with ProgressBar(total, description="sweep", enabled=not args.quiet) as progress:
@@ -107,3 +113,14 @@ def handle(args: argparse.Namespace) -> int:
         print("painterly: the sweep stopped early; run the same command again to carry on")
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def warn_long(spec: SweepSpec, runs: list, out: Path, rerun: bool) -> None:
+    """Issue #18: say so before an hour of CPU work (finished runs are skipped, so not counted)."""
+    from painterly.lab.sweep import is_done
+    from painterly.records import RunPaths
+
+    todo = [r for r in runs if rerun or not is_done(r, RunPaths(out / "runs" / f"{r.name}.png"))]
+    estimate.warn_if_long(
+        "sweep", [r.config for r in todo], estimate.aspect_of(spec.content), "--size 128 --iterations 60"
+    )

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from painterly.cli import EXIT_INTERRUPTED, EXIT_OK
+from painterly.cli import EXIT_INTERRUPTED, EXIT_OK, inputs
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.signals import PRELOAD_TORCH
 from painterly.config import VideoConfig
@@ -32,7 +32,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("clip", metavar="CLIP", help="video file, animated GIF, or folder of numbered frames")
-    parser.add_argument("styles", nargs="+", metavar="PAINTING", help="painting(s); several are blended")
+    parser.add_argument("styles", nargs="*", metavar="PAINTING", help="painting(s); several are blended")
+    parser.add_argument(  # issue #18: paintings named explicitly, as in run and fast
+        "--style",
+        action="append",
+        default=[],
+        dest="style_options",
+        metavar="PAINTING",
+        help="a painting (file or library name); repeat for several",
+    )
     parser.add_argument("-o", "--output", required=True, help="OUT.mp4, OUT.gif, or a folder for PNG frames")
     parser.add_argument("--overwrite", action="store_true", help="replace the output and earlier frames")
     parser.add_argument(
@@ -54,6 +62,10 @@ def handle(args: argparse.Namespace) -> int:
 
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite contradict each other: pick one")
+    inputs.check_ambiguous(args.clip, list(args.styles), folder_ok=True)
+    styles = [*args.styles, *args.style_options]
+    if not styles:
+        raise ConfigError("give at least one painting (positional or --style)")
     config = build_config(VideoConfig, config_values(args, VideoConfig))
     bars: list[tqdm] = []  # made on the first frame, so that an early error is one line alone
 
@@ -81,7 +93,7 @@ def handle(args: argparse.Namespace) -> int:
     try:
         result = stylize_video(
             args.clip,
-            args.styles,
+            styles,
             args.output,
             config,
             progress,

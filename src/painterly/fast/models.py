@@ -83,13 +83,19 @@ def dynamic_transform_graph(path: str | os.PathLike[str], float_activations: boo
         model = onnx.load(str(path))
     except Exception as exc:  # protobuf raises its own DecodeError
         raise InputError(f"{path}: not a readable ONNX model ({exc})") from None
+    from onnx.tools import update_model_dims  # issue #18: onnx's own tool, not a hand-written loop
+
+    def symbolic(value: Any) -> list[int | str]:
+        dims: list[int | str] = [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
+        if len(dims) == 4 and dims[3] == 3:  # image tensors, not the 1×1×1×100 vector
+            dims[1:3] = ["height", "width"]
+        return dims
+
     graph = model.graph
-    for value in list(graph.input) + list(graph.output):
-        dims = value.type.tensor_type.shape.dim
-        if len(dims) == 4 and dims[3].dim_value == 3:  # image tensors, not the 1×1×1×100 vector
-            for index, symbol in ((1, "height"), (2, "width")):
-                dims[index].ClearField("dim_value")
-                dims[index].dim_param = symbol
+    model = update_model_dims.update_inputs_outputs_dims(
+        model, {v.name: symbolic(v) for v in graph.input}, {v.name: symbolic(v) for v in graph.output}
+    )
+    graph = model.graph
     del graph.value_info[:]
     if float_activations:
         drop_activation_quantisation(graph)
@@ -111,7 +117,7 @@ def cached_transform_graph(path: str | os.PathLike[str], float_activations: bool
     stat = source.stat()
     # The rewrite itself is part of the key: a graph cached before the float-activation
     # rewrite (issue #17) or without it must not be served for the other.
-    recipe = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|float_activations={float_activations}|v2"
+    recipe = f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|float_activations={float_activations}|v3"
     key = hashlib.sha1(recipe.encode()).hexdigest()[:16]
     cached = user_cache_dir() / "fast" / f"{source.stem}.dynamic.{key}.onnx"
     if cached.is_file():

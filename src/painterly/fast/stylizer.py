@@ -9,10 +9,9 @@ No optimisation, no VGG19: quality is below the Gatys engine, which is why
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -121,22 +120,21 @@ class FastStylizer:
         # The image input is the 4-d NHWC one with 3 channels; the other is the style vector.
         self._image_input = next(n for n, i in inputs.items() if i.shape[-1] == 3)
         self._vector_input = next(n for n in inputs if n != self._image_input)
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        # issue #18: functools' LRU instead of a hand-kept OrderedDict; the key is the crop's bytes
+        self._vector_of_crop = functools.lru_cache(maxsize=STYLE_CACHE_SIZE)(self._predict_vector)
         self.load_seconds = time.perf_counter() - start
 
     def style_vector(self, painting: Image.Image) -> np.ndarray:
         """The 100-d style vector (shape 1×1×1×100) of a painting's centre square."""
         crop = np.asarray(resize(centre_square(to_rgb(painting)), (STYLE_SIDE, STYLE_SIDE)), dtype=np.uint8)
-        key = hashlib.sha1(crop.tobytes()).hexdigest()
-        if key in self._cache:
-            self._cache.move_to_end(key)
-            return self._cache[key]
+        return self._vector_of_crop(crop.tobytes())
+
+    def _predict_vector(self, crop_bytes: bytes) -> np.ndarray:
+        crop = np.frombuffer(crop_bytes, dtype=np.uint8).reshape(STYLE_SIDE, STYLE_SIDE, 3)
         batch = (crop.astype(np.float32) / 255.0)[None]
         vector = np.asarray(self._predict.run(None, {self._predict_input: batch})[0], dtype=np.float32)
         vector = vector.reshape(1, 1, 1, STYLE_DIM)
-        self._cache[key] = vector
-        while len(self._cache) > STYLE_CACHE_SIZE:
-            self._cache.popitem(last=False)
+        vector.flags.writeable = False  # shared by every caller that paints with this painting
         return vector
 
     def paint(self, photo: np.ndarray, vector: np.ndarray) -> np.ndarray:

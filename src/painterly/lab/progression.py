@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from painterly.errors import InputError
 from painterly.images import check_output_path, open_image
@@ -110,20 +110,53 @@ def caption(step: int, total: int, losses: dict[str, float] | None) -> str:
     text = f"step {step}/{total}"
     for name in ("total", "content", "style"):
         if losses and name in losses:
-            text += f" · {name} {losses[name]:.3g}"
+            text += f"{SEPARATOR}{name} {losses[name]:.3g}"
     return text
 
 
-def captioned(image: Image.Image, text: str, size: tuple[int, int]) -> Image.Image:
-    """The image scaled to ``size`` with a white caption band below it; the frame's
-    sides are even (H.264 in yuv420p needs that)."""
-    face = font(max(10, min(16, size[0] // 28)))
-    band = int(face.size * 1.8) if hasattr(face, "size") else 22
+#: Left and right margin of a caption, px.
+CAPTION_MARGIN = 6
+#: What separates the parts of a caption; lines break only there.
+SEPARATOR = " · "
+
+
+def caption_face(width: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """The caption's font for a frame ``width`` px wide."""
+    return font(max(10, min(16, width // 28)))
+
+
+def caption_lines(text: str, face: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> list[str]:
+    """``text`` broken at its separators into lines that fit ``width`` px between the margins
+    (issue #18: a long caption used to run off the right edge of the frame)."""
+    room = width - 2 * CAPTION_MARGIN
+    lines: list[str] = []
+    for part in text.split(SEPARATOR):
+        joined = lines[-1] + SEPARATOR + part if lines else part
+        if lines and face.getlength(joined) <= room:
+            lines[-1] = joined
+        else:
+            lines.append(part)
+    return lines
+
+
+def captioned(
+    image: Image.Image, text: str, size: tuple[int, int], line_count: int | None = None
+) -> Image.Image:
+    """The image scaled to ``size`` with a white caption band below it, the caption wrapped
+    to the frame's width in ``line_count`` lines' room (default: its own); the frame's sides
+    are even (H.264 in yuv420p needs that)."""
+    face = caption_face(size[0])
+    lines = caption_lines(text, face, size[0])
+    line_height = int(face.size * 1.25) if hasattr(face, "size") else 14
+    band = line_height * max(len(lines), line_count or 0) + line_height // 2
     width, height = size[0] + size[0] % 2, size[1] + band
     height += height % 2
     frame = Image.new("RGB", (width, height), (255, 255, 255))
     frame.paste(image.convert("RGB").resize(size, Image.Resampling.LANCZOS), (0, 0))
-    ImageDraw.Draw(frame).text((6, size[1] + band // 5), text, fill=(20, 20, 20), font=face)
+    draw = ImageDraw.Draw(frame)
+    for n, line in enumerate(lines):
+        y = size[1] + line_height // 4 + n * line_height
+        draw.text((CAPTION_MARGIN, y), line, fill=(20, 20, 20), font=face)
     return frame
 
 
@@ -139,9 +172,10 @@ def build_frames(run: RunFrames, max_side: int = 512) -> list[Image.Image]:
     # Small runs are enlarged so that the caption fits under the picture.
     scale = min(max(1.0, MIN_WIDTH / w), max_side / max(w, h))
     size = (max(2, round(w * scale)), max(2, round(h * scale)))
-    return [
-        captioned(img, caption(step, run.total_steps, run.history.get(step)), size) for step, img in images
-    ]
+    texts = [caption(step, run.total_steps, run.history.get(step)) for step, _ in images]
+    face = caption_face(size[0])
+    most = max(len(caption_lines(t, face, size[0])) for t in texts)  # every frame one size
+    return [captioned(img, text, size, most) for (_, img), text in zip(images, texts)]
 
 
 def check_video_path(path: str | os.PathLike[str], overwrite: bool, inputs: Sequence[Path]) -> Path:

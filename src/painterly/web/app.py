@@ -749,8 +749,12 @@ def decode_image(data: bytes, label: str, max_pixels: int) -> Any:
 
 
 def find_examples(examples_dir: str | Path | None) -> dict[str, dict[str, Path]]:
-    """The bundled example images by kind and name (the repository's examples/ folder)."""
-    root = Path(examples_dir) if examples_dir else Path(__file__).resolve().parents[3] / "examples"
+    """The bundled example images by kind and name: the package's examples/ (in a checkout a
+    link to the repository's examples/ folder; in a wheel a copy of it, issue #18)."""
+    bundled = Path(__file__).resolve().parents[1] / "examples"
+    if not bundled.is_dir():  # a checkout where the link is not one (Windows without symlinks)
+        bundled = Path(__file__).resolve().parents[3] / "examples"
+    root = Path(examples_dir) if examples_dir else bundled
     found: dict[str, dict[str, Path]] = {kind: {} for kind in EXAMPLE_KINDS}
     for kind in EXAMPLE_KINDS:
         folder = root / kind

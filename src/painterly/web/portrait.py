@@ -11,9 +11,9 @@ so jobs take them like any other setting.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import threading
-from collections import OrderedDict
 from typing import Any
 
 #: Overlays kept in memory (PNG bytes by upload id): a user looks at one photo at a time.
@@ -28,38 +28,37 @@ def register(app: Any, store: Any, api_error: type[Exception]) -> None:
 
     lock = threading.Lock()  # one LiteRT interpreter set, used by one request at a time
     detectors: list[Any] = []
-    overlays: OrderedDict[str, tuple[bytes, dict[str, Any]]] = OrderedDict()
+
+    # issue #18: functools' LRU instead of a hand-kept OrderedDict (called under the lock; an
+    # exception is not cached)
+    @functools.lru_cache(maxsize=OVERLAY_CACHE)
+    def overlay_of(upload_id: str) -> tuple[bytes, dict[str, Any]]:
+        from painterly.images import fit_size, open_image, resize
+        from painterly.portrait import Detector, build_maps, mask_overlay
+
+        if not detectors:
+            detectors.append(Detector.load())
+        photo = open_image(store.upload_path(upload_id))
+        if max(photo.size) > ANALYSE_SIDE:
+            photo = resize(photo, fit_size(*photo.size, ANALYSE_SIDE))
+        found = detectors[0].analyse(photo)
+        maps = build_maps(photo, found)
+        buffer = io.BytesIO()
+        mask_overlay(photo, maps).save(buffer, "PNG")
+        info = {
+            "faces": len(found.faces),
+            "person_share": round(float(maps.person.mean()), 3),
+            "overlay": f"/api/portrait/overlay/{upload_id}.png",
+            "warning": "" if found.faces else "no face found: portrait mode would run as an ordinary run",
+            "timings": {k: round(v, 4) for k, v in found.timings.items()},
+        }
+        return buffer.getvalue(), info
 
     def analyse(upload_id: str) -> tuple[bytes, dict[str, Any]]:
         if store.get_upload(upload_id) is None:
             raise api_error(404, f"no upload {upload_id!r}")
         with lock:
-            if upload_id in overlays:
-                overlays.move_to_end(upload_id)
-                return overlays[upload_id]
-            from painterly.images import fit_size, open_image, resize
-            from painterly.portrait import Detector, build_maps, mask_overlay
-
-            if not detectors:
-                detectors.append(Detector.load())
-            photo = open_image(store.upload_path(upload_id))
-            if max(photo.size) > ANALYSE_SIDE:
-                photo = resize(photo, fit_size(*photo.size, ANALYSE_SIDE))
-            found = detectors[0].analyse(photo)
-            maps = build_maps(photo, found)
-            buffer = io.BytesIO()
-            mask_overlay(photo, maps).save(buffer, "PNG")
-            info = {
-                "faces": len(found.faces),
-                "person_share": round(float(maps.person.mean()), 3),
-                "overlay": f"/api/portrait/overlay/{upload_id}.png",
-                "warning": "" if found.faces else "no face found: portrait mode would run as an ordinary run",
-                "timings": {k: round(v, 4) for k, v in found.timings.items()},
-            }
-            overlays[upload_id] = (buffer.getvalue(), info)
-            while len(overlays) > OVERLAY_CACHE:
-                overlays.popitem(last=False)
-            return overlays[upload_id]
+            return overlay_of(upload_id)
 
     @app.post("/api/portrait/analyse/{upload_id}")
     async def portrait_analyse(upload_id: str) -> dict[str, Any]:

@@ -232,7 +232,7 @@ def add_video_routes(
     async def create_video(
         file: UploadFile | None = File(None),
         styles: str = Form(""),
-        temporal_weight: float = Form(0.7),
+        temporal_weight: float = Form(VideoConfig.temporal_weight),
         size: int = Form(480),
         duration: float = Form(0.0),
     ) -> dict[str, Any]:
