@@ -8,7 +8,8 @@ sheet per mode and the artefact measures of :mod:`painterly.lab.artefacts`.
 
 Modes (each writes ``<out>/<mode>.png`` and adds rows to ``<out>/results.json``):
   tv         balanced preset at each of --sizes: before (zero padding, no TV) vs reflect
-             padding with each of --tv-weights: mesh, style distance by two judges
+             padding with each of --tv-weights: mesh, and the style distance of the central
+             80 % by a reflect- and a zero-padded judge
   optimised  balanced preset: before (zero padding, no TV) vs after (the defaults):
              mesh energy in flat regions, style distance, border band
   histogram  --preserve-colors histogram: before (painting recoloured only) vs after
@@ -104,8 +105,11 @@ class Judge:
     judge's own: a zero-padded judge favours pictures made against zero padding and a
     reflect-padded one the others, so the tv mode reports both."""
 
-    def __init__(self, padding: str = "reflect") -> None:
+    def __init__(self, padding: str = "reflect", crop: float = 0.0) -> None:
         self.net = build_network(TransferConfig(padding=padding), torch.device("cpu"))
+        # crop: judge only the central part (0.1: 10 % off each side), so neither padding's
+        # edge (a dark frame, a reflected line) decides which picture is nearer the painting.
+        self.crop = crop
         self._grams: dict[tuple[str, int], dict[str, torch.Tensor]] = {}
 
     def grams(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -117,6 +121,10 @@ class Judge:
         key = (str(painting), size)
         if key not in self._grams:
             self._grams[key] = self.grams(photo_at(painting, size))
+        if self.crop:
+            h, w = image.shape[-2:]
+            dy, dx = round(h * self.crop), round(w * self.crop)
+            image = image[..., dy : h - dy, dx : w - dx]
         mine = self.grams(image)
         return float(sum(distance(mine[k], self._grams[key][k]) for k in STYLE_LAYERS)) / len(STYLE_LAYERS)
 
@@ -306,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {args.pairs - len(pairs)} pair(s) skipped: images not found (is ../shared there?)")
     args.out.mkdir(parents=True, exist_ok=True)
     judge = Judge()
-    zero_judge = Judge("zeros") if "tv" in args.modes.split(",") else None
+    tv_judges = (Judge(crop=0.1), Judge("zeros", crop=0.1)) if "tv" in args.modes.split(",") else None
     results: list[dict[str, Any]] = []
     modes = args.modes.split(",")
     print(f"load: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -351,9 +359,9 @@ def main(argv: list[str] | None = None) -> int:
                     variants,
                     size,
                     pairs,
-                    judge,
+                    tv_judges[0],
                     ("mesh", "style_distance", "style_distance_zeros"),
-                    zero_judge=zero_judge,
+                    zero_judge=tv_judges[1],
                     save=args.out / "tv",
                 )
                 sheet.save(args.out / f"tv_{size}.png")
