@@ -94,3 +94,7 @@ bench-speed: $(STAMP)
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/threads.py
 	$(BIN)/python bench/fast.py --no-speed
+
+# issue #12: batch timings (local, --workers 2, Ray) and resume after a kill
+bench-batch: $(STAMP)
+	$(BIN)/python bench/batch.py --size 64 --steps 20 --rounds 2

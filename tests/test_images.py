@@ -120,3 +120,16 @@ def test_outputs_get_normal_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "p.png").stat().st_mode & 0o777 == 0o644
+
+
+def test_the_same_picture_saves_to_the_same_bytes(tmp_path):
+    """The embedded sRGB profile once carried the time it was made: reruns differed."""
+    from painterly.images import save_image, srgb_profile
+
+    srgb_profile.cache_clear()
+    img = Image.fromarray(np.arange(48 * 32 * 3, dtype=np.uint8).reshape(32, 48, 3))
+    save_image(img, tmp_path / "a.png")
+    srgb_profile.cache_clear()
+    save_image(img, tmp_path / "b.png")
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert srgb_profile()[24:36] == bytes.fromhex("07ea00010001000000000000")  # a fixed date, not now

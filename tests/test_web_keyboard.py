@@ -89,19 +89,31 @@ def tab_to(page: object, pattern: str, limit: int = 80, back: bool = False) -> s
     raise AssertionError(f"Tab never reached {pattern!r}; went through {seen}")
 
 
+def wait_for(items: list, page: object, seconds: float = 30) -> None:
+    """Until ``items`` (filled by a page event listener) has something."""
+    deadline = time.monotonic() + seconds
+    while not items and time.monotonic() < deadline:
+        page.wait_for_timeout(100)  # type: ignore[attr-defined]  # lets Playwright deliver events
+    assert items, "no file chooser opened"
+
+
 def test_the_whole_studio_from_the_keyboard_on_a_phone(quick_server: str, tmp_path: Path) -> None:
     axe = axe_or_fail()
     photo = make_image(tmp_path / "photo.png", (64, 48), seed=1)
     with studio_page(quick_server, PHONE) as (page, errors, sync_api):
         expect = sync_api.expect
+        # Listening from the start turns file-chooser interception on well before the Enter
+        # (expect_file_chooser() turns it on as the key goes, a race a loaded machine lost).
+        choosers: list = []
+        page.on("filechooser", lambda chooser: choosers.append(chooser))
         assert serious_violations(axe, page) == []
 
         # The first Tab lands on the photo picker; Enter opens the file chooser.
         page.keyboard.press("Tab")
         assert focused(page) == "#content-input"
-        with page.expect_file_chooser() as chooser:
-            page.keyboard.press("Enter")
-        chooser.value.set_files(str(photo))
+        page.keyboard.press("Enter")
+        wait_for(choosers, page)
+        choosers[0].set_files(str(photo))
         expect(page.locator("#content-chosen img")).to_have_count(1)
         assert "photo.png" in page.inner_text("#content-chosen-text")
 

@@ -8,6 +8,7 @@ file in the target folder, then a rename, so a crash never leaves half a picture
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -423,11 +424,16 @@ HIGH_BIT_SUFFIXES = (".png", ".tif", ".tiff")
 FINE_KEY = "painterly.fine"
 
 
+@functools.lru_cache(maxsize=1)
 def srgb_profile() -> bytes:
-    """LittleCMS's built-in sRGB profile as ICC bytes (588 bytes)."""
+    """LittleCMS's built-in sRGB profile as ICC bytes (588 bytes), with a fixed creation
+    date: LittleCMS stamps the current time, which made two runs of the same picture
+    differ by a byte (the profile carries no MD5 ID, so nothing else depends on it)."""
     from PIL import ImageCms
 
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc[24:36] = struct.pack(">6H", 2026, 1, 1, 0, 0, 0)  # ICC header: dateTimeNumber
+    return bytes(icc)
 
 
 def is_srgb_profile(icc: bytes) -> bool:

@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "histogram",
     "progression",
     "serve",
+    "batch",  # issue #12
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
