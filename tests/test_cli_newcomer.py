@@ -276,8 +276,8 @@ def test_cpu_estimate_counts_every_scale() -> None:
 
 @pytest.mark.slow
 def test_the_python_example_stop_condition_fires(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs the Python API block of docs/readme/cli.md (what the README gets) with tiny sizes."""
-    text = (ROOT / "docs" / "readme" / "cli.md").read_text()
+    """Runs the README's Python API block with tiny sizes."""
+    text = (ROOT / "README.md").read_text()
     block = next(b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "raise Stop" in b)
     content, style = ROOT / "examples" / "content" / "chelsea.jpg", ROOT / "examples" / "styles"
     code = (

@@ -47,8 +47,10 @@ LineSearch = Literal["none", "strong_wolfe"]
 KeepRange = Literal["clamp", "penalty", "none"]
 PresetName = Literal["none", "draft", "balanced", "quality", "portrait", "photo"]
 Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
-#: Default TV weight (issue #17; see transfer.TV_SCALE). Still 0: the mesh measurement that
-#: would justify a non-zero default (bench/quality.py --modes optimised) is not finished yet.
+#: Default TV weight (issue #17; see transfer.TV_SCALE). 0 by measurement (bench/quality.py
+#: --modes tv, four pairs at 128 px): 3e-4 lowers the mesh measure 32–47 % but blurs the
+#: strokes and bares a coarse pooling grid (docs/quality/tv_side_by_side.jpg); 1e-3 halves it
+#: on all four at up to +60 % style distance. No weight halves it at the same style.
 TV_DEFAULT = 0.0
 # issue #10: how a library artist/movement becomes a style (chosen by measurement: docs/guides/library.md)
 StyleGroup = Literal["blend", "representative"]

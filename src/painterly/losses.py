@@ -69,7 +69,59 @@ def content_loss(features: torch.Tensor, target: torch.Tensor, kind: Distance = 
 
 def style_loss(features: torch.Tensor, target_gram: torch.Tensor, kind: Distance = "l2") -> torch.Tensor:
     """How far the Gram matrix of N×C×H×W ``features`` is from the N×C×C (or 1×C×C) target."""
-    return distance(gram_matrix(features), target_gram.expand(features.shape[0], -1, -1), kind)
+    target = target_gram.expand(features.shape[0], -1, -1)
+    if kind == "l2" and not target.requires_grad and features.shape[1] > 1:
+        return _gram_l2(features, target)  # issue #16: the same value, fewer passes
+    return distance(gram_matrix(features), target, kind)
+
+
+class _GramL2(torch.autograd.Function):
+    """mean((F Fᵀ / scale − A)²) in one autograd node (issue #16).
+
+    Autograd's own chain (product, scale, subtract, square, mean, and their backwards,
+    then the Gram's) makes ~10 passes over C×C matrices and keeps several of them
+    alive; here the forward keeps only the difference D, and the backward is one
+    product: ∂L/∂F = (D + Dᵀ) F · 2/(numel(D)·scale). The target has no gradient.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        flat: torch.Tensor,
+        target: torch.Tensor,
+        scale: float,
+        positions_first: bool,
+    ) -> torch.Tensor:
+        gram = (
+            torch.bmm(flat.transpose(1, 2), flat)
+            if positions_first
+            else torch.bmm(flat, flat.transpose(1, 2))
+        )
+        diff = gram.div_(scale).sub_(target)  # the product is ours: reuse its storage
+        ctx.save_for_backward(flat, diff)
+        ctx.scale, ctx.positions_first = scale, positions_first
+        return torch.vdot(diff.reshape(-1), diff.reshape(-1)) / diff.numel()
+
+    @staticmethod
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
+    ) -> tuple[torch.Tensor, None, None, None]:
+        flat, diff = ctx.saved_tensors
+        # All scalars folded into the small C×C matrix, not the C×HW product.
+        sym = (diff + diff.transpose(1, 2)).mul_(grad * (2.0 / (diff.numel() * ctx.scale)))
+        if ctx.positions_first:
+            return torch.bmm(flat, sym), None, None, None
+        return torch.bmm(sym, flat), None, None, None
+
+
+def _gram_l2(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """style_loss(l2) through _GramL2, on the same views gram_matrix uses."""
+    n, c, h, w = features.shape
+    if features.is_contiguous(memory_format=torch.channels_last):
+        return _GramL2.apply(
+            features.permute(0, 2, 3, 1).reshape(n, h * w, c), target, float(c * h * w), True
+        )
+    return _GramL2.apply(features.reshape(n, c, h * w), target, float(c * h * w), False)
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:

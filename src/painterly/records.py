@@ -95,6 +95,37 @@ def _torch_version() -> str:
         return "not installed"
 
 
+def fast_manifest(
+    config: Any,
+    content: str,
+    styles: list[str],
+    output: str | os.PathLike[str],
+    result: Any,
+    threads: int,
+    library: list[Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The manifest of one fast-mode picture (``result`` a FastResult): the same for
+    `painterly fast` and a fast batch, so either can be read or remade the same way."""
+    return build_manifest(
+        kind="fast",
+        config=config.to_dict(),
+        inputs={"content": content, "styles": styles},
+        output=output,
+        status="finished",
+        steps=0,
+        device=f"cpu (onnxruntime, {threads} threads)",
+        timings=result.timings,
+        losses={},
+        extra={
+            "size": list(result.size),
+            "work_size": list(result.work_size),
+            **({"library": list(library)} if library else {}),
+            **(extra or {}),
+        },
+    )
+
+
 def build_manifest(
     *,
     kind: str,

@@ -129,7 +129,7 @@ class Worker:
         from painterly.config import FastConfig, config_from_dict
         from painterly.fast import FastStylizer, fast_stylize
         from painterly.images import open_image, save_image
-        from painterly.records import build_manifest, write_manifest
+        from painterly.records import fast_manifest, write_manifest
 
         clear(task)
         config = config_from_dict(FastConfig, {**task.config, "threads": self.threads})
@@ -145,21 +145,15 @@ class Worker:
         else:
             result = fast_stylize(task.photo, paintings, config, stylizer=self._fast)
         save_image(result.image, task.output)  # the picture before its manifest
-        manifest = build_manifest(
-            kind="fast",
-            config=config.to_dict(),
-            inputs={"content": task.photo, "styles": list(task.styles)},
-            output=task.output,
-            status="finished",
-            steps=0,
-            device=f"cpu (onnxruntime, {self._fast.threads} threads)",
-            timings=result.timings,
-            losses={},
-            extra={
-                "size": list(result.size),
-                **({"library": list(task.library)} if task.library else {}),
-                "batch": {"key": task.key, "index": task.index, "painting": task.painting},
-            },
+        manifest = fast_manifest(
+            config,
+            task.photo,
+            list(task.styles),
+            task.output,
+            result,
+            self._fast.threads,
+            library=list(task.library),
+            extra={"batch": {"key": task.key, "index": task.index, "painting": task.painting}},
         )
         write_manifest(task.paths.manifest, manifest)
         return {"status": "finished", "reason": "", "steps": 1, "resumed_from_step": 0, "loss": None}

@@ -24,7 +24,7 @@ from painterly.errors import ConfigError, OutputError, PainterlyError
 from painterly.events import Progress
 from painterly.images import WRITABLE_SUFFIXES, check_output_path, open_image, save_image
 from painterly.library.resolve import resolve_run_styles
-from painterly.records import RunPaths, build_manifest, write_manifest
+from painterly.records import RunPaths, fast_manifest, write_manifest
 
 if TYPE_CHECKING:
     from painterly.fast import FastResult, FastStylizer
@@ -191,22 +191,7 @@ def paint_one(
     save_image(result.image, target)
     if maps is not None and show_masks:
         portrait_io.write_masks(target, open_image(source), maps)
-    manifest = build_manifest(
-        kind="fast",
-        config=config.to_dict(),
-        inputs={"content": str(source), "styles": styles},
-        output=target,
-        status="finished",
-        steps=0,
-        device=f"cpu (onnxruntime, {stylizer.threads} threads)",
-        timings=result.timings,
-        losses={},
-        extra={
-            "size": list(result.size),
-            "work_size": list(result.work_size),
-            **({"library": library} if library else {}),
-        },
-    )
+    manifest = fast_manifest(config, str(source), styles, target, result, stylizer.threads, library=library)
     write_manifest(RunPaths(target).manifest, manifest)
     return result
 

@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from painterly.errors import MissingDependencyError
 from painterly.events import Notice
-from painterly.images import open_image, save_image
+from painterly.images import save_image
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -30,17 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_inputs(config: Any) -> None:
     """Fail before any long work: the runtime is there, the portrait files can be read."""
-    if not config.portrait:
-        return
-    from painterly.portrait import INSTALL_HINT, runtime_available
+    from painterly.runner import check_portrait_inputs
 
-    if not runtime_available():
-        raise MissingDependencyError(
-            f"portrait mode needs the LiteRT runtime (ai-edge-litert): {INSTALL_HINT}"
-        )
-    for name in ("person_style", "background_style", "mask_person"):
-        if getattr(config, name):
-            open_image(getattr(config, name))
+    check_portrait_inputs(config)
 
 
 def warn(notice: Notice) -> None:

@@ -50,3 +50,27 @@ def match_color_statistics(source: np.ndarray, reference: np.ndarray) -> np.ndar
     transform = _sqrtm(cov_r) @ _sqrtm(cov_s, inverse=True)
     moved = (source.reshape(-1, 3) - mu_s) @ transform.T + mu_r
     return np.clip(moved.reshape(source.shape), 0.0, 1.0).astype(np.float32)
+
+
+def smooth_chroma(rgb: np.ndarray, sigma: float) -> np.ndarray:
+    """H×W×3 RGB (0–1) whose YIQ colour channels are Gaussian-blurred by ``sigma`` px
+    while its luminance is kept exactly: fine colour noise goes, strokes (which live in
+    the luminance) stay. The transform network paints R, G and B at every pixel on its
+    own, and at the pixel scale their disagreement is rainbow speckle (issue #17); the eye
+    resolves colour more coarsely than brightness, which is why JPEG halves chroma too."""
+    if sigma <= 0:
+        return rgb
+    radius = max(1, int(np.ceil(3 * sigma)))
+    x = np.arange(-radius, radius + 1, dtype=np.float32)
+    kernel = np.exp(-(x**2) / (2 * sigma**2))
+    kernel /= kernel.sum()
+    yiq = rgb.astype(np.float32) @ RGB_TO_YIQ.T.astype(np.float32)
+    chroma = yiq[..., 1:]
+    for axis in (0, 1):  # separable, edges reflected so the border keeps its colour
+        pad = [(0, 0)] * 3
+        pad[axis] = (radius, radius)
+        padded = np.pad(chroma, pad, mode="symmetric")
+        n = chroma.shape[axis]
+        chroma = sum(w * padded.take(np.arange(i, i + n), axis=axis) for i, w in enumerate(kernel))
+    yiq[..., 1:] = chroma
+    return np.clip(yiq @ YIQ_TO_RGB.T.astype(np.float32), 0.0, 1.0)

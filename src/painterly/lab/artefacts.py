@@ -10,6 +10,8 @@ them as pass/fail thresholds.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 
@@ -65,11 +67,16 @@ def chroma_noise(image: torch.Tensor, photo: torch.Tensor) -> float:
     return float(high_pass(rgb_to_yiq(image)[:, 1:]).square()[mask].mean()) * 1e3
 
 
-def edge_profile(image: torch.Tensor, depth: int) -> torch.Tensor:
+def edge_profile(image: torch.Tensor, depth: int, detrend: bool = False) -> torch.Tensor:
     """Luminance at distance 0..3·depth−1 from the edge, each side divided by its own
     mean over depth..3·depth−1 (the strip just inside), then averaged over the four
     sides: 1.0 everywhere when the edge looks like what lies next to it. Comparing
-    each side with its own neighbourhood keeps a dark bottom half from counting."""
+    each side with its own neighbourhood keeps a dark bottom half from counting.
+
+    ``detrend``: divide by the straight line fitted to the strip instead of its mean,
+    so a smooth brightness slope towards the edge (a vignette, a dark foreground that
+    the painting evens out) is not read as a band; a frame a few pixels deep is a dip
+    against that line and still shows."""
     y = luminance(image)[0, 0]
     reach = 3 * depth
     sides = [
@@ -78,22 +85,41 @@ def edge_profile(image: torch.Tensor, depth: int) -> torch.Tensor:
         y[:, :reach].mean(0),
         y.flip(1)[:, :reach].mean(0),
     ]
-    return torch.stack([p / p[depth:].mean().clamp_min(1e-6) for p in sides]).mean(0)
+    if not detrend:
+        return torch.stack([p / p[depth:].mean().clamp_min(1e-6) for p in sides]).mean(0)
+    d = torch.arange(reach, dtype=y.dtype, device=y.device)
+    x, out = d[depth:] - d[depth:].mean(), []
+    for p in sides:
+        slope = (x * (p[depth:] - p[depth:].mean())).sum() / x.square().sum()
+        trend = p[depth:].mean() + slope * (d - d[depth:].mean())
+        out.append(p / trend.clamp_min(1e-6))
+    return torch.stack(out).mean(0)
 
 
-def border_band(image: torch.Tensor, photo: torch.Tensor | None = None) -> float:
+def border_band(
+    image: torch.Tensor,
+    photo: torch.Tensor | None = None,
+    detrend: bool = False,
+    reduce: Literal["worst", "mean"] = "worst",
+) -> float:
     """How much darker (negative) or brighter the band along the edges is than the
     interior next to it, as a fraction: the worst 1 px line within 4 % of the short
     side (≥ 3 px) of :func:`edge_profile`. With ``photo``, the photo's own profile is
-    subtracted first, so only what the run added counts. −0.1: a band 10 % darker."""
+    subtracted first, so only what the run added counts. −0.1: a band 10 % darker.
+    ``detrend``: against the strip's fitted slope (see :func:`edge_profile`), which is
+    what tells a frame from the photo's own light on real pairs. ``reduce="mean"``: the
+    band's mean over its depth instead of its worst line (steadier on textured pictures,
+    where single lines wander by a few per cent)."""
 
     def profile(img: torch.Tensor) -> torch.Tensor:
         depth = max(3, round(min(img.shape[-2:]) * 0.04))
-        return edge_profile(img, depth)[:depth]
+        return edge_profile(img, depth, detrend)[:depth]
 
     deviation = profile(image) - 1
     if photo is not None:
         deviation = deviation - (profile(photo) - 1)
+    if reduce == "mean":
+        return float(deviation.mean())
     return float(deviation[deviation.abs().argmax()])
 
 
