@@ -69,9 +69,11 @@ def test_cli_estimate_prints_and_exits_0(
 
 def test_schedule_clock_prices_later_scales_by_their_pixels() -> None:
     # Two scales of 10 steps: 1e4 px then 4e4 px; no fixed cost. Half of the first done in 5 s:
-    # 1 s a step there, so 4 s a step at four times the pixels.
+    # 1 s a step there, so 4 s a step at four times the pixels, and the second scale's start
+    # costs SCALE_START_STEPS of a step more.
     clock = estimate.ScheduleClock([(1e4, 10), (4e4, 10)], overhead_px=0)
-    assert clock.seconds_left(0, 0.5, 5.0) == pytest.approx(5 * 1 + 10 * 4)
+    start = estimate.SCALE_START_STEPS
+    assert clock.seconds_left(0, 0.5, 5.0) == pytest.approx(5 * 1 + (10 + start) * 4)
     # The mean step so far would have said 15 steps × 1 s.
     event = Progress(step=5, total_steps=20, losses={}, elapsed=5.0)
     assert event.seconds_left == pytest.approx(15.0)
@@ -79,7 +81,7 @@ def test_schedule_clock_prices_later_scales_by_their_pixels() -> None:
     # With two scales measured, the fixed cost per step is fitted: t = 1 + 1e-4·px.
     clock = estimate.ScheduleClock([(1e4, 10), (2e4, 10), (4e4, 10)])
     clock.seconds_left(0, 1.0, 10 * 2.0)
-    assert clock.seconds_left(1, 0.5, 5 * 3.0) == pytest.approx(5 * 3 + 10 * 5)
+    assert clock.seconds_left(1, 0.5, 5 * 3.0) == pytest.approx(5 * 3 + (10 + start) * 5)
 
 
 def test_engine_gives_the_time_left_from_the_schedule(tmp_path: Path, tiny_net) -> None:

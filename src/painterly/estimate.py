@@ -42,9 +42,14 @@ LBFGS_HISTORY, LBFGS_WORK_VECTORS = 100, 8
 #: Bytes per pixel of the image-sized tensors a scale keeps (photo, image, best image,
 #: gradient, colour source; 3 float32 channels each).
 IMAGE_BYTES_PER_PX = 6 * 3 * 4
-#: Fixed cost of a step in pixel equivalents when nothing better is known (a step at
-#: 128 px is not 1/16 of one at 512 px: dispatch and small-layer costs do not shrink).
-DEFAULT_OVERHEAD_PX = 20_000
+#: Fixed cost of a step in pixel equivalents when nothing better is known. Measured on the
+#: idle machine, balanced at 512 px, a step costs 11.1, 10.9, 10.0, 10.5 and 11.5 µs per
+#: pixel at 128, 181, 256, 362 and 512 px: proportional to the pixels, no fixed share (the
+#: 20 000 once assumed here came from a machine at load 20 and halved the time left).
+DEFAULT_OVERHEAD_PX = 0
+#: A scale's start (its targets, the first evaluation at new shapes) costs about 0.6 of a
+#: step more than its other steps (1.56–1.7 steps measured at 181–512 px, same run).
+SCALE_START_STEPS = 0.6
 #: Seconds per pixel of one step when not calibrated (idle 2-core CPU; only for deciding
 #: whether a run is long enough to be worth calibrating and announcing).
 DEFAULT_SECONDS_PER_PX = 4.5e-6
@@ -411,7 +416,7 @@ class ScheduleClock:
         per_unit = elapsed / (done * units)
         self.measured[scale] = (px, per_unit)
         fixed, per_px = self._model()
-        later = sum(n * (fixed + per_px * p) for p, n in self.scales[scale + 1 :])
+        later = sum((n + SCALE_START_STEPS) * (fixed + per_px * p) for p, n in self.scales[scale + 1 :])
         return (1 - done) * units * per_unit + later
 
     def _model(self) -> tuple[float, float]:
