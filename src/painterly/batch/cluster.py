@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from painterly.batch.jobs import Task
-from painterly.batch.local import RecordCallback, _base
+from painterly.batch.local import RecordCallback, died_record
 from painterly.batch.work import StepCallback, Worker
 from painterly.errors import MissingDependencyError
 
@@ -130,11 +130,9 @@ def run_ray(
                     if attempts[task.index] <= retries:
                         pending.insert(0, task)  # resumes from its checkpoint
                         continue
-                    record = {
-                        **_base(task),
-                        "status": "failed",
-                        "reason": f"its Ray worker died {attempts[task.index]} times ({type(exc).__name__})",
-                    }
+                    record = died_record(
+                        task, f"its Ray worker died {attempts[task.index]} times ({type(exc).__name__})"
+                    )
                 else:
                     idle.append(actor)
                 record = {**record, "attempts": attempts[task.index]}

@@ -123,9 +123,10 @@ def run_processes(
                         task_q.put(by_index[index])  # resumes from its checkpoint
                     else:
                         record = {
-                            **_base(by_index[index]),
-                            "status": "failed",
-                            "reason": f"its worker died {attempts[index]} times (exit code {proc.exitcode})",
+                            **died_record(
+                                by_index[index],
+                                f"its worker died {attempts[index]} times (exit code {proc.exitcode})",
+                            ),
                             "attempts": attempts[index],
                         }
                         records.append(record)
@@ -169,5 +170,14 @@ def run_processes(
     return records
 
 
-def _base(task: Task) -> dict[str, Any]:
-    return {"index": task.index, "photo": task.photo, "painting": task.painting, "output": task.output}
+def died_record(task: Task, reason: str) -> dict[str, Any]:
+    """The record of a pair given up because the process running it kept dying (local
+    workers and Ray actors alike)."""
+    return {
+        "index": task.index,
+        "photo": task.photo,
+        "painting": task.painting,
+        "output": task.output,
+        "status": "failed",
+        "reason": reason,
+    }
