@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from painterly.web.guard import CONTENT_SECURITY_POLICY
+from painterly.web.guard import CONTENT_SECURITY_POLICY, TrustedHosts
 
 STATIC_DIR = Path(__file__).with_name("static")
 #: Files of the page, by URL path: (file, content type).
@@ -65,6 +65,7 @@ class RunWatch:
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self.host, self.port = host, self._server.server_address[1]
+        self._hosts = TrustedHosts(port=self.port)  # loopback names at this port: the studio's rule
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="painterly-watch", daemon=True
         )
@@ -126,8 +127,7 @@ class RunWatch:
     # serving -------------------------------------------------------------------
 
     def _answer(self, request: BaseHTTPRequestHandler) -> None:
-        host = request.headers.get("Host", "")
-        if host not in {f"127.0.0.1:{self.port}", f"localhost:{self.port}", f"[::1]:{self.port}"}:
+        if not self._hosts.trusts(request.headers.get("Host", "")):
             self._send(
                 request, 421, b'{"error": "this live view answers only 127.0.0.1"}', "application/json"
             )
