@@ -19,7 +19,7 @@ from typing import Any
 from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
-from painterly.cli.signals import PRELOAD_OPTIMISER, deferred
+from painterly.cli.signals import PRELOAD_TORCH, deferred
 from painterly.config import FastConfig, TransferConfig
 from painterly.errors import ConfigError
 from painterly.presets import preset_values
@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         skip=tuple(f for f in FastConfig.__dataclass_fields__ if f not in fast_only),
         title="fast mode only",
     )
-    parser.set_defaults(handler=handle, preload=PRELOAD_OPTIMISER)
+    parser.set_defaults(handler=handle, preload=PRELOAD_TORCH)
 
 
 def _config(args: argparse.Namespace) -> Any:

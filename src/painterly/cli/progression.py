@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from painterly.cli import EXIT_OK
-from painterly.cli.signals import PRELOAD_OPTIMISER
 from painterly.errors import ConfigError
 from painterly.lab.progression import ACCEPTS, build_frames, check_video_path, find_run, write_video
 
@@ -28,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--max-side", type=int, default=512, help="longest side of the frames [default: 512]")
     parser.add_argument("--overwrite", action="store_true", help="replace the video if it exists")
-    parser.set_defaults(handler=handle, preload=PRELOAD_OPTIMISER)
+    parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from painterly.cli import EXIT_INTERRUPTED, EXIT_OK, estimate
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
-from painterly.cli.signals import PRELOAD_OPTIMISER
+from painterly.cli.signals import PRELOAD_TORCH
 from painterly.config import TransferConfig
 from painterly.errors import InputError, OutputError
 from painterly.events import Progress
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rerun", action="store_true", help="redo reconstructions DIR already holds")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_config_arguments(parser, TransferConfig, title="settings (layer choices are set by the figure)")
-    parser.set_defaults(handler=handle, preload=PRELOAD_OPTIMISER)
+    parser.set_defaults(handler=handle, preload=PRELOAD_TORCH)
 
 
 def earlier_results(out: Path, image: str, base: TransferConfig) -> dict[str, Reconstruction]:

@@ -17,7 +17,7 @@ from painterly import runner
 from painterly.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, estimate_io, inputs, portrait_io, watch_io
 from painterly.cli.options import add_config_arguments, build_config, config_values
 from painterly.cli.progress import ProgressBar
-from painterly.cli.signals import PRELOAD_OPTIMISER, deferred
+from painterly.cli.signals import PRELOAD_TORCH, deferred
 from painterly.config import TransferConfig
 from painterly.errors import ConfigError
 from painterly.events import Progress
@@ -83,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     estimate_io.add_arguments(parser)  # issue #12
     watch_io.add_arguments(parser)  # issue #18: --watch
     add_config_arguments(parser, TransferConfig)
-    parser.set_defaults(handler=handle, preload=PRELOAD_OPTIMISER)
+    parser.set_defaults(handler=handle, preload=PRELOAD_TORCH)
 
 
 def given_values(args: argparse.Namespace) -> dict[str, Any]:

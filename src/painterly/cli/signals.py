@@ -21,11 +21,10 @@ from typing import Any
 STOP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), signal.SIGINT) if s is not None)
 
 #: Modules a command imports inside :func:`deferred` right after parsing (``preload`` in its
-#: parser defaults): a Ctrl-C in the middle of torch's import used to leave a traceback, an
-#: "internal error" from a half-built pydantic schema, or an exit by signal instead of 130.
-#: torch._dynamo is imported by every torch optimiser's first construction anyway.
+#: parser defaults): a Ctrl-C in the middle of torch's import used to leave a traceback or an
+#: "internal error" from a half-built pydantic schema. Only torch: torch._dynamo (1.5 s) waits
+#: for the optimiser that needs it, so --estimate, --dry-run and refusals don't pay for it.
 PRELOAD_TORCH = ("torch",)
-PRELOAD_OPTIMISER = ("torch", "torch._dynamo")
 
 _state: dict[str, Any] = {"defer": 0, "pending": None}
 

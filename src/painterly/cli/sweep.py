@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from painterly.cli import EXIT_INTERRUPTED, EXIT_OK, estimate, inputs
 from painterly.cli.options import add_config_arguments, config_values
 from painterly.cli.progress import ProgressBar
-from painterly.cli.signals import PRELOAD_OPTIMISER
+from painterly.cli.signals import PRELOAD_TORCH
 from painterly.config import TransferConfig
 from painterly.lab.specs import SweepSpec, combine, load_spec, parse_grid_option, plan_runs
 
@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_config_arguments(parser, TransferConfig, title="settings held fixed in every run")
-    parser.set_defaults(handler=handle, preload=PRELOAD_OPTIMISER)
+    parser.set_defaults(handler=handle, preload=PRELOAD_TORCH)
 
 
 def build_spec(args: argparse.Namespace) -> SweepSpec:
