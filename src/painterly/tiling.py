@@ -204,17 +204,18 @@ def plan_tiles(
     """The tile side at each scale of ``config`` (0: untiled).
 
     ``config.tile`` > 0 tiles every scale larger than it. ``config.tile == 0`` (automatic)
-    tiles the scales whose untiled estimate exceeds the memory budget, with the largest
-    tile that fits (:func:`painterly.estimate.largest_tile`). A run that must be tiled but
+    tiles the scales whose untiled estimate exceeds PLAN_SHARE (90 %) of the memory budget,
+    with the largest tile that fits it (:func:`painterly.estimate.largest_tile`): the
+    margin absorbs the memory model's error. A run that must be tiled but
     uses a feature tiling does not support is a ConfigError naming it.
     """
-    from painterly.estimate import largest_tile, memory_budget, scale_peak_bytes
+    from painterly.estimate import largest_tile, planning_budget, scale_peak_bytes
     from painterly.images import fit_size
 
     sizes = config.scale_sizes()
     steps = config.steps_per_scale()
     plan: list[int] = []
-    budget = memory_budget(config.max_memory)
+    budget = planning_budget(config.max_memory)
     for longest, count in zip(sizes, steps):
         w, h = fit_size(*content_size, longest)
         if config.tile:
