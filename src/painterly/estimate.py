@@ -55,9 +55,14 @@ DEFAULT_OVERHEAD_PX = 0
 #: A scale's start (its targets, the first evaluation at new shapes) costs about 0.6 of a
 #: step more than its other steps (1.56–1.7 steps measured at 181–512 px, same run).
 SCALE_START_STEPS = 0.6
-#: Seconds per pixel of one step when not calibrated (idle 2-core CPU; only for deciding
-#: whether a run is long enough to be worth calibrating and announcing).
-DEFAULT_SECONDS_PER_PX = 4.5e-6
+#: CPU seconds per pixel of one loss-and-gradient evaluation (a step without a line search),
+#: when nothing has been calibrated: the one figure behind the uncalibrated estimate (whether
+#: a run is long enough to calibrate and announce) and the CLI's warning before long sweeps
+#: and reconstructions (painterly.cli.estimate). Measured on this project's idle 2-core CPU,
+#: 2 threads, ``--preset balanced`` at 512 px (bench/scale.py eta): 11.1, 10.9, 10.0, 10.5
+#: and 11.5 µs per pixel-step at 128, 181, 256, 362 and 512 px. A fast desktop is a few
+#: times quicker, a loaded machine slower; the calibrated estimate replaces it.
+SECONDS_PER_PIXEL_STEP = 10.8e-6
 VGG_CHANNELS = (64, 128, 256, 512, 512)
 
 
@@ -264,7 +269,9 @@ def plan_estimate(
         peak = scale_peak_bytes(config, (w, h), style_sizes, longest, steps, tile)
         boxes = tile_boxes(h, w, tile) if tile else [(0, 0, h, w)]
         evals = _evals_per_step(config)
-        c = costs or Calibration(0.0, DEFAULT_SECONDS_PER_PX, 1.0, 0.0, DEFAULT_SECONDS_PER_PX)
+        c = costs or Calibration(
+            0.0, SECONDS_PER_PIXEL_STEP, 1.0, 0.0, SCALE_START_STEPS * SECONDS_PER_PIXEL_STEP
+        )
         seconds = sum(
             steps * evals * (c.fixed + c.per_px * (b - t) * (r - left))
             + c.start_fixed
@@ -279,7 +286,12 @@ def plan_estimate(
         need = f"a {max(worst.size)} px scale needs ~{worst.peak_bytes / GIB:.1f} GiB, over the memory budget of {budget / GIB:.1f} GiB (--max-memory)"
         if config.tile:
             fits = largest_tile(
-                config, worst.size, style_sizes, max(worst.size), worst.steps, planning_budget(config.max_memory)
+                config,
+                worst.size,
+                style_sizes,
+                max(worst.size),
+                worst.steps,
+                planning_budget(config.max_memory),
             )
             where = (
                 f" in tiles of {worst.tile} px"
@@ -299,7 +311,7 @@ def plan_estimate(
         budget_bytes=budget,
         scales=tuple(rows),
         fixed_seconds=costs.fixed if costs else 0.0,
-        seconds_per_px=costs.per_px if costs else DEFAULT_SECONDS_PER_PX,
+        seconds_per_px=costs.per_px if costs else SECONDS_PER_PIXEL_STEP,
         calibrated=costs is not None,
         refusal=refusal,
     )
