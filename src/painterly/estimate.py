@@ -127,10 +127,9 @@ def _style_px(config: TransferConfig, style_sizes: Sequence[tuple[int, int]], lo
     return max((math.prod(fit_size(w, h, side)) for w, h in style_sizes), default=longest * longest)
 
 
-def optimise_bytes(config: TransferConfig, px: int, steps: int, seen_px: int = 0) -> int:
-    """Peak bytes of optimising ``px`` pixels for ``steps`` steps (activations, L-BFGS),
-    the network seeing ``seen_px`` pixels (the tile with its context; default ``px``)."""
-    act = ACTIVATION_FACTOR * 4 * activation_floats_per_px(config) * (seen_px or px)
+def optimise_bytes(config: TransferConfig, px: int, steps: int) -> int:
+    """Peak bytes of optimising ``px`` pixels for ``steps`` steps (activations, L-BFGS)."""
+    act = ACTIVATION_FACTOR * 4 * activation_floats_per_px(config) * px
     history = 0
     if config.optimizer == "lbfgs":
         history = (2 * min(steps, LBFGS_HISTORY) + LBFGS_WORK_VECTORS) * 12 * px
@@ -159,17 +158,11 @@ def scale_peak_bytes(
     if not tile:
         work = max(forward_bytes(max(px, style_px)), optimise_bytes(config, px, steps))
         return BASE_BYTES + whole + work
-    from painterly.tiling import CONTEXT
-
     tile_px = min(tile, content_wh[0]) * min(tile, content_wh[1])
-    # The network sees the tile with CONTEXT px of the picture around it (held fixed).
-    side = tile + 2 * CONTEXT
-    seen = min(side, content_wh[0]) * min(side, content_wh[1])
+    strip = 12 * min(tile, content_wh[1]) * content_wh[0]  # the row of tiles being put together
     work = max(
-        forward_bytes(side * side),
-        optimise_bytes(config, tile_px, steps, seen)
-        + IMAGE_BYTES_PER_PX * tile_px
-        + (2 * 12 * seen if CONTEXT else 0),  # the frame, and the tile put into it
+        forward_bytes(tile * tile),
+        optimise_bytes(config, tile_px, steps) + IMAGE_BYTES_PER_PX * tile_px + strip,
     )
     return BASE_BYTES + whole + work
 

@@ -390,46 +390,6 @@ def scale_targets(
     return targets
 
 
-#: Pixels of the canvas around a tile that its network sees (frozen): 0 for none.
-CONTEXT = 0
-
-
-def _frame(box: Box, height: int, width: int, margin: int) -> Box:
-    top, left, bottom, right = box
-    return (
-        max(0, top - margin),
-        max(0, left - margin),
-        min(height, bottom + margin),
-        min(width, right + margin),
-    )
-
-
-class _InContext:
-    """The network seeing a tile inside a frame of the picture around it: the frame's
-    pixels are fixed (no gradient), only the tile's are the optimised image, and only
-    the features over the tile are returned (the loss counts those)."""
-
-    def __init__(self, network: object, picture: torch.Tensor, frame: Box, box: Box) -> None:
-        self.network = network
-        self.frame = picture[..., frame[0] : frame[2], frame[1] : frame[3]].detach().clone()
-        self.inner = (box[0] - frame[0], box[1] - frame[1], box[2] - frame[0], box[3] - frame[1])
-
-    def __call__(self, image: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
-        from painterly.taps import tap_downsampling
-
-        top, left, bottom, right = self.inner
-        full = self.frame.clone()
-        full[..., top:bottom, left:right] = image
-        feats = self.network(full, list(layers))  # type: ignore[operator]
-        out = {}
-        for layer in layers:
-            f = feats[layer]
-            s = 2 ** tap_downsampling(layer)
-            y1, x1 = min(f.shape[-2], -(-bottom // s)), min(f.shape[-1], -(-right // s))
-            out[layer] = f[..., top // s : y1, left // s : x1]
-        return out
-
-
 def optimise_tiled(
     network: object,
     image: torch.Tensor,
@@ -474,9 +434,7 @@ def optimise_tiled(
         top, left, bottom, right = box
         with torch.no_grad():
             photo = scale.content[..., top:bottom, left:right].contiguous()
-            frame = _frame(box, height, width, CONTEXT)
-            seen = _InContext(network, scale.content, frame, box) if CONTEXT else network
-            content = seen(photo, list(config.content_layers))  # type: ignore[operator]
+            content = network(photo, list(config.content_layers))  # type: ignore[operator]
         tile_targets = Targets(
             {k: content[k] for k in config.content_layers}, targets.style, targets.taps, color=targets.color
         )
@@ -521,10 +479,8 @@ def optimise_tiled(
             )
 
         crop = canvas.start(box)
-        if CONTEXT:
-            seen = _InContext(network, canvas.image, frame, box)
         outcome = optimise(
-            seen,  # type: ignore[arg-type]
+            network,  # type: ignore[arg-type]
             crop,
             tile_targets,
             tile_config,
