@@ -153,12 +153,12 @@ def overhead_parts(
 ) -> dict[str, tuple[float, float]]:
     """Median CPU seconds (and the fastest) of, interleaved round by round: the bare pass;
     one loss evaluation (forward to the taps, losses, backward) as shipped (fused style
-    loss, conv1_1's Gram from the image's patches), with conv1_1's Gram from its feature
-    map, and with the unfused autograd chain; one whole L-BFGS step (the evaluation plus the
-    optimiser's own arithmetic). The evaluation against the bare pass is the engine's
+    loss, conv1_1's Gram from the image's patches, wide Grams from three blocks), as
+    before (conv1_1's Gram from its feature map, one product per Gram), and with the
+    unfused chain; one whole L-BFGS step (the evaluation plus the optimiser's own arithmetic). The evaluation against the bare pass is the engine's
     overhead without L-BFGS; the step against the evaluation is L-BFGS's share."""
     import painterly.transfer as engine
-    from painterly import patch_gram
+    from painterly import losses, patch_gram
     from painterly.images import load_tensor
     from painterly.losses import distance, gram_matrix
 
@@ -169,7 +169,7 @@ def overhead_parts(
     content = load_tensor(CONTENT, size)
     targets = engine.compute_targets(net, content, [load_tensor(STYLE, size)], cfg)
     x = content.clone().requires_grad_(True)
-    fused, applies = engine.style_loss, patch_gram.applies
+    fused, applies, blocks = engine.style_loss, patch_gram.applies, losses.SYMMETRIC_BLOCKS_FROM
 
     def bare() -> None:
         net(x, ["conv5_1"])["conv5_1"].sum().backward()
@@ -178,12 +178,14 @@ def overhead_parts(
     def evaluation(style_loss: object, from_patches: bool = True) -> Callable[[], None]:
         def run() -> None:
             engine.style_loss = style_loss  # type: ignore[assignment]
-            if not from_patches:
+            if not from_patches:  # the engine before: conv1_1's Gram from its map, one-product Grams
                 patch_gram.applies = lambda *_: False  # type: ignore[assignment]
+                losses.SYMMETRIC_BLOCKS_FROM = 1 << 30
             try:
                 engine.compute_losses(net, x, targets, cfg)["total"].backward()
             finally:
                 engine.style_loss, patch_gram.applies = fused, applies
+                losses.SYMMETRIC_BLOCKS_FROM = blocks
             x.grad = None
 
         return run
@@ -200,7 +202,7 @@ def overhead_parts(
     runs = {
         "bare pass": bare,
         "evaluation (as shipped)": evaluation(fused),
-        "evaluation (conv1_1 from its map)": evaluation(fused, from_patches=False),
+        "evaluation (before: map, 1 product)": evaluation(fused, from_patches=False),
         "evaluation (unfused chain)": evaluation(unfused, from_patches=False),
         "L-BFGS step (as shipped)": lambda: optimizer.step(closure),
     }
