@@ -77,7 +77,7 @@ class _PatchGramL2(torch.autograd.Function):
     ) -> torch.Tensor:
         n, k, positions = p.shape
         moments = p.new_empty(n, k + 1, k + 1)  # M̃: [[P Pᵀ, P 1], [1ᵀ Pᵀ, HW]]
-        torch.bmm(p, p.transpose(1, 2), out=moments[:, :k, :k])
+        moments[:, :k, :k] = torch.bmm(p, p.transpose(1, 2))  # no out= into a view: any device
         sums = p.sum(-1)
         moments[:, :k, k], moments[:, k, :k], moments[:, k, k] = sums, sums, float(positions)
         w = augmented.expand(n, -1, -1)
