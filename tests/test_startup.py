@@ -113,7 +113,8 @@ def test_batch_fast_never_imports_torch(tmp_path: Path, painting: Path) -> None:
 @pytest.mark.parametrize("delay", [0.3, 0.9])
 def test_ctrl_c_early_in_batch_fast_is_one_line(tmp_path: Path, painting: Path, delay: float) -> None:
     """Without the torch preload, a Ctrl-C during batch --fast's start-up (imports,
-    onnxruntime, the first pair) still ends with one line and exit 130, or the batch ends."""
+    onnxruntime, the first pair) still ends with one "interrupted" line and exit 130 (or the
+    batch ends), never a traceback."""
     pytest.importorskip("onnxruntime")
     import signal
     import time
@@ -131,5 +132,8 @@ def test_ctrl_c_early_in_batch_fast_is_one_line(tmp_path: Path, painting: Path, 
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode in (0, 130) and "Traceback" not in stderr, stderr
-    assert proc.returncode == 0 or len(stderr.strip().splitlines()) <= 1, stderr
+    assert proc.returncode in (0, 130) and "Traceback" not in stderr and "internal error" not in stderr, (
+        stderr
+    )
+    if proc.returncode == 130:  # batch's own plan line may come first; the stop is one line
+        assert stderr.strip().splitlines()[-1].startswith("painterly: interrupted"), stderr
