@@ -694,7 +694,7 @@ def optimise(
 
     status: RunStatus = "finished"
     message = ""
-    step = 0
+    step = done = 0  # done: the last step whose update and loss row are both in
     try:
         for step in range(1, iterations + 1):
             before = image.detach().clone()
@@ -720,6 +720,7 @@ def optimise(
             history.append(
                 {"step": step + step_offset, "scale": scale, "elapsed": time.perf_counter() - start, **losses}
             )
+            done = step
             if callback is not None:
                 preview = None
                 if config.preview_every and (step % config.preview_every == 0 or step == iterations):
@@ -746,7 +747,8 @@ def optimise(
     except Stop:
         status, message = "stopped", f"stopped by request after step {step + step_offset}"
     except KeyboardInterrupt:
-        step = max(0, step - 1)
+        # Mid-step the update is lost; in the callback (a checkpoint's held signal) it is not.
+        step = done
         status, message = "interrupted", f"interrupted after step {step + step_offset}"
         history = [row for row in history if row["step"] <= step + step_offset]  # rows match steps
     return Outcome(best_image, status, step, history, message)
