@@ -80,6 +80,24 @@ def test_guided_smoothing_follows_the_photos_edges(rocket):
     assert photoreal.smooth(noisy, rocket, "none") is noisy
 
 
+def test_recolor_init_is_an_affine_recolouring_with_the_paintings_colours(rocket):
+    """init "recolor" (the photo preset's start): the photo moved to the painting's colour
+    mean and covariance, so colour has moved and the photorealism loss is still ~0."""
+    from painterly.images import tensor_to_pil
+    from painterly.transfer import initial_image
+
+    painting = torch.stack(
+        [torch.full((32, 48), 0.8), torch.linspace(0.2, 0.5, 48).expand(32, 48), torch.full((32, 48), 0.1)]
+    )[None]
+    start = initial_image(TransferConfig(init="recolor"), rocket, tensor_to_pil(painting), torch.Generator())
+    assert start.shape == rocket.shape
+    means = start.mean(dim=(0, 2, 3))
+    assert (means - painting.mean(dim=(0, 2, 3))).abs().max() < 0.05
+    assert (means - rocket.mean(dim=(0, 2, 3))).abs().max() > 0.2
+    lap = photoreal.matting_laplacian(rocket)
+    assert float(photorealism_loss(start, lap)) < 1e-2 * float(photorealism_loss(warp(start), lap))
+
+
 def test_engine_reports_the_photo_loss_and_smooths(photo, painting, tiny_net):
     cfg = TransferConfig(size=48, iterations=3, photorealistic=True, photo_weight=1e3, smooth="guided")
     result = stylize(photo, painting, cfg, network=tiny_net)
