@@ -46,7 +46,7 @@ import torch
 from painterly.config import TransferConfig
 from painterly.images import fit_size, load_image, pil_to_tensor, resize, tensor_to_pil
 from painterly.photoreal import smooth
-from painterly.presets import preset_config
+from painterly.presets import PHOTO_PRESET_WEIGHT, preset_config
 from painterly.transfer import stylize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,10 +187,8 @@ def main() -> None:
     )
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=0, help="one scale, N steps (0: balanced's schedule)")
-    parser.add_argument(
-        "--weights", default=f"{TransferConfig().photo_weight:g}", help="photo weights (comma list)"
-    )
-    parser.add_argument("--inits", default="content", help="photo runs' start images: content,recolor")
+    parser.add_argument("--weights", default=f"{PHOTO_PRESET_WEIGHT:g}", help="photo weights (comma list)")
+    parser.add_argument("--inits", default="recolor", help="photo runs' start images: content,recolor")
     parser.add_argument("--runs", default="plain,knobs,photo", help="comma list: plain, knobs, photo")
     parser.add_argument("--pairs", type=int, default=len(PAIRS), help="first N pairs")
     parser.add_argument("--pair", type=int, default=None, help="only pair number N (0-based)")
