@@ -374,7 +374,7 @@ class TransferConfig(ConfigBase):
             if getattr(self, name) not in choices:
                 raise ConfigError(f"{name} must be one of {', '.join(choices)}")
         if not self.init:
-            raise ConfigError("init must be content, noise, style, fast or an image path")
+            raise ConfigError("init must be content, noise, style, fast, recolor or an image path")
         if self.style_group not in literal_choices("style_group"):  # issue #10
             raise ConfigError(f"style_group must be one of {', '.join(literal_choices('style_group'))}")
         if not 0 <= self.threads <= 1024:
