@@ -49,22 +49,23 @@ def test_one_level_is_the_plain_picture_and_levels_are_validated() -> None:
         TransferConfig(pyramid_levels=0)
     help_text = TransferConfig.__dataclass_fields__["pyramid_levels"].metadata["help"]
     assert "mesh" in help_text and "1: plain pixels" in help_text
-    assert TransferConfig().pyramid_levels > 1  # the default optimises the pyramid
 
 
 @pytest.mark.slow
-def test_default_pyramid_halves_the_mesh_at_the_same_style_loss(example_content, example_style) -> None:
-    # The cat (fur and a flat wall) against Starry Night with the real VGG19: on plain pixels
-    # L-BFGS leaves a fine mesh on the flat regions; the pyramid at least halves it without
-    # paying in style loss (the same network judges both).
+def test_pyramid_halves_the_mesh_of_plain_pixels(example_content, example_style) -> None:
+    # The cat (fur and a flat wall) against Starry Night with the real VGG19, balanced's
+    # schedule at 96 px: on plain pixels L-BFGS leaves a fine mesh on the flat regions;
+    # on four pyramid levels it is at least halved (measured 3.8 -> 0.6).
+    from painterly.presets import preset_config
+
     net = build_network(TransferConfig(), torch.device("cpu"))
     size = 96
     img = load_image(example_content)
     photo = pil_to_tensor(resize(img, fit_size(*img.size, size)))
-    runs = {}
-    for levels in (1, TransferConfig().pyramid_levels):
-        config = TransferConfig(size=size, iterations=40, pyramid_levels=levels)
-        runs[levels] = stylize(example_content, example_style, config, network=net)
-    plain, pyramid = runs[1], runs[TransferConfig().pyramid_levels]
-    assert mesh_energy(pyramid.tensor, photo) < 0.5 * mesh_energy(plain.tensor, photo)
-    assert pyramid.losses["style"] < 1.1 * plain.losses["style"]
+    mesh = {}
+    for levels in (1, 4):
+        config = preset_config("balanced", size=size, pyramid_levels=levels)
+        result = stylize(example_content, example_style, config, network=net)
+        assert result.status == "finished" and "restart" not in result.history[-1]
+        mesh[levels] = mesh_energy(result.tensor, photo)
+    assert mesh[4] < 0.5 * mesh[1], mesh

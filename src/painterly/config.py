@@ -52,9 +52,11 @@ Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
 #: strokes and bares a coarse pooling grid (docs/quality/tv_side_by_side.jpg); 1e-3 halves it
 #: on all four at up to +60 % style distance. No weight halves it at the same style.
 TV_DEFAULT = 0.0
-#: Issue #17: levels of the pixel pyramid L-BFGS optimises (painterly.pyramid); chosen by
-#: bench/quality.py --modes mesh (four pairs at 128 and 256 px).
-PYRAMID_DEFAULT = 4
+#: Issue #17: levels of the pixel pyramid L-BFGS optimises (painterly.pyramid). 1 (plain
+#: pixels) by measurement: 4 levels cut the mesh 46-59 % on four pairs at 128 px (balanced),
+#: but the style distance moved -21..+23 % and at 96 px the run's own style loss was 4x
+#: plain's after balanced's 60 steps (its smaller step converges slower): not a default yet.
+PYRAMID_DEFAULT = 1
 # issue #10: how a library artist/movement becomes a style (chosen by measurement: docs/guides/library.md)
 StyleGroup = Literal["blend", "representative"]
 DEFAULT_STYLE_GROUP = "blend"
@@ -316,13 +318,14 @@ class TransferConfig(ConfigBase):
     # --- picture quality, the mesh: issue #17 ---
     # L-BFGS on raw pixels starts along VGG's pixel gradient, which is mostly 1-2 px detail,
     # and leaves a fine mesh on flat areas; optimising a pyramid of levels (painterly.pyramid)
-    # halves it at the same style distance (docs/guides/quality.md), where TV only blurred.
+    # roughly halves it where TV only blurred, but converges slower (see PYRAMID_DEFAULT).
     pyramid_levels: int = knob(
         PYRAMID_DEFAULT,
         "L-BFGS optimises the picture as this many pyramid levels (full size, 1/2, 1/4, ...) "
-        "summed, so strokes grow from coarse levels instead of pixel noise: about half the fine "
-        "mesh on flat areas at the same style distance, for a few resizes a step. 1: plain pixels "
-        "(the paper's). Adam always optimises plain pixels.",
+        "summed, so strokes grow from coarse levels instead of pixel noise: 4 leaves about half "
+        "the fine mesh on flat areas (smoother skies and walls), but takes 1/8 steps and so "
+        "needs more of them to paint as strongly. 1: plain pixels (the paper's; default). "
+        "Adam always optimises plain pixels.",
     )
 
     def __post_init__(self) -> None:
