@@ -11,7 +11,9 @@ The presets optimise that same objective, so they differ from pastiche only in s
 
 Clocks start before the network is loaded, for both; the judge's own time is taken off.
 CPU seconds are the trustworthy figure on a shared machine (wall seconds are printed too).
-A preset stops once the judge finds it at or below pastiche's step-300 loss.
+A preset stops once the judge finds it at or below pastiche's step-300 loss, when that
+is known (pastiche ran first); each preset's record says why it ended ("ended"): that
+Stop, all its planned steps (the engine has no convergence test), or the engine's status.
 
     OMP_NUM_THREADS=1 python bench/compare_pastiche.py                 # all pairs, then the table
     OMP_NUM_THREADS=1 python bench/compare_pastiche.py --pair 0        # one pair -> out/compare_pastiche/
@@ -157,12 +159,26 @@ def run_preset(
 
     clock = Clock()
     result = stylize(content, style, config, sample)
+    reached = bool(curve) and curve[-1]["total"] <= target
+    planned = sum(config.steps_per_scale())
+    # Why the run ended, so a table never shows a cut-short run as a whole one: the engine
+    # runs every planned step (no convergence test), so an early end is this bench's own
+    # Stop at pastiche's loss, or the engine's status (diverged, interrupted) and message.
+    if result.status == "stopped" and reached:
+        ended = f"stopped here: reached pastiche's loss at step {result.steps} of {planned}"
+    elif result.status == "finished":
+        ended = f"ran all {planned} steps"
+    else:
+        ended = f"{result.status}: {result.message}"
     return {
         "curve": curve,
         "image": last[0] if last else result.tensor,
-        "reached": bool(curve) and curve[-1]["total"] <= target,
+        "reached": reached,
         "steps": result.steps,
-        "planned": sum(config.steps_per_scale()),
+        "planned": planned,
+        "status": result.status,
+        "message": result.message,
+        "ended": ended,
     }
 
 
@@ -193,9 +209,12 @@ def run_pair(index: int, args: argparse.Namespace, part: str = "all") -> None:
         presets = {}
         for name in args.presets.split(","):
             r = run_preset(name, content, style, args.size, args.every, judge, target, out)
-            presets[name] = {k: r[k] for k in ("curve", "reached", "steps", "planned")}
+            keep = ("curve", "reached", "steps", "planned", "status", "message", "ended")
+            presets[name] = {k: r[k] for k in keep}
             end_row = r["curve"][-1]
-            print(f"pair {index}: {name}: {end_row['cpu']:.1f} s CPU, loss {end_row['total']:.4g}")
+            print(
+                f"pair {index}: {name}: {end_row['cpu']:.1f} s CPU, loss {end_row['total']:.4g} ({r['ended']})"
+            )
         done = {**head, "presets": presets, "load": [load, os.getloadavg()[0]]}
         (out / f"presets-{'-'.join(presets)}.json").write_text(json.dumps(done, indent=1) + "\n")
 
@@ -264,8 +283,14 @@ def report(records: list[dict], pictures: Path | None, out: Path) -> None:
                     False,
                 )
             speedups.setdefault(name, []).append((ratio, exact))
+            # Older records have no "ended": a run cut short there was the bench's own Stop.
+            how = r.get("ended") or (
+                f"stopped at pastiche's loss, step {last['step']} of {r['planned']}"
+                if r["steps"] < r["planned"]
+                else f"ran all {r['planned']} steps"
+            )
             print(
-                f"| {pair} | {name} ({last['step']} of {r['planned']} steps) | {last['content']:.3g} / "
+                f"| {pair} | {name} ({how}) | {last['content']:.3g} / "
                 f"{last['style']:.3g} / {last['total']:.4g} | {last['cpu']:.1f} ({last['wall']:.0f}) | {there} | "
                 f"{back} | {'' if exact else '> '}{ratio:.1f}× |"
             )

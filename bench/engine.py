@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/engine.py [--sizes 256,512] [--steps 8] [--memory-sizes 512,1024]
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --parts --steps 0 --memory-sizes ""
+    OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --ab 21 --sizes 256 --steps 0 --memory-sizes ""
 
 The "bare" pass is what no engine can beat: VGG19 forward to the deepest layer the
 default config uses (conv5_1) and a backward pass to the pixels. The overhead is
@@ -152,11 +153,13 @@ def overhead_parts(
     config: TransferConfig, net: VGG19Features, size: int, repeats: int
 ) -> dict[str, tuple[float, float]]:
     """Median CPU seconds (and the fastest) of, interleaved round by round: the bare pass;
-    one loss evaluation (forward to the taps, losses, backward) with the fused style loss
-    and with the unfused autograd chain; one whole L-BFGS step (the evaluation plus the
-    optimiser's own arithmetic). The evaluation against the bare pass is the engine's
+    one loss evaluation (forward to the taps, losses, backward) as shipped (fused style
+    loss, conv1_1's Gram from the image's patches, wide Grams from three blocks), as
+    before (conv1_1's Gram from its feature map, one product per Gram), and with the
+    unfused chain; one whole L-BFGS step (the evaluation plus the optimiser's own arithmetic). The evaluation against the bare pass is the engine's
     overhead without L-BFGS; the step against the evaluation is L-BFGS's share."""
     import painterly.transfer as engine
+    from painterly import losses, patch_gram
     from painterly.images import load_tensor
     from painterly.losses import distance, gram_matrix
 
@@ -167,19 +170,23 @@ def overhead_parts(
     content = load_tensor(CONTENT, size)
     targets = engine.compute_targets(net, content, [load_tensor(STYLE, size)], cfg)
     x = content.clone().requires_grad_(True)
-    fused = engine.style_loss
+    fused, applies, blocks = engine.style_loss, patch_gram.applies, losses.SYMMETRIC_BLOCKS_FROM
 
     def bare() -> None:
         net(x, ["conv5_1"])["conv5_1"].sum().backward()
         x.grad = None
 
-    def evaluation(style_loss: object) -> Callable[[], None]:
+    def evaluation(style_loss: object, from_patches: bool = True) -> Callable[[], None]:
         def run() -> None:
             engine.style_loss = style_loss  # type: ignore[assignment]
+            if not from_patches:  # the engine before: conv1_1's Gram from its map, one-product Grams
+                patch_gram.applies = lambda *_: False  # type: ignore[assignment]
+                losses.SYMMETRIC_BLOCKS_FROM = 1 << 30
             try:
                 engine.compute_losses(net, x, targets, cfg)["total"].backward()
             finally:
-                engine.style_loss = fused
+                engine.style_loss, patch_gram.applies = fused, applies
+                losses.SYMMETRIC_BLOCKS_FROM = blocks
             x.grad = None
 
         return run
@@ -195,9 +202,10 @@ def overhead_parts(
 
     runs = {
         "bare pass": bare,
-        "evaluation (fused Gram+L2)": evaluation(fused),
-        "evaluation (unfused chain)": evaluation(unfused),
-        "L-BFGS step (fused)": lambda: optimizer.step(closure),
+        "evaluation (as shipped)": evaluation(fused),
+        "evaluation (before: map, 1 product)": evaluation(fused, from_patches=False),
+        "evaluation (unfused chain)": evaluation(unfused, from_patches=False),
+        "L-BFGS step (as shipped)": lambda: optimizer.step(closure),
     }
     for run in runs.values():
         run()  # warm-up: allocator, oneDNN primitives
@@ -208,6 +216,70 @@ def overhead_parts(
             run()
             times[name].append(time.process_time() - start)
     return {k: (statistics.median(v), min(v)) for k, v in times.items()}
+
+
+def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int) -> None:
+    """Bare pass, loss evaluation now, and as before this wave's Gram changes (conv1_1's
+    Gram from its map, one product per Gram), CPU time, the order reversed every other
+    round; prints median, mean of the faster half, fastest, and the paired difference."""
+    import painterly.transfer as engine
+    from painterly import losses, patch_gram
+    from painterly.images import load_tensor
+
+    cfg = config.replace(size=size)
+    content = load_tensor(CONTENT, size)
+    targets = engine.compute_targets(net, content, [load_tensor(STYLE, size)], cfg)
+    x = content.clone().requires_grad_(True)
+    applies, blocks = patch_gram.applies, losses.SYMMETRIC_BLOCKS_FROM
+
+    def bare() -> None:
+        net(x, ["conv5_1"])["conv5_1"].sum().backward()
+        x.grad = None
+
+    def evaluation(now: bool) -> Callable[[], None]:
+        def run() -> None:
+            patch_gram.applies = applies if now else (lambda *_: False)  # type: ignore[assignment]
+            losses.SYMMETRIC_BLOCKS_FROM = blocks if now else 1 << 30
+            try:
+                engine.compute_losses(net, x, targets, cfg)["total"].backward()
+            finally:
+                patch_gram.applies, losses.SYMMETRIC_BLOCKS_FROM = applies, blocks
+            x.grad = None
+
+        return run
+
+    runs = {"bare pass": bare, "evaluation now": evaluation(True), "evaluation before": evaluation(False)}
+    for run in runs.values():
+        run()
+    times: dict[str, list[float]] = {k: [] for k in runs}
+    for r in range(rounds):
+        for name, run in list(runs.items())[:: 1 if r % 2 == 0 else -1]:
+            start = time.process_time()
+            run()
+            times[name].append(time.process_time() - start)
+
+    def low_half(values: list[float]) -> float:
+        return statistics.mean(sorted(values)[: max(1, len(values) // 2)])
+
+    base = times["bare pass"]
+    print(
+        f"\n{size} px, {rounds} rounds (CPU ms), load {os.getloadavg()[0]:.1f}: median / faster half / fastest"
+    )
+    for name, v in times.items():
+        over = (
+            ""
+            if name == "bare pass"
+            else "   over the bare pass: "
+            + " / ".join(f"{f(v) / f(base) * 100 - 100:+.1f}%" for f in (statistics.median, low_half, min))
+        )
+        print(
+            f"  {name:<18} {statistics.median(v) * 1e3:8.1f} / {low_half(v) * 1e3:8.1f} / {min(v) * 1e3:8.1f}{over}"
+        )
+    diff = [a - b for a, b in zip(times["evaluation now"], times["evaluation before"])]
+    faster = sum(d < 0 for d in diff)
+    print(
+        f"  now - before, paired: median {statistics.median(diff) * 1e3:+.1f} ms, faster in {faster}/{rounds} rounds"
+    )
 
 
 def peak_memory_mib(size: int) -> float:
@@ -233,6 +305,9 @@ def main() -> None:
         "--parts", action="store_true", help="overhead without L-BFGS, fused vs unfused style loss (CPU time)"
     )
     parser.add_argument("--repeats", type=int, default=7, help="rounds of --parts")
+    parser.add_argument(
+        "--ab", type=int, default=0, metavar="ROUNDS", help="paired A/B: evaluation now vs before (CPU time)"
+    )
     args = parser.parse_args()
     figures: dict[str, object] = {"threads": torch.get_num_threads(), "torch": torch.__version__}
 
@@ -291,6 +366,8 @@ def main() -> None:
                 print(f"  {size:>4} px  {name:<28} {median * 1000:8.1f} / {fastest * 1000:7.1f} ms{share}")
                 figures[f"parts_{size}_{name}"] = round(median, 4)
             print(f"           load average {os.getloadavg()[0]:.1f}")
+    for size in map(int, args.sizes.split(",") if args.ab else ()):
+        paired_ab(config, net, size, args.ab)
     if args.profile:
         profile_step(config.replace(size=min(map(int, args.sizes.split(",")))), net)
 

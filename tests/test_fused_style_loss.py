@@ -76,3 +76,23 @@ def test_engine_losses_and_gradient_equal_the_unfused_chain(
     for name, value in plain.items():
         assert fused[name] == pytest.approx(value, rel=1e-5), name
     assert torch.allclose(fused_grad, plain_grad, rtol=1e-4, atol=1e-6 * plain_grad.abs().max().item())
+
+
+def test_wide_layers_build_the_gram_from_three_blocks_with_the_same_result() -> None:
+    """From SYMMETRIC_BLOCKS_FROM channels the fused loss's Gram is three half-size products
+    (issue #16); value and gradient stay autograd's own (odd channel count included)."""
+    from painterly import losses
+
+    gen = torch.Generator().manual_seed(3)
+    for channels in (losses.SYMMETRIC_BLOCKS_FROM, losses.SYMMETRIC_BLOCKS_FROM + 1):
+        f = torch.randn(1, channels, 3, 4, generator=gen, dtype=torch.float64)
+        f = f.contiguous(memory_format=torch.channels_last)
+        target = gram_matrix(torch.randn(1, channels, 2, 3, generator=gen, dtype=torch.float64))
+        flat = f.permute(0, 2, 3, 1).reshape(1, 12, channels)
+        assert torch.allclose(losses._symmetric_gram(flat), flat.transpose(1, 2) @ flat, rtol=1e-12)
+        a, b = f.clone().requires_grad_(), f.clone().requires_grad_()
+        fused, reference = style_loss(a, target), chain(b, target)
+        fused.backward()
+        reference.backward()
+        assert fused.item() == pytest.approx(reference.item(), rel=1e-12)
+        assert torch.allclose(a.grad, b.grad, rtol=1e-10, atol=1e-14)

@@ -64,14 +64,33 @@ def test_stop_keeps_the_latest_image(photo, painting, tiny_net):
     assert result.status == "stopped" and result.steps == 3 and torch.isfinite(result.tensor).all()
 
 
-def test_keyboard_interrupt_returns_last_good_image(photo, painting, tiny_net):
+def test_keyboard_interrupt_in_the_callback_keeps_that_step(photo, painting, tiny_net):
+    """A signal held through a checkpoint lands in the callback, after the step's update
+    and loss row: the step counts, as the checkpoint's manifest already said."""
+
     def interrupt(event):
         if event.step == 4:
             raise KeyboardInterrupt
 
     result = run(photo, painting, tiny_net, interrupt)
-    assert result.status == "interrupted" and result.steps == 3
-    assert "interrupted" in result.message
+    assert result.status == "interrupted" and result.steps == 4
+    assert [r["step"] for r in result.history] == [1, 2, 3, 4]
+    assert "interrupted after step 4" in result.message
+
+
+def test_keyboard_interrupt_mid_step_drops_that_step(photo, painting, tiny_net, monkeypatch):
+    real, calls = engine.compute_losses, {"n": 0}
+
+    def interrupted_on_the_fifth_evaluation(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "compute_losses", interrupted_on_the_fifth_evaluation)
+    result = run(photo, painting, tiny_net, optimizer="adam")  # one evaluation per step
+    assert result.status == "interrupted" and result.steps == 4
+    assert [r["step"] for r in result.history] == [1, 2, 3, 4] and torch.isfinite(result.tensor).all()
 
 
 def test_nan_never_reaches_the_image(photo, painting, tiny_net, monkeypatch):

@@ -92,11 +92,12 @@ class _GramL2(torch.autograd.Function):
         scale: float,
         positions_first: bool,
     ) -> torch.Tensor:
-        gram = (
-            torch.bmm(flat.transpose(1, 2), flat)
-            if positions_first
-            else torch.bmm(flat, flat.transpose(1, 2))
-        )
+        if positions_first and flat.shape[-1] >= SYMMETRIC_BLOCKS_FROM:
+            gram = _symmetric_gram(flat)
+        elif positions_first:
+            gram = torch.bmm(flat.transpose(1, 2), flat)
+        else:
+            gram = torch.bmm(flat, flat.transpose(1, 2))
         diff = gram.div_(scale).sub_(target)  # the product is ours: reuse its storage
         ctx.save_for_backward(flat, diff)
         ctx.scale, ctx.positions_first = scale, positions_first
@@ -112,6 +113,25 @@ class _GramL2(torch.autograd.Function):
         if ctx.positions_first:
             return torch.bmm(flat, sym), None, None, None
         return torch.bmm(sym, flat), None, None, None
+
+
+#: Channels from which a Gram is built from three of its four half-size blocks (issue #16):
+#: measured 16 % faster at 256 and 512 channels, slower at 64, even at 128 (256×171 image).
+SYMMETRIC_BLOCKS_FROM = 256
+
+
+def _symmetric_gram(flat: torch.Tensor) -> torch.Tensor:
+    """FᵀF of N×HW×C ``flat`` from the blocks [[A, B], [Bᵀ, D]]: three half-size products,
+    3/4 of the arithmetic (BLAS's syrk, which uses the symmetry, is not exposed by torch)."""
+    n, _, c = flat.shape
+    k = c // 2
+    left, right = flat[..., :k], flat[..., k:]
+    gram = flat.new_empty(n, c, c)
+    gram[:, :k, :k] = torch.bmm(left.transpose(1, 2), left)
+    gram[:, :k, k:] = torch.bmm(left.transpose(1, 2), right)
+    gram[:, k:, :k] = gram[:, :k, k:].transpose(1, 2)
+    gram[:, k:, k:] = torch.bmm(right.transpose(1, 2), right)
+    return gram
 
 
 def _gram_l2(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

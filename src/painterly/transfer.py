@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from painterly import color, masks, photoreal, tiling
+from painterly import color, masks, patch_gram, photoreal, tiling
 from painterly.backbones.vgg import VGG19Features, deepest_tap
 from painterly.config import INIT_KEYWORDS, TransferConfig, normalised
 from painterly.devices import resolve_device
@@ -222,7 +222,10 @@ def compute_losses(
     network: VGG19Features, image: torch.Tensor, targets: Targets, config: TransferConfig
 ) -> dict[str, torch.Tensor]:
     """Weighted partial losses by name, plus their sums ``content``, ``style`` and ``total``."""
-    feats = network(image, targets.taps)
+    # issue #16: conv1_1's Gram from the image's patches (exact, 1/5 of the arithmetic), so
+    # conv1_1 needs no tap of its own.
+    from_patches = patch_gram.applies(network, targets, config)
+    feats = network(image, [t for t in targets.taps if not (from_patches and t == patch_gram.FIRST_CONV)])
     parts: dict[str, torch.Tensor] = {}
     content_w = normalised(config.content_layer_weights, len(config.content_layers))
     style_w = normalised(config.style_layer_weights, len(config.style_layers))
@@ -254,6 +257,8 @@ def compute_losses(
                 ),
                 zero,
             )
+        elif from_patches and layer == patch_gram.FIRST_CONV:
+            value = patch_gram.style_loss(network, image, targets.style[layer])
         else:
             value = style_loss(feats[layer], targets.style[layer], config.loss)
         parts[f"style/{layer}"] = config.style_weight * w * value
@@ -697,7 +702,7 @@ def optimise(
 
     status: RunStatus = "finished"
     message = ""
-    step = 0
+    step = done = 0  # done: the last step whose update and loss row are both in
     try:
         for step in range(1, iterations + 1):
             before = pyramid.snapshot()
@@ -722,6 +727,7 @@ def optimise(
             history.append(
                 {"step": step + step_offset, "scale": scale, "elapsed": time.perf_counter() - start, **losses}
             )
+            done = step
             if callback is not None:
                 preview = None
                 if config.preview_every and (step % config.preview_every == 0 or step == iterations):
@@ -749,7 +755,8 @@ def optimise(
     except Stop:
         status, message = "stopped", f"stopped by request after step {step + step_offset}"
     except KeyboardInterrupt:
-        step = max(0, step - 1)
+        # Mid-step the update is lost; in the callback (a checkpoint's held signal) it is not.
+        step = done
         status, message = "interrupted", f"interrupted after step {step + step_offset}"
         history = [row for row in history if row["step"] <= step + step_offset]  # rows match steps
     return Outcome(best_image, status, step, history, message)

@@ -95,7 +95,10 @@ def run_command(argv: Sequence[str] | None = None) -> int:
                 parser = build_parser()
             args = parser.parse_args(argv)
             with deferred():
-                for module in getattr(args, "preload", ()):
+                preload = getattr(args, "preload", ())
+                if callable(preload):  # chosen from the parsed flags (batch --fast needs no torch)
+                    preload = preload(args)
+                for module in preload:
                     importlib.import_module(module)
             return int(args.handler(args) or 0)
     except SystemExit as exc:

@@ -85,7 +85,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         skip=tuple(f for f in FastConfig.__dataclass_fields__ if f not in fast_only),
         title="fast mode only",
     )
-    parser.set_defaults(handler=handle, preload=PRELOAD_TORCH)
+    parser.set_defaults(handler=handle, preload=_preload)
+
+
+def _preload(args: argparse.Namespace) -> tuple[str, ...]:
+    """torch for the optimiser only: --fast runs on onnxruntime, numpy and Pillow (issue #16)."""
+    return () if args.fast else PRELOAD_TORCH
 
 
 def _config(args: argparse.Namespace) -> Any:

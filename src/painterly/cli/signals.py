@@ -24,6 +24,8 @@ STOP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), signal.SIGINT
 #: parser defaults): a Ctrl-C in the middle of torch's import used to leave a traceback or an
 #: "internal error" from a half-built pydantic schema. Only torch: torch._dynamo (1.5 s) waits
 #: for the optimiser that needs it, so --estimate, --dry-run and refusals don't pay for it.
+#: ``preload`` may also be a function of the parsed arguments giving the modules (issue #16:
+#: ``batch --fast`` runs on onnxruntime and would pay 1.6 s for a torch it never uses).
 PRELOAD_TORCH = ("torch",)
 
 _state: dict[str, Any] = {"defer": 0, "pending": None}

@@ -1,0 +1,100 @@
+"""The first conv layer's Gram loss from the image's 3×3 patches (issue #16).
+
+The default style taps are conv outputs before their ReLU, and conv1_1 is linear in
+the image's 3×3×3 patches: F = W P + b 1ᵀ, with P the 27×HW patch matrix. So its Gram
+
+    F Fᵀ = W̃ (P̃ P̃ᵀ) W̃ᵀ,   W̃ = [W b] (64×28),   P̃ = [P; 1ᵀ] (28×HW)
+
+costs a 28×28 product over the positions instead of a 64×64 one (1/5 of the arithmetic),
+and its gradient reaches the image through the patches (a 27×27 product and col2im)
+instead of through a 64-channel map added to conv1_1's own gradient. conv1_1 then needs
+no tap of its own, so relu1_1 runs in place like in the bare network. Exact (not an
+approximation) for a pre-activation tap; a tap after the ReLU keeps the general path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+#: The one layer this applies to: VGG's first conv (3×3, stride 1, padding 1).
+FIRST_CONV = "conv1_1"
+
+
+def applies(network: Any, targets: Any, config: Any) -> bool:
+    """Whether conv1_1's style loss can come from the patches: a VGG network, conv1_1 a
+    plain Gram style layer (l2, no regions or other statistics, a fixed target) and not
+    also a content layer (then its features are needed anyway)."""
+    convs = getattr(network, "convs", None)
+    return (
+        FIRST_CONV in config.style_layers
+        and FIRST_CONV not in config.content_layers
+        and config.loss == "l2"
+        and not targets.regions
+        and not targets.style_stats
+        and convs is not None
+        and FIRST_CONV in convs
+        and tuple(convs[FIRST_CONV].kernel_size) == (3, 3)
+        and FIRST_CONV in targets.style
+        and not targets.style[FIRST_CONV].requires_grad
+        and hasattr(network, "preprocess")
+    )
+
+
+def patches(network: Any, image: torch.Tensor) -> torch.Tensor:
+    """N×27×HW patches of the preprocessed image, padded as the network pads conv1_1."""
+    x = network.preprocess(image)
+    padding = getattr(network, "padding", "zeros")
+    if padding == "zeros":
+        return F.unfold(x, 3, padding=1)
+    mode = "reflect" if padding == "reflect" and min(x.shape[-2:]) > 1 else "replicate"
+    return F.unfold(F.pad(x, (1, 1, 1, 1), mode=mode), 3)
+
+
+def style_loss(network: Any, image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """mean((Gram(conv1_1(image)) − target)²), the value ``losses.style_loss`` gives on
+    conv1_1's features, computed from the image's patches."""
+    conv = network.convs[FIRST_CONV]
+    weight = conv.weight.reshape(conv.out_channels, -1)  # rows in unfold's (channel, dy, dx) order
+    augmented = torch.cat([weight, conv.bias.unsqueeze(1)], 1).detach()  # W̃, C×28
+    p = patches(network, image)
+    target = target.expand(p.shape[0], -1, -1)
+    return _PatchGramL2.apply(p, augmented, target, float(conv.out_channels * p.shape[-1]))
+
+
+class _PatchGramL2(torch.autograd.Function):
+    """L = mean((W̃ M̃ W̃ᵀ / scale − A)²) with M̃ = P̃ P̃ᵀ; gradient to P only."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        p: torch.Tensor,
+        augmented: torch.Tensor,
+        target: torch.Tensor,
+        scale: float,
+    ) -> torch.Tensor:
+        n, k, positions = p.shape
+        moments = p.new_empty(n, k + 1, k + 1)  # M̃: [[P Pᵀ, P 1], [1ᵀ Pᵀ, HW]]
+        moments[:, :k, :k] = torch.bmm(p, p.transpose(1, 2))  # no out= into a view: any device
+        sums = p.sum(-1)
+        moments[:, :k, k], moments[:, k, :k], moments[:, k, k] = sums, sums, float(positions)
+        w = augmented.expand(n, -1, -1)
+        diff = torch.bmm(torch.bmm(w, moments), w.transpose(1, 2)).div_(scale).sub_(target)
+        ctx.save_for_backward(p, augmented, diff)
+        ctx.scale = scale
+        return torch.vdot(diff.reshape(-1), diff.reshape(-1)) / diff.numel()
+
+    @staticmethod
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
+    ) -> tuple[torch.Tensor, None, None, None]:
+        p, augmented, diff = ctx.saved_tensors
+        n, k, _ = p.shape
+        # ∂L/∂M̃ = W̃ᵀ (∂L/∂G) W̃ / scale; M̃ is symmetric in P̃, so ∂L/∂P̃ = (K + Kᵀ) P̃.
+        dgram = diff.mul(grad * (2.0 / (diff.numel() * ctx.scale)))
+        w = augmented.expand(n, -1, -1)
+        kk = torch.bmm(torch.bmm(w.transpose(1, 2), dgram + dgram.transpose(1, 2)), w)
+        # The last column of P̃ is ones: its share is a constant per row, added by baddbmm.
+        return torch.baddbmm(kk[:, :k, k:], kk[:, :k, :k], p), None, None, None
