@@ -65,7 +65,7 @@ StyleLossKind = Literal["gram", "mean_std", "mean_cov", "histogram", "mrf"]  # i
 SmoothKind = Literal["none", "guided", "matting"]  # issue #13
 #: Smallest scale of --multiscale, and the factor between scales.
 MULTISCALE_START, MULTISCALE_FACTOR = 128, 2**0.5
-INIT_KEYWORDS = ("content", "noise", "style", "fast")
+INIT_KEYWORDS = ("content", "noise", "style", "fast", "recolor")  # recolor: issue #13
 DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
 
 
@@ -164,6 +164,7 @@ class TransferConfig(ConfigBase):
     init: str = knob(
         "content",
         "Start image: content, noise, style, fast (the fast-mode painting: a head start), "
+        "recolor (the photo moved to the painting's colour mean and covariance; photo preset), "
         "or the path of an image (resumes).",
     )
     seed: int = knob(0, "Random seed: the same seed gives the same picture on the same device.")
@@ -392,7 +393,7 @@ class TransferConfig(ConfigBase):
             if getattr(self, name) not in choices:
                 raise ConfigError(f"{name} must be one of {', '.join(choices)}")
         if not self.init:
-            raise ConfigError("init must be content, noise, style, fast or an image path")
+            raise ConfigError("init must be content, noise, style, fast, recolor or an image path")
         if self.style_group not in literal_choices("style_group"):  # issue #10
             raise ConfigError(f"style_group must be one of {', '.join(literal_choices('style_group'))}")
         if not 0 <= self.threads <= 1024:
