@@ -52,6 +52,8 @@ Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
 #: strokes and bares a coarse pooling grid (docs/quality/tv_side_by_side.jpg); 1e-3 halves it
 #: on all four at up to +60 % style distance. No weight halves it at the same style.
 TV_DEFAULT = 0.0
+#: Photorealism weight (issue #13), measured: see TransferConfig.photo_weight.
+PHOTO_WEIGHT_DEFAULT = 3e7
 #: Issue #17: levels of the pixel pyramid L-BFGS optimises (painterly.pyramid). 1 (plain
 #: pixels) by measurement: 4 levels cut the mesh 46-59 % on four pairs at 128 px (balanced),
 #: but the style distance moved -21..+23 % and at 96 px the run's own style loss was 4x
@@ -234,11 +236,11 @@ class TransferConfig(ConfigBase):
         "Photorealism (Luan et al. 2017): penalise any output that is not a locally affine colour "
         "transform of the photo, so lines stay straight and edges sharp (needs painterly[photo]).",
     )
-    # 1e7 puts the photo term at about the content + style losses of a plain result (its raw
-    # value there is ~0.07); measured by bench/photoreal.py: 1e6 kept 1.17×, 1e7 1.32× the
-    # plain run's gradient SSIM before smoothing (rocket ← hubble, 128 px, 60 steps).
+    # 3e7: the lowest of 1e6…1e8 that kept ≥ 1.5× plain Gatys's gradient SSIM without any
+    # smoothing on all three pairs of bench/photoreal.py (192 px, balanced's schedule; at 1e8
+    # the astronaut's colour fell behind plain). The term's raw value on a plain result is ~0.07.
     photo_weight: float = knob(
-        1e7, "Weight of the photorealism (matting Laplacian) loss with --photorealistic."
+        PHOTO_WEIGHT_DEFAULT, "Weight of the photorealism (matting Laplacian) loss with --photorealistic."
     )
     smooth: SmoothKind = knob(
         "none",

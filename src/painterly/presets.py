@@ -17,7 +17,7 @@ import dataclasses
 import importlib.util
 from typing import Any
 
-from painterly.config import INIT_KEYWORDS, TransferConfig, config_from_dict
+from painterly.config import INIT_KEYWORDS, PHOTO_WEIGHT_DEFAULT, TransferConfig, config_from_dict
 from painterly.errors import ConfigError
 
 PRESET_NAMES = ("draft", "balanced", "quality", "portrait", "photo")
@@ -34,8 +34,8 @@ class Preset:
 
 #: The portrait preset's face strength (measured: see PRESETS["portrait"]).
 PORTRAIT_FACE_STRENGTH = 0.5
-#: The photo preset's photorealism weight (measured: see PRESETS["photo"]).
-PHOTO_PRESET_WEIGHT = 3e7
+#: The photo preset's photorealism weight: the measured default (see PRESETS["photo"]).
+PHOTO_PRESET_WEIGHT = PHOTO_WEIGHT_DEFAULT
 _COMMON = {"multiscale": True, "optimizer": "lbfgs", "keep_range": "clamp"}
 PRESETS: dict[str, Preset] = {
     # Steps at 512 px, coarse to fine: draft 80,62,45,28,10; balanced 60,52,45,38,30;
