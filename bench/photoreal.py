@@ -1,12 +1,14 @@
 """Photorealistic transfer against plain Gatys: structure kept and colour carried (issue #13).
 
-For each photo pair (content photo with straight lines, style photo) it runs
+For each photo pair (content photo with straight lines, style photo) it runs, all on
+balanced's coarse-to-fine schedule (what ``--preset photo`` runs; ``--steps N``: one scale)
 
-  plain        Gatys with the defaults
-  knobs        the research report's knobs: LeakyReLU 0.15, content conv5_4, colour loss
-  photo        --photorealistic (Luan et al. 2017's matting-Laplacian loss)
-  photo+guided --photorealistic --smooth guided
-  photo+matting --photorealistic --smooth matting
+  plain           Gatys with the defaults
+  knobs           the research report's knobs: LeakyReLU 0.15, content conv5_4, colour loss
+  photo W [rc]    --photorealistic --photo-weight W (Luan et al. 2017's matting-Laplacian
+                  loss), from the photo or (rc) from --init recolor, for each W of --weights
+  … +guided       the same result smoothed by the guided filter (--smooth guided)
+  … +matting      … or by the matting solve (--smooth matting)
 
 and prints, per run:
 
@@ -14,18 +16,19 @@ and prints, per run:
              1 = every edge where it was, as strong; the structure measure of the target
   lines      straight-edge preservation: the fraction of the photo's straight segments'
              pixels (Canny + probabilistic Hough, 1 px wide) within 1 px of an edge of the
-             output's Canny map
+             output's Canny map (output contrast-normalised to the photo's first)
   colour     Hellinger distance between the 8×8×8 RGB histograms of output and style photo
              (0 = same palette, 1 = disjoint); the photo's own distance is the baseline
-  s          wall-clock seconds of the run (Laplacian and smoothing included)
+  cpu s      CPU seconds of the run (this process: survives a loaded machine), wall s, load
 
-then the target check: photo's grad-SSIM ≥ 1.5 × plain's at a colour distance ≤ plain's.
-``--time512`` also times a few steps of plain and photo at 512 px (interleaved) and
-reports the time per 512 px picture at the bench's step count.
+then the target check: grad-SSIM ≥ 1.5 × plain's at a colour distance ≤ plain's.
+``--time512 N`` also times N steps of plain and photo at 512 px (interleaved) and reports
+the time of a 512 px picture on balanced's schedule.
 
-    PYTHONPATH=src .venv/bin/python bench/photoreal.py                  # 256 px, ~15 min on 2 loaded cores
-    PYTHONPATH=src .venv/bin/python bench/photoreal.py --size 128 --steps 40   # a quick look
-    ... --out docs/photoreal  writes each output and a contact sheet per pair
+    PYTHONPATH=src .venv/bin/python bench/photoreal.py --size 192 --inits recolor \
+        --weights 1e6,3e6,1e7,3e7,1e8 --out out/pr --figure docs/photoreal/bench_pairs.jpg
+    PYTHONPATH=src .venv/bin/python bench/photoreal.py --size 96 --steps 20   # a quick look
+    PYTHONPATH=src .venv/bin/python bench/photoreal.py --pairs 0 --time512 3   # timings only
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -42,6 +46,7 @@ import torch
 from painterly.config import TransferConfig
 from painterly.images import fit_size, load_image, pil_to_tensor, resize, tensor_to_pil
 from painterly.photoreal import smooth
+from painterly.presets import PHOTO_PRESET_WEIGHT, preset_config
 from painterly.transfer import stylize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,14 +60,40 @@ PAIRS = [
 ]
 
 
-def runs(photo_weight: float) -> dict[str, dict]:
-    return {
-        "plain": {},
-        "knobs": {"activation": "leaky_relu:0.15", "content_layers": ("conv5_4",), "color_weight": 1e8},
-        "photo": {"photorealistic": True, "photo_weight": photo_weight},
-        "photo+guided": {"photorealistic": True, "photo_weight": photo_weight, "smooth": "guided"},
-        "photo+matting": {"photorealistic": True, "photo_weight": photo_weight, "smooth": "matting"},
-    }
+KNOBS = {"activation": "leaky_relu:0.15", "content_layers": ("conv5_4",), "color_weight": 1e8}
+SMOOTHERS = ("guided", "matting")
+
+
+def plan(names: list[str], weights: list[float], inits: list[str]) -> list[tuple[str, dict]]:
+    """(run name, settings) in order. ``photo`` expands to one run per weight × init, each
+    followed by its smoothed versions (``photo+guided`` …), which reuse its result."""
+    out: list[tuple[str, dict]] = []
+    for name in names:
+        if name == "plain":
+            out.append(("plain", {}))
+        elif name == "knobs":
+            out.append(("knobs", dict(KNOBS)))
+        elif name == "photo":
+            for init in inits:
+                for w in weights:
+                    label = photo_label(w, init)
+                    out.append((label, {"photorealistic": True, "photo_weight": w, "init": init}))
+                    out += [(f"{label}+{k}", {"smooth_of": label, "smooth": k}) for k in SMOOTHERS]
+        else:
+            raise SystemExit(f"unknown run {name!r}: use plain, knobs, photo")
+    return out
+
+
+def photo_label(weight: float, init: str) -> str:
+    """``photo 1e7`` (starts from the photo) or ``photo 1e7 rc`` (from the recoloured photo)."""
+    return f"photo {weight:.0e}".replace("e+0", "e") + (" rc" if init == "recolor" else "")
+
+
+def config_for(settings: dict, size: int, steps: int) -> TransferConfig:
+    """steps 0: balanced's coarse-to-fine schedule (what --preset photo runs); else one scale."""
+    if steps:
+        return TransferConfig(size=size, iterations=steps, **settings)
+    return preset_config("balanced", size=size, **settings)
 
 
 def grey(image: torch.Tensor) -> np.ndarray:
@@ -119,10 +150,16 @@ def line_mask(photo: torch.Tensor) -> np.ndarray:
     return mask > 0
 
 
-def line_preservation(lines: np.ndarray, output: torch.Tensor) -> float:
+def line_preservation(lines: np.ndarray, output: torch.Tensor, photo: torch.Tensor) -> float:
+    """Fraction of the photo's straight-segment pixels with an output edge within 1 px.
+    The output's luminance is first moved to the photo's mean and spread, so that a darker
+    or flatter recolouring (a night sky's) is not scored as lost lines: only where the
+    edges are counts, not how bright they are."""
     import cv2
 
-    edges = cv2.dilate(_edges(grey(output)), np.ones((3, 3), np.uint8)) > 0
+    lum, ref = grey(output), grey(photo)
+    lum = (lum - lum.mean()) / max(lum.std(), 1e-6) * ref.std() + ref.mean()
+    edges = cv2.dilate(_edges(lum), np.ones((3, 3), np.uint8)) > 0
     return float(edges[lines].mean()) if lines.any() else math.nan
 
 
@@ -149,18 +186,30 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=150)
-    parser.add_argument("--photo-weight", type=float, default=TransferConfig().photo_weight)
-    parser.add_argument("--runs", default=",".join(runs(0)), help="comma list of run names")
+    parser.add_argument("--steps", type=int, default=0, help="one scale, N steps (0: balanced's schedule)")
+    parser.add_argument("--weights", default=f"{PHOTO_PRESET_WEIGHT:g}", help="photo weights (comma list)")
+    parser.add_argument("--inits", default="recolor", help="photo runs' start images: content,recolor")
+    parser.add_argument("--runs", default="plain,knobs,photo", help="comma list: plain, knobs, photo")
     parser.add_argument("--pairs", type=int, default=len(PAIRS), help="first N pairs")
     parser.add_argument("--pair", type=int, default=None, help="only pair number N (0-based)")
     parser.add_argument("--out", type=Path, default=None, help="write outputs and sheets here")
+    parser.add_argument("--figure", type=Path, default=None, help="one labelled figure of all pairs")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--time512", type=int, default=0, help="time N steps at 512 px (plain vs photo)")
+    parser.add_argument(
+        "--compose",
+        default="",
+        help="no runs: build --figure from the pictures saved under --out, these columns (comma list)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    names = args.runs.split(",")
+    if args.compose:
+        compose(args, args.compose.split(","))
+        return
+    weights = [float(w) for w in args.weights.split(",")]
+    todo = plan(args.runs.split(","), weights, args.inits.split(","))
     table: list[dict] = []
+    sheets = []
     chosen = PAIRS[: args.pairs] if args.pair is None else [PAIRS[args.pair]]
     for content_name, style_name, what in chosen:
         photo = tensor_of(EX / content_name, args.size)
@@ -168,73 +217,87 @@ def main() -> None:
         lines = line_mask(photo)
         base = colour_distance(photo, style)
         print(f"\n{content_name} ← {style_name} ({what}); photo's own colour distance {base:.3f}")
-        print(f"{'run':14} {'grad-SSIM':>9} {'lines':>6} {'colour':>7} {'s':>6}")
-        outputs = {"content": photo, "style": style}
-        seconds: dict[str, float] = {}
-        for name in names:
-            t0 = time.perf_counter()
-            if name.startswith("photo+") and "photo" in outputs:
+        print(f"{'run':24} {'grad-SSIM':>9} {'lines':>6} {'colour':>7} {'cpu s':>6} {'wall s':>6}  load")
+        outputs = {"photo": photo, "style photo": style}
+        seconds: dict[str, tuple[float, float]] = {}
+        for name, settings in todo:
+            t0, c0 = time.perf_counter(), time.process_time()
+            if "smooth_of" in settings:
                 # The smoothing is the last step of a run (transfer.stylize): apply it to the
                 # photo run's result instead of running the same optimisation again.
-                out = smooth(outputs["photo"], photo, name.split("+")[1])
-                secs = seconds["photo"] + time.perf_counter() - t0
+                src = settings["smooth_of"]
+                out = smooth(outputs[src], photo, settings["smooth"])
+                wall = seconds[src][0] + time.perf_counter() - t0
+                cpu = seconds[src][1] + time.process_time() - c0
             else:
-                cfg = TransferConfig(size=args.size, iterations=args.steps, **runs(args.photo_weight)[name])
+                cfg = config_for(settings, args.size, args.steps)
                 out = stylize(tensor_to_pil(photo), tensor_to_pil(style), cfg).tensor
-                secs = time.perf_counter() - t0
-            seconds[name] = secs
+                wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            seconds[name] = (wall, cpu)
             outputs[name] = out
             row = {
                 "pair": f"{content_name} <- {style_name}",
                 "run": name,
                 "grad_ssim": gradient_ssim(photo, out),
-                "lines": line_preservation(lines, out),
+                "lines": line_preservation(lines, out, photo),
                 "colour": colour_distance(out, style),
                 "colour_photo": base,
-                "seconds": secs,
+                "seconds": wall,
+                "cpu_seconds": cpu,
+                "load": os.getloadavg()[0],
             }
             table.append(row)
             print(
-                f"{name:14} {row['grad_ssim']:9.3f} {row['lines']:6.3f} {row['colour']:7.3f} {secs:6.1f}",
+                f"{name:24} {row['grad_ssim']:9.3f} {row['lines']:6.3f} {row['colour']:7.3f} "
+                f"{cpu:6.1f} {wall:6.1f}  {row['load']:.1f}",
                 flush=True,
             )
-        if args.out:
-            save_outputs(args.out, Path(content_name).stem + "__" + Path(style_name).stem, outputs)
+        if args.out or args.figure:
+            sheets.append(
+                pair_sheet(outputs, args.out, Path(content_name).stem + "__" + Path(style_name).stem)
+            )
     summarise(table)
     if args.json:
         args.json.write_text(json.dumps(table, indent=1))
+    if args.figure:
+        stack(sheets, args.figure)
     if args.time512:
-        time_512(args.time512, args.steps, args.photo_weight)
+        time_512(args.time512, weights[0])
 
 
 def summarise(table: list[dict]) -> None:
+    """Each photorealistic run against plain Gatys on its pair, as the issue's target asks."""
     print("\nTarget: photo grad-SSIM ≥ 1.5 × plain at colour distance ≤ plain's")
+    print(f"{'pair':48} {'run':24} {'structure':>9} {'lines':>11} {'colour':>13}")
     for pair in dict.fromkeys(r["pair"] for r in table):
         rows = {r["run"]: r for r in table if r["pair"] == pair}
         if "plain" not in rows:
             continue
         p = rows["plain"]
-        for name in ("photo", "photo+guided", "photo+matting"):
-            if name in rows:
-                r = rows[name]
-                ratio = r["grad_ssim"] / max(p["grad_ssim"], 1e-9)
-                ok = ratio >= 1.5 and r["colour"] <= p["colour"] + 1e-9
-                print(
-                    f"{pair:55} {name:14} structure ×{ratio:4.2f}  colour {r['colour']:.3f} vs {p['colour']:.3f}"
-                    f"  {'MET' if ok else 'not met'}"
-                )
+        for name, r in rows.items():
+            if name == "plain":
+                continue
+            ratio = r["grad_ssim"] / max(p["grad_ssim"], 1e-9)
+            ok = ratio >= 1.5 and r["colour"] <= p["colour"] + 1e-9
+            print(
+                f"{pair:48} {name:24} ×{ratio:8.2f} {r['lines']:.2f}/{p['lines']:.2f}  "
+                f"{r['colour']:.3f}/{p['colour']:.3f}  {'MET' if ok else 'not met'}"
+            )
 
 
-def save_outputs(out: Path, stem: str, outputs: dict[str, torch.Tensor]) -> None:
+def pair_sheet(outputs: dict[str, torch.Tensor], out: Path | None, stem: str):  # -> PIL.Image
+    """One labelled row: every picture of a pair side by side (and each saved under ``out``)."""
     from PIL import Image, ImageDraw
 
-    out.mkdir(parents=True, exist_ok=True)
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
     tiles = []
     for name, t in outputs.items():
         img = tensor_to_pil(t)
-        img.save(out / f"{stem}__{name}.png")
-        tile = Image.new("RGB", (img.width, img.height + 18), "white")
-        tile.paste(img, (0, 18))
+        if out:
+            img.save(out / f"{stem}__{name.replace(' ', '_')}.png")
+        tile = Image.new("RGB", (img.width + 4, img.height + 18), "white")
+        tile.paste(img, (2, 18))
         ImageDraw.Draw(tile).text((4, 3), name, fill="black")
         tiles.append(tile)
     sheet = Image.new("RGB", (sum(t.width for t in tiles), max(t.height for t in tiles)), "white")
@@ -242,43 +305,86 @@ def save_outputs(out: Path, stem: str, outputs: dict[str, torch.Tensor]) -> None
     for t in tiles:
         sheet.paste(t, (x, 0))
         x += t.width
-    sheet.save(out / f"{stem}.jpg", quality=88)
+    if out:
+        sheet.save(out / f"{stem}.jpg", quality=88)
+    return sheet
 
 
-def time_512(steps: int, bench_steps: int, photo_weight: float) -> None:
-    """Per-step time at 512 px, plain and photorealistic interleaved, plus the one-off costs."""
+def compose(args: argparse.Namespace, columns: list[str]) -> None:
+    """The figure from earlier runs' saved pictures (runs made in several invocations)."""
+    chosen = PAIRS[: args.pairs] if args.pair is None else [PAIRS[args.pair]]
+    sheets = []
+    for content_name, style_name, _ in chosen:
+        stem = Path(content_name).stem + "__" + Path(style_name).stem
+        outputs = {}
+        for name in ["photo", "style photo", *columns]:
+            label = name.split("=")[-1]
+            outputs[label] = tensor_of(
+                args.out / f"{stem}__{name.split('=')[0].replace(' ', '_')}.png", args.size
+            )
+        sheets.append(pair_sheet(outputs, None, stem))
+    stack(sheets, args.figure)
+
+
+def stack(sheets: list, path: Path) -> None:
+    """The pairs' rows one under the other, into one figure."""
+    from PIL import Image
+
+    figure = Image.new("RGB", (max(s.width for s in sheets), sum(s.height for s in sheets)), "white")
+    y = 0
+    for s in sheets:
+        figure.paste(s, (0, y))
+        y += s.height
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.save(path, quality=88)
+
+
+def time_512(steps: int, photo_weight: float) -> None:
+    """Per-step time at 512 px, plain and photorealistic interleaved (CPU seconds of this
+    process, so that other work on the machine counts less), the one-off costs, and from
+    them the time of a 512 px picture on balanced's schedule (what --preset photo runs)."""
     from painterly.photoreal import guided_smooth, matting_laplacian, matting_smooth
 
     photo = tensor_of(EX / PAIRS[0][0], 512)
     style = tensor_of(EX / PAIRS[0][1], 512)
+    matting_laplacian(photo[..., :32, :32])  # pymatting's numba compile, once per process
     per: dict[str, list[float]] = {"plain": [], "photo": []}
     for _ in range(2):
         for name, extra in (("plain", {}), ("photo", {"photorealistic": True, "photo_weight": photo_weight})):
-            r = stylize(
+            c0 = time.process_time()
+            stylize(
                 tensor_to_pil(photo),
                 tensor_to_pil(style),
                 TransferConfig(size=512, iterations=steps, **extra),
             )
-            per[name].append(r.timings["per_step"])
-    t0 = time.perf_counter()
+            per[name].append((time.process_time() - c0) / steps)
+    c0 = time.process_time()
     matting_laplacian(photo)
-    lap = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    lap = time.process_time() - c0
+    c0 = time.process_time()
     guided_smooth(photo, photo)
-    guided = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    guided = time.process_time() - c0
+    c0 = time.process_time()
     matting_smooth(photo, photo)
-    matting = time.perf_counter() - t0
+    matting = time.process_time() - c0
     plain, pr = min(per["plain"]), min(per["photo"])
+    cfg = preset_config("balanced", size=512)
+    sizes = cfg.scale_sizes()
+    # a step at s px costs (s/512)² of one at 512 px; each scale builds its own Laplacian
+    equiv = sum(n * (s / 512) ** 2 for n, s in zip(cfg.scale_iterations, sizes, strict=True))
+    laps = lap * sum((s / 512) ** 2 for s in sizes)
     h, w = photo.shape[-2:]
     print(
-        f"\n512 px ({w}×{h}), {steps} steps ×2 interleaved: plain {plain:.2f} s/step, photo {pr:.2f} s/step"
+        f"\n512 px ({w}×{h}), 1 thread, {steps} steps (incl. set-up) ×2 interleaved, CPU s: "
+        f"plain {plain:.2f} s/step, photo {pr:.2f} s/step; load {os.getloadavg()[0]:.1f}"
     )
-    print(f"Laplacian {lap:.2f} s, guided smoothing {guided:.3f} s, matting smoothing {matting:.1f} s")
     print(
-        f"per 512 px picture at {bench_steps} steps: plain {plain * bench_steps:.0f} s, photo "
-        f"{pr * bench_steps + lap:.0f} s, +guided {pr * bench_steps + lap + guided:.0f} s, "
-        f"+matting {pr * bench_steps + lap + matting:.0f} s"
+        f"Laplacian {lap:.2f} s (512 px), guided smoothing {guided:.3f} s, matting smoothing {matting:.1f} s"
+    )
+    print(
+        f"per 512 px picture on balanced's schedule ({list(cfg.scale_iterations)} steps at {list(sizes)} px, "
+        f"{equiv:.0f} 512-px step equivalents): plain {plain * equiv:.0f} s, photo {pr * equiv + laps:.0f} s, "
+        f"+guided {pr * equiv + laps + guided:.0f} s, +matting {pr * equiv + laps + matting:.0f} s"
     )
 
 

@@ -7,6 +7,10 @@ sheet per mode and the artefact measures of :mod:`painterly.lab.artefacts`.
     PYTHONPATH=src python bench/quality.py --modes weights --reference-weights vgg19.pth
 
 Modes (each writes ``<out>/<mode>.png`` and adds rows to ``<out>/results.json``):
+  mesh       balanced preset at each of --sizes on plain pixels (pyramid_levels 1, the
+             default) vs a pixel pyramid of --pyramid-levels: mesh, style distance of the central 80 %, and the
+             content distance (conv4_2 against the photo, so a lower style distance bought
+             by losing the subject shows)
   tv         balanced preset at each of --sizes: before (zero padding, no TV) vs reflect
              padding with each of --tv-weights: mesh, and the style distance of the central
              80 % by a reflect- and a zero-padded judge
@@ -117,6 +121,12 @@ class Judge:
             feats = self.net(image, STYLE_LAYERS)
         return {k: gram_matrix(v) for k, v in feats.items()}
 
+    def content_distance(self, image: torch.Tensor, photo: torch.Tensor) -> float:
+        """Mean squared conv4_2 difference from the photo: how much of the subject is lost."""
+        with torch.no_grad():
+            a, b = (self.net(x, ["conv4_2"])["conv4_2"] for x in (image, photo))
+        return float((a - b).square().mean())
+
     def style_distance(self, image: torch.Tensor, painting: Path, size: int) -> float:
         key = (str(painting), size)
         if key not in self._grams:
@@ -149,6 +159,7 @@ def measure(
         "contrast_kept": contrast_kept(image, photo),
         "style_distance": judge.style_distance(image, painting, size),
         "texture": float(high_pass(image.mean(1, keepdim=True), 2.0).square().mean()) * 1e3,
+        "content_distance": judge.content_distance(image, photo),
     }
 
 
@@ -162,6 +173,7 @@ def caption(m: dict[str, float], keys: tuple[str, ...]) -> str:
         "style_distance": "style",
         "style_distance_zeros": "style0",
         "texture": "texture",
+        "content_distance": "content",
     }
     fmt = {
         "border": "{:+.1%}",
@@ -300,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tv-weights", default="0,3e-4,6e-4,1e-3", help="weights the tv mode sweeps [0,3e-4,6e-4,1e-3]"
     )
+    parser.add_argument("--pyramid-levels", type=int, default=4, help="mesh mode: levels tried [4]")
     parser.add_argument("--presets", default=",".join(PRESET_NAMES), help="presets mode: which presets")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality")
     parser.add_argument(
@@ -314,14 +327,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {args.pairs - len(pairs)} pair(s) skipped: images not found (is ../shared there?)")
     args.out.mkdir(parents=True, exist_ok=True)
     judge = Judge()
-    tv_judges = (Judge(crop=0.1), Judge("zeros", crop=0.1)) if "tv" in args.modes.split(",") else None
+    cropped = {"tv", "mesh"} & set(args.modes.split(","))
+    tv_judges = (Judge(crop=0.1), Judge("zeros", crop=0.1)) if cropped else None
     results: list[dict[str, Any]] = []
     modes = args.modes.split(",")
     print(f"load: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     s = args.size
     plans = {
         "optimised": (
-            lambda: {"before": transfer(s, padding="zeros", tv_weight=0.0), "after": transfer(s)},
+            lambda: {
+                "before": transfer(s, padding="zeros", tv_weight=0.0, pyramid_levels=1),
+                "after": transfer(s),
+            },
             ("mesh", "style_distance", "border"),
         ),
         "histogram": (
@@ -348,10 +365,29 @@ def main(argv: list[str] | None = None) -> int:
             rows, sheet = run_pairs(mode, variants(), 256 if mode == "fast" else s, pairs, judge, keys)
             sheet.save(args.out / f"{mode}.png")
             results += rows
+        elif mode == "mesh":
+            # issue #17: the mesh's cause, plain-pixel L-BFGS, against the pixel pyramid.
+            for size in (int(x) for x in args.sizes.split(",")):
+                variants = {
+                    "plain pixels": transfer(size, pyramid_levels=1),
+                    "pyramid": transfer(size, pyramid_levels=args.pyramid_levels),
+                }
+                rows, sheet = run_pairs(
+                    "mesh",
+                    variants,
+                    size,
+                    pairs,
+                    tv_judges[0],
+                    ("mesh", "style_distance", "content_distance"),
+                    save=args.out / "mesh",
+                )
+                sheet.save(args.out / f"mesh_{size}.png")
+                results += rows
+                (args.out / "results.json").write_text(json.dumps(results, indent=1))
         elif mode == "tv":
             # before = the old defaults (zero padding, no TV); then reflect padding with each weight.
             for size in (int(x) for x in args.sizes.split(",")):
-                variants = {"before": transfer(size, padding="zeros", tv_weight=0.0)}
+                variants = {"before": transfer(size, padding="zeros", tv_weight=0.0, pyramid_levels=1)}
                 for w in args.tv_weights.split(","):
                     variants[f"tv {w}"] = transfer(size, tv_weight=float(w))
                 rows, sheet = run_pairs(

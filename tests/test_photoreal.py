@@ -25,6 +25,19 @@ def rocket() -> torch.Tensor:
     )
 
 
+def test_building_the_laplacian_keeps_torchs_thread_count():
+    """pymatting's numba start-up used to set torch to every core for the rest of the run
+    (the first Laplacian of a process: so this test comes first in the file)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.conv2d(torch.rand(1, 8, 8, 8), torch.rand(8, 8, 3, 3))  # torch's OpenMP pool first, as in a run
+        photoreal.matting_laplacian(torch.rand(1, 3, 12, 10))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def affine_recolour(photo: torch.Tensor) -> torch.Tensor:
     """A sunset-like colour transform of the photo: the same affine map at every pixel."""
     m = torch.tensor([[0.9, 0.3, 0.0], [0.1, 0.6, 0.1], [0.0, 0.1, 0.4]])
@@ -80,6 +93,24 @@ def test_guided_smoothing_follows_the_photos_edges(rocket):
     assert photoreal.smooth(noisy, rocket, "none") is noisy
 
 
+def test_recolor_init_is_an_affine_recolouring_with_the_paintings_colours(rocket):
+    """init "recolor" (the photo preset's start): the photo moved to the painting's colour
+    mean and covariance, so colour has moved and the photorealism loss is still ~0."""
+    from painterly.images import tensor_to_pil
+    from painterly.transfer import initial_image
+
+    painting = torch.stack(
+        [torch.full((32, 48), 0.8), torch.linspace(0.2, 0.5, 48).expand(32, 48), torch.full((32, 48), 0.1)]
+    )[None]
+    start = initial_image(TransferConfig(init="recolor"), rocket, tensor_to_pil(painting), torch.Generator())
+    assert start.shape == rocket.shape
+    means = start.mean(dim=(0, 2, 3))
+    assert (means - painting.mean(dim=(0, 2, 3))).abs().max() < 0.05
+    assert (means - rocket.mean(dim=(0, 2, 3))).abs().max() > 0.2
+    lap = photoreal.matting_laplacian(rocket)
+    assert float(photorealism_loss(start, lap)) < 1e-2 * float(photorealism_loss(warp(start), lap))
+
+
 def test_engine_reports_the_photo_loss_and_smooths(photo, painting, tiny_net):
     cfg = TransferConfig(size=48, iterations=3, photorealistic=True, photo_weight=1e3, smooth="guided")
     result = stylize(photo, painting, cfg, network=tiny_net)
@@ -126,15 +157,24 @@ def test_config_checks():
 
 
 def test_photo_preset():
+    """--preset photo: the whole method by default (bench/photoreal.py chose these values):
+    start from the recoloured photo, the photo loss at its weight, the guided filter."""
+    from painterly.presets import PHOTO_PRESET_WEIGHT
+
     cfg = preset_config("photo", size=256)
-    assert cfg.photorealistic and cfg.smooth == "guided" and cfg.multiscale and cfg.preset == "photo"
+    assert cfg.photorealistic and cfg.multiscale and cfg.preset == "photo"
+    assert cfg.init == "recolor" and cfg.smooth == "guided" and cfg.photo_weight == PHOTO_PRESET_WEIGHT
     assert len(cfg.scale_iterations) == len(cfg.scale_sizes())
+    # what the user sets wins over the preset
+    mine = preset_config("photo", size=256, smooth="matting", init="content", photo_weight=1e5)
+    assert (mine.smooth, mine.init, mine.photo_weight) == ("matting", "content", 1e5)
 
 
 def test_photo_preset_runs_end_to_end(photo, painting, tiny_net):
     cfg = preset_config("photo", size=48, iterations=2)
     result = stylize(photo, painting, cfg, network=tiny_net)
     assert result.ok and result.image.size == (48, 40)
+    assert result.losses["photo"] > 0 and "smooth" in result.timings
 
 
 @pytest.mark.parametrize("name", ["photorealistic", "style_losses"])

@@ -108,7 +108,7 @@ def test_options_are_derived_from_the_config(client: TestClient) -> None:
     )
     assert fields["size"]["default"] == TransferConfig().size and fields["size"]["primary"]
     assert fields["style_layers"]["kind"] == "list"
-    assert set(fields["init"]["choices"]) <= {"content", "noise", "style", "fast"}
+    assert set(fields["init"]["choices"]) <= {"content", "noise", "style", "fast", "recolor"}
     # nothing that names a file on the server is offered
     assert not {"color_reference", "masks", "device"} & set(fields)
     assert options["modes"][-1] == "optimise"

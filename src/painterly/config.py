@@ -52,6 +52,13 @@ Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
 #: strokes and bares a coarse pooling grid (docs/quality/tv_side_by_side.jpg); 1e-3 halves it
 #: on all four at up to +60 % style distance. No weight halves it at the same style.
 TV_DEFAULT = 0.0
+#: Photorealism weight (issue #13), measured: see TransferConfig.photo_weight.
+PHOTO_WEIGHT_DEFAULT = 3e7
+#: Issue #17: levels of the pixel pyramid L-BFGS optimises (painterly.pyramid). 1 (plain
+#: pixels) by measurement: 4 levels cut the mesh 46-59 % on four pairs at 128 px (balanced),
+#: but the style distance moved -21..+23 % and at 96 px the run's own style loss was 4x
+#: plain's after balanced's 60 steps (its smaller step converges slower): not a default yet.
+PYRAMID_DEFAULT = 1
 # issue #10: how a library artist/movement becomes a style (chosen by measurement: docs/guides/library.md)
 StyleGroup = Literal["blend", "representative"]
 DEFAULT_STYLE_GROUP = "blend"
@@ -60,7 +67,7 @@ StyleLossKind = Literal["gram", "mean_std", "mean_cov", "histogram", "mrf"]  # i
 SmoothKind = Literal["none", "guided", "matting"]  # issue #13
 #: Smallest scale of --multiscale, and the factor between scales.
 MULTISCALE_START, MULTISCALE_FACTOR = 128, 2**0.5
-INIT_KEYWORDS = ("content", "noise", "style", "fast")
+INIT_KEYWORDS = ("content", "noise", "style", "fast", "recolor")  # recolor: issue #13
 DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
 
 
@@ -159,6 +166,7 @@ class TransferConfig(ConfigBase):
     init: str = knob(
         "content",
         "Start image: content, noise, style, fast (the fast-mode painting: a head start), "
+        "recolor (the photo moved to the painting's colour mean and covariance; photo preset), "
         "or the path of an image (resumes).",
     )
     seed: int = knob(0, "Random seed: the same seed gives the same picture on the same device.")
@@ -228,11 +236,11 @@ class TransferConfig(ConfigBase):
         "Photorealism (Luan et al. 2017): penalise any output that is not a locally affine colour "
         "transform of the photo, so lines stay straight and edges sharp (needs painterly[photo]).",
     )
-    # 1e7 puts the photo term at about the content + style losses of a plain result (its raw
-    # value there is ~0.07); measured by bench/photoreal.py: 1e6 kept 1.17×, 1e7 1.32× the
-    # plain run's gradient SSIM before smoothing (rocket ← hubble, 128 px, 60 steps).
+    # 3e7: the lowest of 1e6…1e8 that kept ≥ 1.5× plain Gatys's gradient SSIM without any
+    # smoothing on all three pairs of bench/photoreal.py (192 px, balanced's schedule; at 1e8
+    # the astronaut's colour fell behind plain). The term's raw value on a plain result is ~0.07.
     photo_weight: float = knob(
-        1e7, "Weight of the photorealism (matting Laplacian) loss with --photorealistic."
+        PHOTO_WEIGHT_DEFAULT, "Weight of the photorealism (matting Laplacian) loss with --photorealistic."
     )
     smooth: SmoothKind = knob(
         "none",
@@ -310,6 +318,18 @@ class TransferConfig(ConfigBase):
         "Memory budget in GiB: larger runs are tiled automatically, and a run that would not fit "
         "even in tiles is refused up front. 0: 60 % of the machine's RAM.",
     )
+    # --- picture quality, the mesh: issue #17 ---
+    # L-BFGS on raw pixels starts along VGG's pixel gradient, which is mostly 1-2 px detail,
+    # and leaves a fine mesh on flat areas; optimising a pyramid of levels (painterly.pyramid)
+    # roughly halves it where TV only blurred, but converges slower (see PYRAMID_DEFAULT).
+    pyramid_levels: int = knob(
+        PYRAMID_DEFAULT,
+        "L-BFGS optimises the picture as this many pyramid levels (full size, 1/2, 1/4, ...) "
+        "summed, so strokes grow from coarse levels instead of pixel noise: 4 leaves about half "
+        "the fine mesh on flat areas (smoother skies and walls), but takes 1/8 steps and so "
+        "needs more of them to paint as strongly. 1: plain pixels (the paper's; default). "
+        "Adam always optimises plain pixels.",
+    )
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -362,6 +382,8 @@ class TransferConfig(ConfigBase):
             raise ConfigError(f"tile must be 0 (automatic) or between 256 and {MAX_SIZE} px, got {self.tile}")
         if not (math.isfinite(self.max_memory) and self.max_memory >= 0):  # issue #12
             raise ConfigError(f"max_memory must be a finite number of GiB ≥ 0, got {self.max_memory}")
+        if not 1 <= self.pyramid_levels <= 8:  # issue #17
+            raise ConfigError(f"pyramid_levels must be 1..8 (1: plain pixels), got {self.pyramid_levels}")
         parse_activation(self.activation)
         self._check_perceptual()
         check_portrait(self)
@@ -373,7 +395,7 @@ class TransferConfig(ConfigBase):
             if getattr(self, name) not in choices:
                 raise ConfigError(f"{name} must be one of {', '.join(choices)}")
         if not self.init:
-            raise ConfigError("init must be content, noise, style, fast or an image path")
+            raise ConfigError("init must be content, noise, style, fast, recolor or an image path")
         if self.style_group not in literal_choices("style_group"):  # issue #10
             raise ConfigError(f"style_group must be one of {', '.join(literal_choices('style_group'))}")
         if not 0 <= self.threads <= 1024:

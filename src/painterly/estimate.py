@@ -132,7 +132,9 @@ def optimise_bytes(config: TransferConfig, px: int, steps: int) -> int:
     act = ACTIVATION_FACTOR * 4 * activation_floats_per_px(config) * px
     history = 0
     if config.optimizer == "lbfgs":
-        history = (2 * min(steps, LBFGS_HISTORY) + LBFGS_WORK_VECTORS) * 12 * px
+        # issue #17: L-BFGS holds the pixel pyramid's levels (1 + 1/4 + 1/16 + ... of the pixels)
+        levels = sum(0.25**i for i in range(config.pyramid_levels))
+        history = int((2 * min(steps, LBFGS_HISTORY) + LBFGS_WORK_VECTORS) * 12 * px * levels)
     else:
         history = 3 * 12 * px  # Adam's two moments and the gradient
     return int(act + history)

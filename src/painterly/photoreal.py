@@ -51,9 +51,16 @@ def matting_laplacian_scipy(photo: torch.Tensor):  # -> scipy.sparse.csr_matrix
     """The (H·W)×(H·W) matting Laplacian of a 1×3×H×W photo as a scipy CSR matrix
     (pixels in row-major order)."""
     _require("pymatting")
-    from pymatting import cf_laplacian
+    threads = torch.get_num_threads()
+    try:
+        from pymatting import cf_laplacian
 
-    return cf_laplacian(_to_hwc(photo), epsilon=MATTING_EPSILON, radius=MATTING_RADIUS).tocsr()
+        return cf_laplacian(_to_hwc(photo), epsilon=MATTING_EPSILON, radius=MATTING_RADIUS).tocsr()
+    finally:
+        # numba's OpenMP start-up (pymatting's first call) set torch's thread count to the
+        # core count, so the whole run after it ignored --threads (measured: 1 → 2 threads,
+        # 3× the CPU time per step on a loaded 2-core machine). Put it back.
+        torch.set_num_threads(threads)
 
 
 def matting_laplacian(photo: torch.Tensor) -> torch.Tensor:

@@ -49,6 +49,7 @@ from painterly.losses import (
     total_variation,
     weighted_content_loss,
 )
+from painterly.pyramid import LR_SCALE, PixelPyramid
 from painterly.taps import tap_min_size
 from painterly.threads import with_config_threads
 
@@ -298,6 +299,12 @@ def initial_image(
         return torch.rand(1, 3, h, w, generator=generator).to(content.device)
     if config.init == "style":
         return pil_to_tensor(resize(style, (w, h)), content.device)
+    if config.init == "recolor":
+        # issue #13: the photo moved globally to the painting's colour mean and covariance, a
+        # start that is already a (globally, so locally) affine recolouring of the photo: the
+        # photorealism loss is ~0 there and the style loss has less colour left to move.
+        painting = pil_to_tensor(resize(style, (w, h)), content.device)
+        return color.transfer_colors(content, painting)
     if config.init == "fast":
         # A head start: the fast-mode painting of the photo at the run's size (onnxruntime
         # is optional, so it is imported only here).
@@ -309,22 +316,26 @@ def initial_image(
     return pil_to_tensor(resize(load_image(config.init), (w, h)), content.device)
 
 
-def make_optimizer(image: torch.Tensor, config: TransferConfig, lr: float) -> torch.optim.Optimizer:
+def make_optimizer(
+    image: torch.Tensor | list[torch.Tensor], config: TransferConfig, lr: float
+) -> torch.optim.Optimizer:
     """L-BFGS with one loss evaluation per step (no line search) or with a strong-Wolfe
-    line search (several evaluations a step, no overshoot), or Adam."""
+    line search (several evaluations a step, no overshoot), or Adam. ``image`` may be a
+    list of tensors (the levels of a :class:`~painterly.pyramid.PixelPyramid`)."""
+    params = image if isinstance(image, list) else [image]
     if config.optimizer == "lbfgs":
         if config.line_search == "strong_wolfe":
             # torch gives the line search max_eval − 1 evaluations; its default (1) would allow none.
             return torch.optim.LBFGS(
-                [image],
+                params,
                 lr=lr,
                 max_iter=1,
                 max_eval=1 + LINE_SEARCH_EVALS,
                 history_size=100,
                 line_search_fn="strong_wolfe",
             )
-        return torch.optim.LBFGS([image], lr=lr, max_iter=1, history_size=100)
-    return torch.optim.Adam([image], lr=lr)
+        return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=100)
+    return torch.optim.Adam(params, lr=lr)
 
 
 def clamps_pixels(config: TransferConfig) -> bool:
@@ -674,9 +685,12 @@ def optimise(
     poisoned memory then stalls the run for good. The returned image is the best one
     evaluated, so a NaN or a spike never reaches an output.
     """
-    image = image.detach().clone().requires_grad_(True)
-    lr = config.lr
-    optimizer = make_optimizer(image, config, lr)
+    # issue #17: L-BFGS optimises a pyramid of levels whose sum is the picture (see
+    # painterly.pyramid: fewer fine-mesh steps); with 1 level `image` is the plain leaf.
+    levels = config.pyramid_levels if config.optimizer == "lbfgs" else 1
+    pyramid = PixelPyramid(image, levels)
+    lr = config.lr * (LR_SCALE if len(pyramid.leaves) > 1 else 1.0)
+    optimizer = make_optimizer(pyramid.leaves, config, lr)
     best_image, best_loss = image.detach().clone(), float("inf")
     history: list[dict[str, float]] = []
     record: dict[str, torch.Tensor] = {}
@@ -686,7 +700,7 @@ def optimise(
 
     def closure() -> torch.Tensor:
         optimizer.zero_grad(set_to_none=True)
-        parts = compute_losses(network, image, targets, config)
+        parts = compute_losses(network, pyramid.image(), targets, config)
         parts["total"].backward()
         if not record:  # a line search evaluates more points; the first one is `before`
             record.update({k: v.detach() for k, v in parts.items()})
@@ -697,26 +711,25 @@ def optimise(
     step = done = 0  # done: the last step whose update and loss row are both in
     try:
         for step in range(1, iterations + 1):
-            before = image.detach().clone()
+            before = pyramid.snapshot()
             record.clear()
             optimizer.step(closure)  # the losses it records are those of `before`
             losses = {k: float(v) for k, v in record.items()}
             total = losses["total"]
             if not _finite(total) or total > config.spike_factor * best_loss:
                 restarts += 1
-                image.data.copy_(best_image)
+                pyramid.set(best_image)
                 if restarts > config.max_restarts:
                     status = "diverged"
                     message = f"the loss kept diverging (step {step + step_offset}); kept the best image"
                     break
                 lr *= 0.5
-                optimizer = make_optimizer(image, config, lr)
+                optimizer = make_optimizer(pyramid.leaves, config, lr)
                 losses["restart"] = float(restarts)
             elif total < best_loss:
                 best_image, best_loss = before, total
             if clamps_pixels(config):
-                with torch.no_grad():
-                    image.clamp_(0, 1)
+                pyramid.clamp_(0, 1)
             history.append(
                 {"step": step + step_offset, "scale": scale, "elapsed": time.perf_counter() - start, **losses}
             )
@@ -724,7 +737,7 @@ def optimise(
             if callback is not None:
                 preview = None
                 if config.preview_every and (step % config.preview_every == 0 or step == iterations):
-                    preview = image.detach().clamp(0, 1).cpu().clone()
+                    preview = pyramid.snapshot().clamp(0, 1).cpu()
                 callback(
                     Progress(
                         step=step + step_offset,
@@ -739,9 +752,10 @@ def optimise(
         else:
             # The last update was never evaluated: keep it only if it is at least as good.
             with torch.no_grad():
-                final = compute_losses(network, image, targets, config)
+                last = pyramid.snapshot()
+                final = compute_losses(network, last, targets, config)
             if _finite(float(final["total"])) and float(final["total"]) <= best_loss:
-                best_image = image.detach().clone()
+                best_image = last
                 if history:
                     history[-1].update({k: float(v) for k, v in final.items()})
     except Stop:
