@@ -83,15 +83,33 @@ def run_case(size: int, label: str, args: argparse.Namespace, max_memory: float,
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "load": f"{before} -> {load()}"}
 
 
+def seams_text(tiled: str, untiled: str | None, boxes: list, band: int) -> str:
+    """The seam ratio where the tiles are blended (and, after a comma, over the ``band`` px
+    from each tile's start, where they were blended before the centred feather), for the
+    tiled picture and the untiled one on the same bands."""
+    import numpy as np
+    from PIL import Image
+
+    from painterly.tiling import seam_ratio
+
+    def both(path: str) -> str:
+        img = np.asarray(Image.open(path).convert("RGB")) / 255.0
+        return f"{seam_ratio(img, boxes):.3f},{seam_ratio(img, boxes, band):.3f}"
+
+    return both(tiled) + (f"/{both(untiled)}" if untiled else "")
+
+
 def runs(args: argparse.Namespace) -> None:
     from painterly.estimate import GIB, estimate_run
-    from painterly.tiling import overlap_for, seam_ratio, tile_boxes
+    from painterly.tiling import overlap_for, tile_boxes
 
     OUT.mkdir(parents=True, exist_ok=True)
     print(
         f"# balanced, {args.steps_per_scale or 'preset'} steps per scale, {args.threads} threads; load {load()}"
     )
-    print("size  mode     tile  est.peak  peak    est.time  time     seams(tiled/untiled)  load")
+    print(
+        "size  mode     tile  est.peak  peak    est.time  time     seams(tiled/untiled; blend,starts)  load"
+    )
     for size in [int(s) for s in args.sizes.split(",")]:
         outputs = {}
         for mode in args.modes.split(","):
@@ -109,17 +127,12 @@ def runs(args: argparse.Namespace) -> None:
             outputs[mode] = got["image"]
             seams = ""
             if tile:
-                import numpy as np
-                from PIL import Image
-
                 w, h = est.scales[-1].size
                 boxes = tile_boxes(h, w, tile)
-                seams = f"{seam_ratio(np.asarray(Image.open(got['image'])) / 255.0, boxes, overlap_for(tile)):.3f}"
-                if "untiled" in outputs:
-                    seams += f"/{seam_ratio(np.asarray(Image.open(outputs['untiled'])) / 255.0, boxes, overlap_for(tile)):.3f}"
+                seams = seams_text(got["image"], outputs.get("untiled"), boxes, overlap_for(tile))
             print(
                 f"{size:5d} {mode:8s} {tile or '-':>4}  {est.peak_bytes / GIB:6.2f}G  {got['peak'] / GIB:5.2f}G  "
-                f"{est.seconds:7.0f}s  {got['wall']:6.0f}s  {seams:20s}  {got['load']}  "
+                f"{est.seconds:7.0f}s  {got['wall']:6.0f}s  {seams:27s}  {got['load']}  "
                 f"(per step {got['timings']['per_step']:.2f} s, model {est.fixed_seconds:.2f} + "
                 f"{est.seconds_per_px * 1e6:.2f} us/px)",
                 flush=True,
@@ -188,37 +201,46 @@ def fast(args: argparse.Namespace) -> None:
 
 
 def figure(args: argparse.Namespace) -> None:
-    """docs/tiles_seams.png: the tiled picture with its tile grid, and a crop around where
-    four tiles meet, untiled beside tiled (the same run settings otherwise)."""
+    """docs/tiles_seams.png: the tiled picture with the lines where its tiles are blended,
+    and 1:1 crops around where four tiles meet, of each picture given (``--images``, with
+    ``--labels``; by default the untiled and tiled outputs of ``runs`` at ``--size``)."""
     from PIL import Image, ImageDraw
 
-    from painterly.tiling import overlap_for, tile_boxes
+    from painterly.tiling import blend_bands, tile_boxes
 
-    tiled = Image.open(OUT / f"{args.size}_tiled.png").convert("RGB")
-    untiled_path = OUT / f"{args.size}_untiled.png"
-    untiled = Image.open(untiled_path).convert("RGB") if untiled_path.exists() else None
+    paths = (
+        args.images.split(",")
+        if args.images
+        else [str(OUT / f"{args.size}_{m}.png") for m in ("untiled", "tiled")]
+    )
+    labels = args.labels.split(",") if args.labels else [Path(p).stem for p in paths]
+    pictures = [Image.open(p).convert("RGB") for p in paths]
+    tiled = pictures[-1]
     w, h = tiled.size
-    boxes = tile_boxes(h, w, args.tile)
+    cols, rows = blend_bands(tile_boxes(h, w, args.tile))
     grid = tiled.copy()
     draw = ImageDraw.Draw(grid)
-    for top, left, bottom, right in boxes:
-        draw.rectangle((left, top, right - 1, bottom - 1), outline=(255, 255, 255), width=2)
-    side = 384
-    second = sorted({b[1] for b in boxes})[1] + overlap_for(args.tile) // 2
-    row = sorted({b[0] for b in boxes})[1] + overlap_for(args.tile) // 2 if h > args.tile else h // 2
-    crop = (max(0, second - side // 2), max(0, row - side // 2))
-    crop = (*crop, crop[0] + side, crop[1] + side)
+    for a, b in cols:
+        draw.line(((a + b) // 2, 0, (a + b) // 2, h), fill=(255, 255, 255), width=3)
+    for a, b in rows:
+        draw.line((0, (a + b) // 2, w, (a + b) // 2), fill=(255, 255, 255), width=3)
+    side = args.crop
+    x = (cols[0][0] + cols[0][1]) // 2 if cols else w // 2
+    y = (rows[0][0] + rows[0][1]) // 2 if rows else h // 2
+    left, top = min(max(0, x - side // 2), w - side), min(max(0, y - side // 2), h - side)
+    crop = (left, top, left + side, top + side)
     thumb = grid.resize((side * w // h, side))
-    sheet = Image.new("RGB", (thumb.width + 2 * side + 20, side + 30), "white")
+    sheet = Image.new("RGB", (thumb.width + len(pictures) * (side + 10), side + 30), "white")
     sheet.paste(thumb, (0, 30))
-    sheet.paste((untiled or grid).crop(crop), (thumb.width + 10, 30))
-    sheet.paste(tiled.crop(crop), (thumb.width + side + 20, 30))
     text = ImageDraw.Draw(sheet)
-    text.text((4, 8), f"tiled {w}x{h}, tiles of {args.tile} px (white)", fill="black")
-    middle = "untiled, 1:1 crop at a tile corner" if untiled else "1:1 crop at a tile corner, tiles outlined"
-    text.text((thumb.width + 14, 8), middle, fill="black")
-    text.text((thumb.width + side + 24, 8), "tiled, same crop", fill="black")
-    path = ROOT / "docs" / "tiles_seams.png"
+    text.text(
+        (4, 8), f"{labels[-1]} {w}x{h}, tiles of {args.tile} px, blended along the white lines", fill="black"
+    )
+    for i, (picture, label) in enumerate(zip(pictures, labels)):
+        at = thumb.width + 10 + i * (side + 10)
+        sheet.paste(picture.crop(crop), (at, 30))
+        text.text((at + 4, 8), f"{label}, 1:1 at a tile corner", fill="black")
+    path = Path(args.figure_out) if args.figure_out else ROOT / "docs" / "tiles_seams.png"
     sheet.save(path)
     print(f"wrote {path}")
 
@@ -236,6 +258,10 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--label", default="")
+    parser.add_argument("--images", default="", help="figure: comma-separated pictures, the tiled one last")
+    parser.add_argument("--labels", default="", help="figure: their captions")
+    parser.add_argument("--crop", type=int, default=320, help="figure: side of the 1:1 crops")
+    parser.add_argument("--figure-out", default="", help="figure: where to write it (docs/tiles_seams.png)")
     args = parser.parse_args()
     {"runs": runs, "eta": eta, "fast": fast, "child": child, "figure": figure}[args.what](args)
 

@@ -264,9 +264,10 @@ def test_reconstruct_warns_before_starting(
 
 def test_cpu_estimate_counts_every_scale() -> None:
     from painterly.cli.estimate import cpu_seconds
+    from painterly.estimate import SECONDS_PER_PIXEL_STEP
 
     single = cpu_seconds(TransferConfig(size=512, iterations=100), 1.0)
-    assert single == pytest.approx(512 * 512 * 100 * 1.15 / (512 * 341))
+    assert single == pytest.approx(512 * 512 * 100 * SECONDS_PER_PIXEL_STEP)
     multi = TransferConfig(size=512, scales=(256,), scale_iterations=(100, 100))
     assert cpu_seconds(multi, 1.0) == pytest.approx(single * 1.25)
 

@@ -33,6 +33,11 @@ GIB = 1024**3
 #: Share of the machine's RAM a run may plan to use when --max-memory is not given: room
 #: for the OS, the allocator's slack and whatever else runs beside it.
 DEFAULT_MEMORY_SHARE = 0.6
+#: Share of the budget the tile planner fills: the memory model was within −8.5 %…+3 % of
+#: measured peaks (256–1024 px), so a plan made to the byte would land over the budget
+#: whenever the model is low. A run is still only refused when its estimate exceeds the
+#: budget itself.
+PLAN_SHARE = 0.9
 #: Peak RSS of a run whose images are tiny (interpreter, torch, VGG19's weights to conv5_1).
 BASE_BYTES = 400 * 1024**2
 #: Measured peak bytes of VGG's forward+backward per float of activation it keeps.
@@ -50,9 +55,14 @@ DEFAULT_OVERHEAD_PX = 0
 #: A scale's start (its targets, the first evaluation at new shapes) costs about 0.6 of a
 #: step more than its other steps (1.56–1.7 steps measured at 181–512 px, same run).
 SCALE_START_STEPS = 0.6
-#: Seconds per pixel of one step when not calibrated (idle 2-core CPU; only for deciding
-#: whether a run is long enough to be worth calibrating and announcing).
-DEFAULT_SECONDS_PER_PX = 4.5e-6
+#: CPU seconds per pixel of one loss-and-gradient evaluation (a step without a line search),
+#: when nothing has been calibrated: the one figure behind the uncalibrated estimate (whether
+#: a run is long enough to calibrate and announce) and the CLI's warning before long sweeps
+#: and reconstructions (painterly.cli.estimate). Measured on this project's idle 2-core CPU,
+#: 2 threads, ``--preset balanced`` at 512 px (bench/scale.py eta): 11.1, 10.9, 10.0, 10.5
+#: and 11.5 µs per pixel-step at 128, 181, 256, 362 and 512 px. A fast desktop is a few
+#: times quicker, a loaded machine slower; the calibrated estimate replaces it.
+SECONDS_PER_PIXEL_STEP = 10.8e-6
 VGG_CHANNELS = (64, 128, 256, 512, 512)
 
 
@@ -78,6 +88,12 @@ def memory_budget(max_memory_gib: float = 0.0) -> int:
     if max_memory_gib:
         return int(max_memory_gib * GIB)
     return int(total_ram() * DEFAULT_MEMORY_SHARE)
+
+
+def planning_budget(max_memory_gib: float = 0.0) -> int:
+    """What the tile planner aims at: PLAN_SHARE of :func:`memory_budget` (the margin
+    absorbs the memory model's error)."""
+    return int(memory_budget(max_memory_gib) * PLAN_SHARE)
 
 
 def activation_floats_per_px(config: TransferConfig) -> float:
@@ -145,8 +161,10 @@ def scale_peak_bytes(
         work = max(forward_bytes(max(px, style_px)), optimise_bytes(config, px, steps))
         return BASE_BYTES + whole + work
     tile_px = min(tile, content_wh[0]) * min(tile, content_wh[1])
+    strip = 12 * min(tile, content_wh[1]) * content_wh[0]  # the row of tiles being put together
     work = max(
-        forward_bytes(tile * tile), optimise_bytes(config, tile_px, steps) + IMAGE_BYTES_PER_PX * tile_px
+        forward_bytes(tile * tile),
+        optimise_bytes(config, tile_px, steps) + IMAGE_BYTES_PER_PX * tile_px + strip,
     )
     return BASE_BYTES + whole + work
 
@@ -255,7 +273,9 @@ def plan_estimate(
         peak = scale_peak_bytes(config, (w, h), style_sizes, longest, steps, tile)
         boxes = tile_boxes(h, w, tile) if tile else [(0, 0, h, w)]
         evals = _evals_per_step(config)
-        c = costs or Calibration(0.0, DEFAULT_SECONDS_PER_PX, 1.0, 0.0, DEFAULT_SECONDS_PER_PX)
+        c = costs or Calibration(
+            0.0, SECONDS_PER_PIXEL_STEP, 1.0, 0.0, SCALE_START_STEPS * SECONDS_PER_PIXEL_STEP
+        )
         seconds = sum(
             steps * evals * (c.fixed + c.per_px * (b - t) * (r - left))
             + c.start_fixed
@@ -269,7 +289,14 @@ def plan_estimate(
         worst = max(rows, key=lambda r: r.peak_bytes)
         need = f"a {max(worst.size)} px scale needs ~{worst.peak_bytes / GIB:.1f} GiB, over the memory budget of {budget / GIB:.1f} GiB (--max-memory)"
         if config.tile:
-            fits = largest_tile(config, worst.size, style_sizes, max(worst.size), worst.steps, budget)
+            fits = largest_tile(
+                config,
+                worst.size,
+                style_sizes,
+                max(worst.size),
+                worst.steps,
+                planning_budget(config.max_memory),
+            )
             where = (
                 f" in tiles of {worst.tile} px"
                 if worst.tile
@@ -288,7 +315,7 @@ def plan_estimate(
         budget_bytes=budget,
         scales=tuple(rows),
         fixed_seconds=costs.fixed if costs else 0.0,
-        seconds_per_px=costs.per_px if costs else DEFAULT_SECONDS_PER_PX,
+        seconds_per_px=costs.per_px if costs else SECONDS_PER_PIXEL_STEP,
         calibrated=costs is not None,
         refusal=refusal,
     )

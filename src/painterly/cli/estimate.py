@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from PIL import Image
 
 from painterly.config import TransferConfig
+from painterly.estimate import SECONDS_PER_PIXEL_STEP
 
-#: Seconds per pixel per L-BFGS step on the 2-core CPU this was built on: 1.15 s a step at
-#: 512×341 (README, Benchmarks); a fast laptop is perhaps twice as quick, a loaded machine slower.
-CPU_SECONDS_PER_PIXEL_STEP = 1.15 / (512 * 341)
+#: Seconds per pixel per step on the CPU: the engine's one measured figure
+#: (painterly.estimate.SECONDS_PER_PIXEL_STEP; was 1.15 s a step at 512×341 here, 6.6 µs).
+CPU_SECONDS_PER_PIXEL_STEP = SECONDS_PER_PIXEL_STEP
 #: Work estimated above this many seconds on the CPU gets a warning.
 WARN_SECONDS = 15 * 60
 
