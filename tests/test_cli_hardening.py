@@ -26,6 +26,7 @@ from PIL import Image
 
 import painterly.records
 import painterly.transfer as engine
+from conftest import ctrl_c_after
 from painterly import TransferConfig, stylize
 from painterly.cli import run_command
 from painterly.errors import ConfigError
@@ -282,21 +283,9 @@ def test_a_real_ctrl_c_early_in_start_up(photo, painting, tmp_path, delay):
     """Wherever a Ctrl-C lands (imports, torch's import, weights, the optimiser's first
     construction, the first steps): one line and exit 130. A Ctrl-C inside torch's import
     once made `python -m` die by SIGINT after printing the line (CPython's flag)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     args = ["run", str(photo), str(painting), "-o", str(tmp_path / "o.png"), "-n", "100000", *FAST]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "painterly", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "Traceback" not in stderr and len(stderr.strip().splitlines()) <= 1, (
-        stderr
-    )
+    returncode, stderr = ctrl_c_after(args, delay)
+    assert returncode == 130 and "Traceback" not in stderr and len(stderr.strip().splitlines()) <= 1, stderr
 
 
 def test_importing_the_cli_does_not_import_torch():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import painterly
-from conftest import make_image
+from conftest import ctrl_c_after, make_image
 from painterly.cli import COMMAND_MODULES
 
 SRC = Path(painterly.__file__).resolve().parents[1]
@@ -116,24 +116,9 @@ def test_ctrl_c_early_in_batch_fast_is_one_line(tmp_path: Path, painting: Path, 
     onnxruntime, the first pair) still ends with one "interrupted" line and exit 130 (or the
     batch ends), never a traceback."""
     pytest.importorskip("onnxruntime")
-    import signal
-    import time
-
     photos = [make_image(tmp_path / f"photo{i}.png", (64, 48), seed=i) for i in range(3)]
-    env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
     args = ["batch", *map(str, photos), "-p", str(painting), "-o", str(tmp_path / "out"), "--fast", "-q"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "painterly", *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(delay)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode in (0, 130) and "Traceback" not in stderr and "internal error" not in stderr, (
-        stderr
-    )
-    if proc.returncode == 130:  # batch's own plan line may come first; the stop is one line
+    returncode, stderr = ctrl_c_after(args, delay)
+    assert returncode in (0, 130) and "Traceback" not in stderr and "internal error" not in stderr, stderr
+    if returncode == 130:  # batch's own plan line may come first; the stop is one line
         assert stderr.strip().splitlines()[-1].startswith("painterly: interrupted"), stderr
