@@ -411,3 +411,24 @@ def test_ctrl_c_wrapped_by_a_library_still_reads_as_interrupted():
     except RuntimeError as outer:
         assert caused_by_interrupt(outer)
     assert not caused_by_interrupt(ValueError("plain bug"))
+
+
+def test_ctrl_c_inside_an_optional_import_is_a_stop_not_a_missing_package(monkeypatch):
+    """onnxruntime's import turns a Ctrl-C into an ImportError; fast mode once reported it
+    as "fast mode needs onnxruntime" and the batch went on to the next pair."""
+    import importlib
+
+    from painterly.errors import MissingDependencyError, import_optional
+
+    def interrupted(name):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as inner:
+            raise ImportError(f"{name}: DLL load failed") from inner
+
+    monkeypatch.setattr(importlib, "import_module", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        import_optional("onnxruntime", "fast mode needs onnxruntime")
+    monkeypatch.setattr(importlib, "import_module", lambda name: (_ for _ in ()).throw(ImportError(name)))
+    with pytest.raises(MissingDependencyError, match="fast mode needs onnxruntime"):
+        import_optional("onnxruntime", "fast mode needs onnxruntime")

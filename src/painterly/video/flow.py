@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from painterly.errors import MissingDependencyError
+from painterly.errors import import_optional
 
 #: Ruder et al. 2016's consistency test: a pixel is reliable when the forward flow at the
 #: place the backward flow points to brings it back, within
@@ -29,13 +29,9 @@ PHOTOMETRIC_LIMIT = 20.0
 
 
 def _cv2() -> Any:
-    try:
-        import cv2
-    except ImportError:
-        raise MissingDependencyError(
-            "video needs OpenCV: pip install 'painterly[video]' (opencv-contrib-python-headless)"
-        ) from None
-    return cv2
+    return import_optional(
+        "cv2", "video needs OpenCV: pip install 'painterly[video]' (opencv-contrib-python-headless)"
+    )
 
 
 class FlowEstimator:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from painterly.errors import InputError, MissingDependencyError, OutputError
+from painterly.errors import InputError, OutputError, import_optional
 from painterly.images import to_rgb
 
 #: Frame rate of a folder of frames when none is given.
@@ -37,11 +37,7 @@ H264_OPTIONS = {"crf": "18", "preset": "veryfast"}
 
 
 def _av() -> Any:
-    try:
-        import av
-    except ImportError:
-        raise MissingDependencyError("video needs PyAV: pip install 'painterly[video]'") from None
-    return av
+    return import_optional("av", "video needs PyAV: pip install 'painterly[video]'")
 
 
 @dataclass
