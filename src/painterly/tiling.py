@@ -405,7 +405,8 @@ def optimise_tiled(
     total_steps: int | None = None,
 ) -> Outcome:
     """One scale in tiles: each tile gets ``iterations`` optimiser steps of its own (a
-    fresh optimiser: its memory is freed before the next) and is pasted back feathered.
+    fresh optimiser: its memory is freed before the next) and is blended into its
+    neighbours in the middle of their overlap (TileCanvas).
 
     Progress counts the scale's ``iterations`` steps as a whole (a step is reported when
     the tiles together have done another pass's worth), so step numbers, progress bars
