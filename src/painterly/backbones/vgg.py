@@ -28,6 +28,24 @@ VGG_MEAN_BGR = (103.939, 116.779, 123.68)
 PADDINGS = ("zeros", "reflect", "replicate")
 
 
+def _pool(x: torch.Tensor, kind: str, edges: bool = True) -> torch.Tensor:
+    """VGG's 2×2 pooling, stride 2. With ``edges``, an odd last row or column is pooled
+    with a detached copy of itself instead of being dropped (issue #17). torch's pooling
+    floors odd sizes, so at an odd height the last rows reached the deep layers only
+    through the convolutions' edges: at 171 rows conv4_2's gradient on the last row was
+    1/10 of the interior's (the top row's: 1/2), the content loss barely held the bottom
+    band, and a darker band grew there (cat × Starry Night at 512×341, draft: bottom band
+    −13.6 %, and gone when the picture's edge was moved 32 px away). The window's value is
+    ceil-mode pooling's (the row itself), and the copy takes no gradient, so the row is
+    weighted like any interior row (ceil mode's shorter window would double it)."""
+    h, w = x.shape[-2:]
+    if edges and h % 2:
+        x = torch.cat([x, x[..., -1:, :].detach()], dim=-2)
+    if edges and w % 2:
+        x = torch.cat([x, x[..., :, -1:].detach()], dim=-1)
+    return F.max_pool2d(x, 2, 2) if kind == "max" else F.avg_pool2d(x, 2, 2)
+
+
 class VGG19Features(nn.Module):
     """Frozen VGG trunk (VGG19 unless ``arch`` says vgg11/13/16); ``forward(x, taps)``
     returns ``{tap: feature}``.
@@ -62,6 +80,9 @@ class VGG19Features(nn.Module):
         if padding not in PADDINGS:
             raise ConfigError(f"unknown padding {padding!r}; use {', '.join(PADDINGS)}")
         self.padding = padding
+        #: issue #17: pool odd last rows/columns instead of dropping them (see _pool); False
+        #: is the original network's floor, which pastiche's objective (bench) uses.
+        self.pool_edges = True
         self.activation, self.slope = parse_activation(activation)
         names = tap_names(arch)
         last_tap = _check(last_tap, arch) if last_tap else _last_available(names, weights)
@@ -108,7 +129,7 @@ class VGG19Features(nn.Module):
             taps,
             self._conv,
             lambda x, inplace: self._activate(x, inplace=inplace),
-            lambda _name, x: F.max_pool2d(x, 2, 2) if self.pooling == "max" else F.avg_pool2d(x, 2, 2),
+            lambda _name, x: _pool(x, self.pooling, self.pool_edges),
         )
 
     def _conv(self, name: str, x: torch.Tensor) -> torch.Tensor:
