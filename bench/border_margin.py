@@ -95,10 +95,21 @@ def main() -> int:
     parser.add_argument("--pairs", default="cat × Starry Night", help="comma list of " + ", ".join(PAIRS))
     parser.add_argument("--margin", type=int, help="px on each side [size/16]")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--no-margin", action="store_true", help="only the run as it is")
+    parser.add_argument(
+        "--pool-floor",
+        action="store_true",
+        help="VGG's original poolings, which drop an odd last row (before issue #17's fix)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "border_margin")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     margin = args.margin if args.margin is not None else round(args.size / 16)
+    if args.pool_floor:
+        from painterly.backbones import vgg
+
+        pool = vgg._pool
+        vgg._pool = lambda x, kind, edges=True: pool(x, kind, False)
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for label in args.pairs.split(","):
@@ -106,14 +117,22 @@ def main() -> int:
         img = load_image(photo_path)
         photo = pil_to_tensor(resize(img, fit_size(*img.size, args.size)))
         for preset in args.presets.split(","):
-            for m in (0, margin):
+            for m in (0,) if args.no_margin else (0, margin):
                 t0 = time.process_time()
                 image = run(photo_path, painting, preset, args.size, m, args.device)
                 sides = side_bands(image, photo)
                 band = border_band(image, photo, detrend=True, reduce="mean")
-                slug = "".join(c if c.isalnum() else "_" for c in f"{label}_{preset}_{args.size}_m{m}")
+                tag = f"{label}_{preset}_{args.size}_m{m}{'_floor' if args.pool_floor else ''}"
+                slug = "".join(c if c.isalnum() else "_" for c in tag)
                 tensor_to_pil(image).save(args.out / f"{slug}.png")
-                row = {"pair": label, "preset": preset, "size": args.size, "margin": m, "band": band, **sides}
+                row = {
+                    "pair": label,
+                    "preset": preset,
+                    "size": args.size,
+                    "margin": m,
+                    "floor": args.pool_floor,
+                }
+                row.update({"band": band, **sides})
                 row["cpu"] = time.process_time() - t0
                 rows.append(row)
                 print(
@@ -121,7 +140,8 @@ def main() -> int:
                     + "  ".join(f"{s} {sides[s]:+.1%}" for s in SIDES),
                     flush=True,
                 )
-                (args.out / f"results_{args.size}.json").write_text(json.dumps(rows, indent=1))
+                name = f"results_{args.size}{'_floor' if args.pool_floor else ''}.json"
+                (args.out / name).write_text(json.dumps(rows, indent=1))
     return 0
 
 

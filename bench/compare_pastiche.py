@@ -327,6 +327,21 @@ def report(
         med = statistics.median(r for r, _ in got) if got else float("nan")
         lower = "" if all(exact for _, exact in got) else "≥ "
         print(f"| {name} | {each} | {lower}{med:.1f}× |")
+    # issue #16's figure: each preset's CPU time to the loss pastiche has at its last step.
+    print(
+        f"\n| preset | CPU s to pastiche's step-{end['step']} loss, per pair | pastiche's CPU s / that | median |"
+    )
+    print("|---|---|---|---|")
+    for name in speedups:
+        times, ratios = [], []
+        for rec in records:
+            r = rec["presets"].get(name)
+            reach = first_reach(r["curve"], rec["target"]) if r else None
+            times.append(f"{reach['cpu']:.1f}" if reach else "not reached")
+            if reach:
+                ratios.append(rec["pastiche"][-1]["cpu"] / reach["cpu"])
+        med = f"{statistics.median(ratios):.1f}×" if ratios else "–"
+        print(f"| {name} | {', '.join(times)} | {', '.join(f'{x:.1f}×' for x in ratios)} | {med} |")
     loads = [x for rec in records for x in rec.get("load", [])]
     if loads:
         print(f"\nload average (1 min) at start/end of each part: {min(loads):.1f}–{max(loads):.1f}")
