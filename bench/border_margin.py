@@ -108,8 +108,13 @@ def main() -> int:
     if args.pool_floor:
         from painterly.backbones import vgg
 
-        pool = vgg._pool
-        vgg._pool = lambda x, kind, edges=True: pool(x, kind, False)
+        init = vgg.VGG19Features.__init__
+
+        def floor_init(self, *args, **kwargs) -> None:
+            init(self, *args, **kwargs)
+            self.pool_edges = False
+
+        vgg.VGG19Features.__init__ = floor_init
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for label in args.pairs.split(","):
