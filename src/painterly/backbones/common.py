@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from painterly.backbones.registry import CAFFE_BGR_MEAN, IMAGENET_RGB_MEAN, IMAGENET_RGB_STD
 from painterly.errors import ConfigError
+from painterly.precision import network_dtype
 
 
 def input_stats(input_format: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,6 +56,22 @@ def run_taps(
 ) -> dict[str, torch.Tensor]:
     """Run a preprocessed image through the taps in order, no deeper than the deepest asked
     for; one loop for every family (VGG, AlexNet), which supply their conv, activation and pool."""
+    dtype = network_dtype()  # issue #16: --precision bf16 on a GPU
+    if dtype is not None:
+        with torch.autocast(x.device.type, dtype=dtype):
+            out = _run_taps(x, tap_names, taps, conv, activate_, pool_)
+        return {name: f.float() for name, f in out.items()}  # the Grams need float32
+    return _run_taps(x, tap_names, taps, conv, activate_, pool_)
+
+
+def _run_taps(
+    x: torch.Tensor,
+    tap_names: Sequence[str],
+    taps: Sequence[str],
+    conv: Callable[[str, torch.Tensor], torch.Tensor],
+    activate_: Callable[[torch.Tensor, bool], torch.Tensor],
+    pool_: Callable[[str, torch.Tensor], torch.Tensor],
+) -> dict[str, torch.Tensor]:
     wanted = set(taps)
     missing = wanted - set(tap_names)
     if missing:
