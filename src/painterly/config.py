@@ -56,9 +56,10 @@ TV_DEFAULT = 0.0
 #: Photorealism weight (issue #13), measured: see TransferConfig.photo_weight.
 PHOTO_WEIGHT_DEFAULT = 3e7
 #: Issue #17: levels of the pixel pyramid L-BFGS optimises (painterly.pyramid). 1 (plain
-#: pixels) by measurement: 4 levels cut the mesh 46-59 % on four pairs at 128 px (balanced),
-#: but the style distance moved -21..+23 % and at 96 px the run's own style loss was 4x
-#: plain's after balanced's 60 steps (its smaller step converges slower): not a default yet.
+#: pixels) by measurement (bench/quality.py --modes mesh, four pairs, balanced): 4 levels halve
+#: the mesh at ≤ +10 % style distance on three pairs at 128 px, but at 256 px they leave the
+#: pictures less painted (style distance +5..+51 %, the run's own style loss +29..+168 %) on
+#: balanced's steps; no gain, warm-up, level count or schedule tried did both (docs/readme/mesh.md).
 PYRAMID_DEFAULT = 1
 # issue #10: how a library artist/movement becomes a style (chosen by measurement: docs/guides/library.md)
 StyleGroup = Literal["blend", "representative"]
@@ -332,13 +333,14 @@ class TransferConfig(ConfigBase):
     # --- picture quality, the mesh: issue #17 ---
     # L-BFGS on raw pixels starts along VGG's pixel gradient, which is mostly 1-2 px detail,
     # and leaves a fine mesh on flat areas; optimising a pyramid of levels (painterly.pyramid)
-    # roughly halves it where TV only blurred, but converges slower (see PYRAMID_DEFAULT).
+    # halves it at 128 px where TV only blurred, but paints less at 256 px (see PYRAMID_DEFAULT).
     pyramid_levels: int = knob(
         PYRAMID_DEFAULT,
         "L-BFGS optimises the picture as this many pyramid levels (full size, 1/2, 1/4, ...) "
         "summed, so strokes grow from coarse levels instead of pixel noise: 4 leaves about half "
-        "the fine mesh on flat areas (smoother skies and walls), but takes 1/8 steps and so "
-        "needs more of them to paint as strongly. 1: plain pixels (the paper's; default). "
+        "the fine mesh on flat areas (smoother skies and walls) at 128 px, but converges slower, "
+        "so at 256 px and up the same steps paint less strongly. 1: plain pixels (the paper's; "
+        "default). "
         "Adam always optimises plain pixels.",
     )
 

@@ -3,20 +3,27 @@
 Why: optimised on raw pixels, L-BFGS takes its first and largest steps along the raw
 gradient, and VGG's gradient with respect to the pixels is dominated by the finest
 frequencies (the 3×3 convolutions and the stride-2 poolings answer most strongly at
-1–2 px). Those early steps put a fine cross-hatched mesh over flat areas (sky, walls,
-fur) that the remaining steps never take out again, since the style loss is content with
-it. Total variation removes it only by blurring strokes (docs/guides/quality.md).
+1–2 px). The style loss's finest layers ask for high-frequency energy and plain L-BFGS
+supplies it as a fine cross-hatched mesh over flat areas (sky, walls, fur); Gram matrices do
+not care where it sits. Total variation removes it only by blurring strokes
+(docs/guides/quality.md). Not an early-step artefact only: 20 pyramid steps then 40 plain
+ones (Hay Wain at 128 px) ended with 77 % of plain's mesh.
 
 This changes which directions the optimiser takes first, not what it optimises: the
 image is the sum of a full-size level and coarser levels, each upsampled bilinearly (as
-feature-visualisation work parameterises images). Every picture is still reachable (the
-full-size level alone spans them all), so the optimum is unchanged, but a gradient step
-now moves coarse structure as readily as single pixels, and the strokes form from the
-coarse levels instead of from pixel noise. Measured (bench/quality.py --modes mesh, four
-pairs, balanced at 128 px): the mesh in flat regions −46 to −59 %, style distance of the
-central 80 % −21 to +23 %; the cost is a few bilinear resizes a step (+0–3 % CPU time).
-Not the default (``TransferConfig.pyramid_levels`` = 1): its smaller step (LR_SCALE)
-converges slower, so balanced's steps leave some pictures less painted.
+feature-visualisation work parameterises images) and level k multiplied by LEVEL_GAIN**k.
+Every picture is still reachable (the full-size level alone spans them all), so the optimum
+is unchanged, but a gradient step now moves coarse structure more readily than single
+pixels, and the strokes form from the coarse levels instead of from pixel noise. The
+problem is stiffer for L-BFGS: its step warms up after each (re)start (``step_scale``).
+
+Measured (issue #17, ``bench/quality.py --modes mesh --sizes 128,256 --pairs 4``, balanced,
+4 levels; mesh in flat regions / style distance of the central 80 % against plain pixels): at
+128 px the mesh −46 to −66 % at style −27 to +7 % (halved at ≤ +10 % style on three pairs,
+the astronaut only just, not on coffee × The Scream), no restart; at 256 px the mesh −47 to
+−72 % but style +2 to +53 %, and the run's own style loss +29 to +168 %: balanced's steps
+leave the picture less painted. So not the default (``TransferConfig.pyramid_levels`` = 1);
+docs/guides/quality.md (2c) has every variant tried. Cost: +0.7–0.8 % CPU time a step.
 """
 
 from __future__ import annotations
@@ -24,16 +31,32 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-# The levels are simply summed. Weighting level k by 2**k (measured, issue #17, cat × Starry
-# Night at 128 px) made L-BFGS overshoot at its third step every time it started (the guard
-# restarted it 20 times and the cat was never painted); equal levels with the step scaled by
-# LR_SCALE run without a restart.
-#: L-BFGS's step on the pyramid is this share of the configured learning rate: with the
-#: full step its curvature estimate from the tiny first step overshoots (loss ×80 at step
-#: 3); at 1/8 no restart is needed and the final loss is within 8 % of plain pixels'.
-LR_SCALE = 0.125
+#: Steps over which L-BFGS's step on the pyramid ramps up to the configured learning rate
+#: after each (re)start, and the share it starts from (geometric ramp). Why: from the start
+#: at the full step, the step from L-BFGS's first, tiny curvature estimate overshoots on the
+#: levels (cat × Starry Night at 128 px: the guard restarted 5 times in 16 steps; with the
+#: warm-up none, as plain pixels); 1/8 of the step for the whole run (the earlier opt-in)
+#: also avoids that but converges slower (256 px: own style loss +52..+213 % against plain
+#: pixels, with the warm-up +29..+168 % for about the same mesh).
+WARMUP_STEPS = 8
+WARMUP_START = 0.125
+#: Level k (k = 0 the full size) enters the picture multiplied by LEVEL_GAIN**k: the larger,
+#: the more readily a step moves coarse structure rather than single pixels (less mesh), but
+#: the stiffer the problem for L-BFGS and the slower the fine detail converges. Measured
+#: (bench/quality.py's four pairs, balanced at 128 px, with the warm-up): gain 1 cut the
+#: mesh 36–55 %, √2 41–66 %, 2 54–82 % but with the run's own style loss +38..+103 % and two
+#: restarts on the cat; 2**-k only 14–19 %.
+LEVEL_GAIN = 2**0.5
 #: How a coarse level is carried up to full size.
 UPSAMPLE = "bilinear"
+
+
+def step_scale(step: int) -> float:
+    """Share of the learning rate for the ``step``-th step (from 1) since L-BFGS (re)started
+    on the pyramid: WARMUP_START at the first, rising geometrically to 1 after WARMUP_STEPS."""
+    if WARMUP_STEPS <= 0 or step > WARMUP_STEPS:
+        return 1.0
+    return WARMUP_START ** (1.0 - (step - 1) / WARMUP_STEPS)
 
 
 class PixelPyramid:
@@ -59,8 +82,9 @@ class PixelPyramid:
     def image(self) -> torch.Tensor:
         """The picture the levels make (differentiable with respect to every level)."""
         x = self.leaves[0]
-        for coarse in self.leaves[1:]:
-            x = x + F.interpolate(coarse, size=self.size, mode=UPSAMPLE, align_corners=False)
+        for k, coarse in enumerate(self.leaves[1:], 1):
+            up = F.interpolate(coarse, size=self.size, mode=UPSAMPLE, align_corners=False)
+            x = x + (up if LEVEL_GAIN == 1 else LEVEL_GAIN**k * up)
         return x
 
     @torch.no_grad()

@@ -50,7 +50,7 @@ from painterly.losses import (
     weighted_content_loss,
 )
 from painterly.precision import run_precision
-from painterly.pyramid import LR_SCALE, PixelPyramid
+from painterly.pyramid import PixelPyramid, step_scale
 from painterly.taps import tap_min_size
 from painterly.threads import with_config_threads
 
@@ -721,8 +721,12 @@ def optimise(
     # painterly.pyramid: fewer fine-mesh steps); with 1 level `image` is the plain leaf.
     levels = config.pyramid_levels if config.optimizer == "lbfgs" else 1
     pyramid = PixelPyramid(image, levels)
-    lr = config.lr * (LR_SCALE if len(pyramid.leaves) > 1 else 1.0)
+    # L-BFGS's step on the pyramid warms up after each (re)start (pyramid.step_scale); a line
+    # search chooses its own steps.
+    warm = len(pyramid.leaves) > 1 and config.line_search == "none"
+    lr = config.lr
     optimizer = make_optimizer(pyramid.leaves, config, lr)
+    since = 0  # steps since the optimiser (re)started
     best_image, best_loss = image.detach().clone(), float("inf")
     history: list[dict[str, float]] = []
     record: dict[str, torch.Tensor] = {}
@@ -744,6 +748,9 @@ def optimise(
     try:
         for step in range(1, iterations + 1):
             before = pyramid.snapshot()
+            since += 1
+            if warm:
+                optimizer.param_groups[0]["lr"] = lr * step_scale(since)
             record.clear()
             optimizer.step(closure)  # the losses it records are those of `before`
             losses = {k: float(v) for k, v in record.items()}
@@ -757,6 +764,7 @@ def optimise(
                     break
                 lr *= 0.5
                 optimizer = make_optimizer(pyramid.leaves, config, lr)
+                since = 0
                 losses["restart"] = float(restarts)
             elif total < best_loss:
                 best_image, best_loss = before, total
