@@ -18,6 +18,15 @@ Stop, all its planned steps (the engine has no convergence test), or the engine'
     OMP_NUM_THREADS=1 python bench/compare_pastiche.py                 # all pairs, then the table
     OMP_NUM_THREADS=1 python bench/compare_pastiche.py --pair 0        # one pair -> out/compare_pastiche/
     python bench/compare_pastiche.py --report                          # the table from saved pairs
+
+Tuning (issue #16): ``--no-stop`` runs every preset to its end (the time to pastiche's loss
+is read off its judged curve), and ``--presets quality@100-150`` runs a candidate schedule:
+preset quality with 100 steps at the coarsest scale to 150 at the finest. The report then
+sets each candidate against ``--references`` (default: the preset's own name):
+
+    OMP_NUM_THREADS=1 python bench/compare_pastiche.py --part presets --no-stop \
+        --presets quality,quality@300-100,quality@150-130
+    python bench/compare_pastiche.py --report --references quality@300-100
 """
 
 from __future__ import annotations
