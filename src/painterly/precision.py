@@ -14,12 +14,16 @@ need float32's 24 bits, bfloat16 has 8.
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import torch
 
 from painterly.errors import ConfigError
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 #: The dtype the backbones autocast to inside a run (None: plain float32).
 _NETWORK_DTYPE: contextvars.ContextVar[torch.dtype | None] = contextvars.ContextVar(
@@ -50,3 +54,23 @@ def run_precision(kind: str, device: torch.device) -> Iterator[None]:
     finally:
         _NETWORK_DTYPE.reset(token)
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
+def with_config_precision(func: _F) -> _F:
+    """Decorate an engine entry ``f(content, styles, config, ...)`` so that it runs under
+    ``config.precision`` on ``config.device`` (a TransferConfig, a dict of settings or None)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from painterly.devices import resolve_device
+
+        config = kwargs.get("config", args[2] if len(args) > 2 else None)
+
+        def setting(name: str) -> str:
+            value = config.get(name) if isinstance(config, dict) else getattr(config, name, None)
+            return str(value or "auto")
+
+        with run_precision(setting("precision"), resolve_device(setting("device"))):
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

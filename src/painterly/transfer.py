@@ -49,7 +49,7 @@ from painterly.losses import (
     total_variation,
     weighted_content_loss,
 )
-from painterly.precision import run_precision
+from painterly.precision import with_config_precision
 from painterly.pyramid import PixelPyramid, step_scale
 from painterly.taps import tap_min_size
 from painterly.threads import with_config_threads
@@ -345,6 +345,7 @@ def clamps_pixels(config: TransferConfig) -> bool:
 
 
 @with_config_threads  # config.threads (issue #16)
+@with_config_precision  # config.precision on a GPU (issue #16)
 def stylize(
     content: ImageSource,
     styles: ImageSource | Sequence[ImageSource],
@@ -372,37 +373,6 @@ def stylize(
     and ``extra_loss`` adds the caller's terms to the loss: video uses both for the
     previous frame moved by the optical flow and the temporal loss against it.
     """
-    config = as_config(config)
-    # issue #16: TF32 (or bfloat16 on request) on a GPU for the whole run, restored after.
-    with run_precision(config.precision, resolve_device(config.device)):
-        return _stylize(
-            content,
-            styles,
-            config,
-            callback,
-            network=network,
-            cache=cache,
-            content_map=content_map,
-            regions=regions,
-            init_image=init_image,
-            extra_loss=extra_loss,
-        )
-
-
-def _stylize(
-    content: ImageSource,
-    styles: ImageSource | Sequence[ImageSource],
-    config: TransferConfig | None = None,
-    callback: ProgressCallback | None = None,
-    *,
-    network: VGG19Features | None = None,
-    cache: GramCache | None = None,
-    content_map: Image.Image | None = None,
-    regions: Sequence[masks.MaskSpec] = (),
-    init_image: torch.Tensor | None = None,
-    extra_loss: ExtraLoss | None = None,
-) -> TransferResult:
-    """stylize's work, under the run's float precision."""
     config = as_config(config)
     clock = time.perf_counter()
     device = resolve_device(config.device)

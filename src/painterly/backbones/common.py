@@ -56,22 +56,6 @@ def run_taps(
 ) -> dict[str, torch.Tensor]:
     """Run a preprocessed image through the taps in order, no deeper than the deepest asked
     for; one loop for every family (VGG, AlexNet), which supply their conv, activation and pool."""
-    dtype = network_dtype()  # issue #16: --precision bf16 on a GPU
-    if dtype is not None:
-        with torch.autocast(x.device.type, dtype=dtype):
-            out = _run_taps(x, tap_names, taps, conv, activate_, pool_)
-        return {name: f.float() for name, f in out.items()}  # the Grams need float32
-    return _run_taps(x, tap_names, taps, conv, activate_, pool_)
-
-
-def _run_taps(
-    x: torch.Tensor,
-    tap_names: Sequence[str],
-    taps: Sequence[str],
-    conv: Callable[[str, torch.Tensor], torch.Tensor],
-    activate_: Callable[[torch.Tensor, bool], torch.Tensor],
-    pool_: Callable[[str, torch.Tensor], torch.Tensor],
-) -> dict[str, torch.Tensor]:
     wanted = set(taps)
     missing = wanted - set(tap_names)
     if missing:
@@ -79,14 +63,16 @@ def _run_taps(
     order = {name: i for i, name in enumerate(tap_names)}
     last = max(order[t] for t in wanted) if wanted else -1
     out: dict[str, torch.Tensor] = {}
-    for name in tap_names[: last + 1]:
-        if name.startswith("conv"):
-            x = conv(name, x)
-        elif name.startswith("relu"):
-            # In place unless the conv output before it was asked for (it would be overwritten).
-            x = activate_(x, tap_names[order[name] - 1] not in wanted)
-        else:
-            x = pool_(name, x)
-        if name in wanted:
-            out[name] = x
-    return out
+    dtype = network_dtype()  # issue #16: --precision bf16 on a GPU
+    with torch.autocast(x.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+        for name in tap_names[: last + 1]:
+            if name.startswith("conv"):
+                x = conv(name, x)
+            elif name.startswith("relu"):
+                # In place unless the conv output before it was asked for (it would be overwritten).
+                x = activate_(x, tap_names[order[name] - 1] not in wanted)
+            else:
+                x = pool_(name, x)
+            if name in wanted:
+                out[name] = x
+    return out if dtype is None else {name: f.float() for name, f in out.items()}  # Grams need float32
