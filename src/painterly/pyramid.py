@@ -19,8 +19,8 @@ problem is stiffer for L-BFGS: its step warms up after each (re)start (``step_sc
 
 Measured (issue #17, ``bench/quality.py --modes mesh --sizes 128,256 --pairs 4``, balanced,
 4 levels; mesh in flat regions / style distance of the central 80 % against plain pixels): at
-128 px the mesh −46 to −66 % at style −27 to +7 % (halved at ≤ +10 % style on three pairs,
-the astronaut only just, not on coffee × The Scream), no restart; at 256 px the mesh −47 to
+128 px the mesh −46 to −66 % at style −27 to +7 % (halved at ≤ +10 % style on two pairs;
+the astronaut 0.5003×, not on coffee × The Scream), no restart; at 256 px the mesh −47 to
 −72 % but style +2 to +53 %, and the run's own style loss +29 to +168 %: balanced's steps
 leave the picture less painted. So not the default (``TransferConfig.pyramid_levels`` = 1);
 docs/guides/quality.md (2c) has every variant tried. Cost: +0.7–0.8 % CPU time a step.
