@@ -57,9 +57,10 @@ TV_DEFAULT = 0.0
 PHOTO_WEIGHT_DEFAULT = 3e7
 #: Issue #17: levels of the pixel pyramid L-BFGS optimises (painterly.pyramid). 1 (plain
 #: pixels) by measurement (bench/quality.py --modes mesh, four pairs, balanced): 4 levels halve
-#: the mesh at ≤ +10 % style distance on three pairs at 128 px, but at 256 px they leave the
-#: pictures less painted (style distance +5..+51 %, the run's own style loss +29..+168 %) on
-#: balanced's steps; no gain, warm-up, level count or schedule tried did both (docs/guides/quality.md, 2c).
+#: the mesh at ≤ +10 % style distance on two pairs at 128 px (the astronaut 0.5003×), but at
+#: 256 px they leave the pictures less painted (style distance +5..+51 %, the run's own style
+#: loss +29..+168 %) on balanced's steps; no gain, warm-up, level count or schedule tried did
+#: both (docs/guides/quality.md, 2c).
 PYRAMID_DEFAULT = 1
 # issue #10: how a library artist/movement becomes a style (chosen by measurement: docs/guides/library.md)
 StyleGroup = Literal["blend", "representative"]
