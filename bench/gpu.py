@@ -25,8 +25,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import torch
@@ -46,12 +46,31 @@ PRECISION_KNOB = {"fp32": "fp32", "tf32": "auto", "bf16": "bf16"}
 DEVICE = "cuda"
 
 
-@contextmanager
-def precision(kind: str, net: torch.nn.Module) -> Iterator[None]:
-    """The engine's own --precision switches (painterly.precision) around a block."""
-    del net  # the backbones read the precision from the run's context
-    with run_precision(PRECISION_KNOB[kind], torch.device(DEVICE)):
-        yield
+def precision(kind: str) -> AbstractContextManager[None]:
+    """The engine's own --precision switches (painterly.precision) for a bench row."""
+    return run_precision(PRECISION_KNOB[kind], torch.device(DEVICE))
+
+
+def bare_pass(model: torch.nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    """The bare VGG19 pass: forward to conv5_1, backward to the pixels."""
+
+    def run() -> None:
+        model(x, ["conv5_1"])["conv5_1"].sum().backward()
+        x.grad = None
+
+    return run
+
+
+def loss_evaluation(
+    model: torch.nn.Module, x: torch.Tensor, targets: engine.Targets, config: TransferConfig
+) -> Callable[[], None]:
+    """One engine loss evaluation (taps, Grams, losses) and its backward."""
+
+    def run() -> None:
+        engine.compute_losses(model, x, targets, config)["total"].backward()  # type: ignore[arg-type]
+        x.grad = None
+
+    return run
 
 
 def cuda_ms(run: Callable[[], None], repeats: int) -> float:
@@ -111,19 +130,11 @@ def overhead(sizes: list[int], repeats: int) -> None:
 def overhead_at(size: int, repeats: int) -> None:
     config = TransferConfig(size=size, device=DEVICE)
     net, targets, x = setup(size, config)
-
-    def bare() -> None:
-        net(x, ["conv5_1"])["conv5_1"].sum().backward()
-        x.grad = None
-
-    def evaluation() -> None:
-        engine.compute_losses(net, x, targets, config)["total"].backward()
-        x.grad = None
-
     h, w = x.shape[-2:]
     for kind in PRECISIONS:
-        with precision(kind, net):
-            b, e = cuda_ms(bare, repeats), cuda_ms(evaluation, repeats)
+        with precision(kind):
+            b = cuda_ms(bare_pass(net, x), repeats)
+            e = cuda_ms(loss_evaluation(net, x, targets, config), repeats)
         tflops = vgg_flops(w, h) / (b / 1e3) / 1e12
         print(
             f"  {size:5d} px {w}x{h}  {kind:4s}  bare {b:8.2f} ms ({tflops:5.1f} TFLOP/s)  "
@@ -144,13 +155,8 @@ def layout(sizes: list[int], repeats: int) -> None:
                     memory_format=torch.channels_last if last else torch.contiguous_format
                 )
                 inp.requires_grad_(True)
-
-                def bare(model: torch.nn.Module = model, inp: torch.Tensor = inp) -> None:
-                    model(inp, ["conv5_1"])["conv5_1"].sum().backward()
-                    inp.grad = None
-
-                with precision(kind, model):
-                    row.append(cuda_ms(bare, repeats))
+                with precision(kind):
+                    row.append(cuda_ms(bare_pass(model, inp), repeats))
             print(
                 f"  {size:5d} px  {kind:4s}  default {row[0]:8.2f} ms  channels_last {row[1]:8.2f} ms"
                 f"  ({row[1] / row[0] * 100 - 100:+.1f}%)"
@@ -171,7 +177,7 @@ def end_to_end(size: int, preset: str) -> None:
         sync()
         seconds = time.perf_counter() - start
         results[kind] = (result, seconds)
-    with precision("fp32", judge_net):
+    with precision("fp32"):
         image = results["fp32"][0].tensor
         content = load_tensor(CONTENT, max(image.shape[-2:])).to(DEVICE)
         content = torch.nn.functional.interpolate(content, size=image.shape[-2:], mode="bilinear")
@@ -202,25 +208,17 @@ def compile_at(size: int, repeats: int) -> None:
     config = TransferConfig(size=size, device=DEVICE)
     net, targets, x = setup(size, config)
     compiled = torch.compile(net)
-
-    def run(model: torch.nn.Module) -> Callable[[], None]:
-        def go() -> None:
-            engine.compute_losses(model, x, targets, config)["total"].backward()  # type: ignore[arg-type]
-            x.grad = None
-
-        return go
-
-    with precision("tf32", net):
-        eager = cuda_ms(run(net), repeats)
+    with precision("tf32"):
+        eager = cuda_ms(loss_evaluation(net, x, targets, config), repeats)
         start = time.perf_counter()
         try:
-            run(compiled)()
+            loss_evaluation(compiled, x, targets, config)()
             sync()
         except Exception as exc:  # a missing compiler is a result here
             print(f"  {size:5d} px  compile failed: {type(exc).__name__}: {exc}"[:300])
             return
         first = time.perf_counter() - start
-        fast = cuda_ms(run(compiled), repeats)
+        fast = cuda_ms(loss_evaluation(compiled, x, targets, config), repeats)
     print(
         f"  {size:5d} px  eager {eager:8.2f} ms  compiled {fast:8.2f} ms ({fast / eager * 100 - 100:+.1f}%)"
         f"  first call (compile) {first:6.1f} s"
