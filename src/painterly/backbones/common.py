@@ -3,6 +3,7 @@ activation swap and the pooling swap. Kept here so VGG and AlexNet swap alike.""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 
 import torch
@@ -63,8 +64,8 @@ def run_taps(
     order = {name: i for i, name in enumerate(tap_names)}
     last = max(order[t] for t in wanted) if wanted else -1
     out: dict[str, torch.Tensor] = {}
-    dtype = network_dtype()  # issue #16: --precision bf16 on a GPU
-    with torch.autocast(x.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+    dtype = network_dtype()  # issue #16: --precision bf16 on a GPU; otherwise no autocast at all
+    with contextlib.nullcontext() if dtype is None else torch.autocast(x.device.type, dtype=dtype):
         for name in tap_names[: last + 1]:
             if name.startswith("conv"):
                 x = conv(name, x)

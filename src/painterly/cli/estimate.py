@@ -17,9 +17,6 @@ from PIL import Image
 from painterly.config import TransferConfig
 from painterly.estimate import SECONDS_PER_PIXEL_STEP
 
-#: Seconds per pixel per step on the CPU: the engine's one measured figure
-#: (painterly.estimate.SECONDS_PER_PIXEL_STEP; was 1.15 s a step at 512×341 here, 6.6 µs).
-CPU_SECONDS_PER_PIXEL_STEP = SECONDS_PER_PIXEL_STEP
 #: Work estimated above this many seconds on the CPU gets a warning.
 WARN_SECONDS = 15 * 60
 
@@ -42,7 +39,7 @@ def cpu_seconds(config: TransferConfig, aspect: float) -> float:
         longest * longest * aspect * steps
         for longest, steps in zip(config.scale_sizes(), config.steps_per_scale())
     )
-    return work * CPU_SECONDS_PER_PIXEL_STEP
+    return work * SECONDS_PER_PIXEL_STEP  # the engine's one measured cost per pixel-step
 
 
 def on_cpu(device: str) -> bool:
