@@ -11,6 +11,9 @@ Modes (each writes ``<out>/<mode>.png`` and adds rows to ``<out>/results.json``)
              default) vs a pixel pyramid of --pyramid-levels: mesh, style distance of the central 80 %, and the
              content distance (conv4_2 against the photo, so a lower style distance bought
              by losing the subject shows)
+  calm       balanced preset at each of --sizes with the calm term off (calm_weight 0) and at
+             each of --calm-weights (the default's among them): mesh, style distance of the
+             central 80 %, content distance (painterly.calm)
   tv         balanced preset at each of --sizes: before (zero padding, no TV) vs reflect
              padding with each of --tv-weights: mesh, and the style distance of the central
              80 % by a reflect- and a zero-padded judge
@@ -313,6 +316,11 @@ def main(argv: list[str] | None = None) -> int:
         "--tv-weights", default="0,3e-4,6e-4,1e-3", help="weights the tv mode sweeps [0,3e-4,6e-4,1e-3]"
     )
     parser.add_argument("--pyramid-levels", type=int, default=4, help="mesh mode: levels tried [4]")
+    parser.add_argument(
+        "--calm-weights",
+        default=str(TransferConfig().calm_weight),
+        help="calm mode: weights tried [the default]",
+    )
     parser.add_argument("--presets", default=",".join(PRESET_NAMES), help="presets mode: which presets")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality")
     parser.add_argument(
@@ -327,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {args.pairs - len(pairs)} pair(s) skipped: images not found (is ../shared there?)")
     args.out.mkdir(parents=True, exist_ok=True)
     judge = Judge()
-    cropped = {"tv", "mesh"} & set(args.modes.split(","))
+    cropped = {"tv", "mesh", "calm"} & set(args.modes.split(","))
     tv_judges = (Judge(crop=0.1), Judge("zeros", crop=0.1)) if cropped else None
     results: list[dict[str, Any]] = []
     modes = args.modes.split(",")
@@ -365,23 +373,29 @@ def main(argv: list[str] | None = None) -> int:
             rows, sheet = run_pairs(mode, variants(), 256 if mode == "fast" else s, pairs, judge, keys)
             sheet.save(args.out / f"{mode}.png")
             results += rows
-        elif mode == "mesh":
-            # issue #17: the mesh's cause, plain-pixel L-BFGS, against the pixel pyramid.
+        elif mode in ("mesh", "calm"):
+            # issue #17: the mesh's cause, plain-pixel L-BFGS, against the pixel pyramid; and
+            # against the calm term (the default since it halved the mesh at 128 and 256 px).
             for size in (int(x) for x in args.sizes.split(",")):
-                variants = {
-                    "plain pixels": transfer(size, pyramid_levels=1),
-                    "pyramid": transfer(size, pyramid_levels=args.pyramid_levels),
-                }
+                if mode == "mesh":
+                    variants = {
+                        "plain pixels": transfer(size, pyramid_levels=1, calm_weight=0.0),
+                        "pyramid": transfer(size, pyramid_levels=args.pyramid_levels, calm_weight=0.0),
+                    }
+                else:
+                    variants = {"calm 0": transfer(size, calm_weight=0.0)}
+                    for w in args.calm_weights.split(","):
+                        variants[f"calm {float(w):g}"] = transfer(size, calm_weight=float(w))
                 rows, sheet = run_pairs(
-                    "mesh",
+                    mode,
                     variants,
                     size,
                     pairs,
                     tv_judges[0],
                     ("mesh", "style_distance", "content_distance"),
-                    save=args.out / "mesh",
+                    save=args.out / mode,
                 )
-                sheet.save(args.out / f"mesh_{size}.png")
+                sheet.save(args.out / f"{mode}_{size}.png")
                 results += rows
                 (args.out / "results.json").write_text(json.dumps(results, indent=1))
         elif mode == "tv":

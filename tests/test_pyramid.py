@@ -87,13 +87,17 @@ def test_pyramid_halves_the_mesh_of_plain_pixels(vgg, example_content, example_s
     photo = pil_to_tensor(resize(img, fit_size(*img.size, size)))
     mesh, runs = {}, {}
     for levels in (1, 4):
-        config = preset_config("balanced", size=size, pyramid_levels=levels)
+        # calm_weight 0: the pyramid against plain pixels alone (the calm term is the default's
+        # answer to the same mesh; test_calm.py)
+        config = preset_config("balanced", size=size, pyramid_levels=levels, calm_weight=0.0)
         runs[levels] = stylize(example_content, example_style, config, network=vgg)
         assert runs[levels].status == "finished"
         mesh[levels] = mesh_energy(runs[levels].tensor, photo)
     assert mesh[4] < 0.5 * mesh[1], mesh
-    # Plain pixels' L-BFGS overshoots at 96 px too (the guard restarts it); the levels add none.
-    assert len(restarts(runs[4])) <= len(restarts(runs[1])), (restarts(runs[4]), restarts(runs[1]))
+    # Plain pixels' L-BFGS steps are capped (transfer.cap_step): no restart. The levels have
+    # their warm-up instead; at 96 px they still restart twice (steps 3 and 6), no more.
+    assert restarts(runs[1]) == []
+    assert len(restarts(runs[4])) <= 2, restarts(runs[4])
 
 
 @pytest.mark.slow
@@ -106,7 +110,11 @@ def test_the_warm_up_keeps_the_pyramid_from_restarting(
     from painterly.presets import preset_config
 
     def run(levels: int) -> list[int]:
-        config = preset_config("balanced", size=64, pyramid_levels=levels, scale_iterations=(16,))
+        # canvas exact: the 64×43 picture as it was measured (on the grid's 64×48 canvas the
+        # unwarmed levels happen not to overshoot in these 16 steps)
+        config = preset_config(
+            "balanced", size=64, pyramid_levels=levels, scale_iterations=(16,), canvas="exact"
+        )
         result = stylize(example_content, example_style, config, network=vgg)
         assert result.status == "finished"
         return restarts(result)

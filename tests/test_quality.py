@@ -94,21 +94,21 @@ def real_net():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("padding", "darkened"), [("reflect", False), ("zeros", True)])
-def test_a_run_leaves_no_darkened_border_band(real_net, example_style, padding, darkened) -> None:
-    # A featureless photo: whatever band appears is the network's edge handling, nothing else.
-    # With zero padding the edge alone paints a dark frame into it. With reflect padding the
-    # network cannot see the edge: every pixel gets the same gradient and the photo stays flat,
-    # so this half shows the cause is gone, not how a textured picture's edge looks (that is
-    # bench/quality.py --modes presets, on real pairs).
+def test_reflect_padding_takes_most_of_the_dark_frame_away(real_net, example_style) -> None:
+    # A featureless photo: no band of the photo's own. With zero padding the edge paints a dark
+    # frame into it (worst line -17 % at 64 px). Reflect padding takes most of it away but not
+    # all (-6 %): on a photo with nothing to hold the picture, the painting's own layout near
+    # the edge still reads darker. (Until the L-BFGS step was capped this run restarted every
+    # third step and never left the flat photo, so it read 0 %: it measured nothing.)
     photo = Image.new("RGB", (64, 64), (128, 128, 128))
-    config = TransferConfig(size=64, iterations=30, padding=padding)
-    result = stylize(photo, example_style, config, network=real_net)
-    band = border_band(result.tensor)
-    if darkened:  # VGG's own zero padding: the frame the issue shows (so this test can fail)
-        assert band < -0.03, band
-    else:
-        assert abs(band) < 0.02, band
+    bands = {}
+    for padding in ("zeros", "reflect"):
+        config = TransferConfig(size=64, iterations=30, padding=padding)
+        result = stylize(photo, example_style, config, network=real_net)
+        assert float(result.tensor.std()) > 0.05  # it painted
+        bands[padding] = border_band(result.tensor)
+    assert bands["zeros"] < -0.1, bands
+    assert bands["reflect"] > 0.5 * bands["zeros"], bands
 
 
 def test_padding_is_validated_and_shares_weights(tiny_net) -> None:

@@ -61,8 +61,7 @@ def test_strong_wolfe_line_search_never_goes_up(tiny_net, images) -> None:
     out = run(tiny_net, images, 12, line_search="strong_wolfe", style_weight=1e4)
     totals = [row["total"] for row in out.history]
     assert all(b <= a * (1 + 1e-6) for a, b in itertools.pairwise(totals))
-    plain = run(tiny_net, images, 12, style_weight=1e4)
-    assert totals[-1] < plain.history[-1]["total"]  # more evaluations per step, more progress per step
+    assert totals[-1] < 0.5 * totals[0]
 
 
 def test_line_search_needs_lbfgs() -> None:
@@ -83,3 +82,41 @@ def test_pixels_stay_in_range_with_lbfgs(tiny_net, images, mode: str) -> None:
         assert outside(kept.image) == 0.0
     else:  # a soft penalty trades a little range for loss: less outside, not nothing
         assert outside(kept.image) < 0.5 * outside(free.image)
+
+
+def test_a_long_lbfgs_step_is_shortened_and_lbfgs_is_told() -> None:
+    from painterly.transfer import cap_step
+
+    x = torch.zeros(1, 3, 8, 8, requires_grad=True)
+    optimizer = torch.optim.LBFGS([x], lr=1.0, max_iter=1)
+    optimizer.state[x]["t"] = 2.0
+    before = [x.detach().clone()]
+    with torch.no_grad():
+        x.add_(1.0)  # a step of RMS 1.0
+    assert cap_step(optimizer, before, limit=0.1) == pytest.approx(0.1)
+    assert torch.allclose(x.detach(), torch.full_like(x, 0.1))
+    assert optimizer.state[x]["t"] == pytest.approx(0.2)  # its next curvature pair: the real step
+    before = [x.detach().clone()]
+    with torch.no_grad():
+        x.add_(0.01)
+    assert cap_step(optimizer, before, limit=0.1) == 1.0
+    assert optimizer.state[x]["t"] == pytest.approx(0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [72, 128])
+def test_small_plain_runs_need_no_restart(example_content, example_style, size, monkeypatch) -> None:
+    """L-BFGS's second step, from its first tiny step's curvature, overshot at small sizes
+    (the loss up 10–200×), and after each guarded restart it did again: the cat at 72 px
+    restarted at steps 3, 6, 9 and 12 and its style loss fell 2.8× in 30 steps instead of
+    ~20×. With the step capped it converges without a restart."""
+    import painterly.transfer as engine
+    from painterly import stylize
+
+    result = stylize(example_content, example_style, TransferConfig(size=size, iterations=30))
+    assert not [row["step"] for row in result.history if "restart" in row]
+    assert result.history[0]["style"] > 15 * result.losses["style"]
+    monkeypatch.setattr(engine, "MAX_STEP_RMS", math.inf)
+    monkeypatch.setattr(engine.cap_step, "__defaults__", (math.inf,))
+    uncapped = stylize(example_content, example_style, TransferConfig(size=size, iterations=30))
+    assert [row["step"] for row in uncapped.history if "restart" in row]

@@ -48,11 +48,17 @@ LineSearch = Literal["none", "strong_wolfe"]
 KeepRange = Literal["clamp", "penalty", "none"]
 PresetName = Literal["none", "draft", "balanced", "quality", "portrait", "photo"]
 Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
+CanvasKind = Literal["grid", "exact"]  # issue #17
 #: Default TV weight (issue #17; see transfer.TV_SCALE). 0 by measurement (bench/quality.py
 #: --modes tv, four pairs at 128 px): 3e-4 lowers the mesh measure 32–47 % but blurs the
 #: strokes and bares a coarse pooling grid (docs/quality/tv_side_by_side.jpg); 1e-3 halves it
 #: on all four at up to +60 % style distance. No weight halves it at the same style.
 TV_DEFAULT = 0.0
+#: Issue #17: weight of the calm term (painterly.calm), by measurement (bench/quality.py --modes
+#: calm, balanced, four pairs): 3 leaves 0.22-0.40x the mesh in the photo's flattest quarter at
+#: 128 px and 0.20-0.50x at 256 px, with the style distance -8 to +4 % of the run without it;
+#: 2 left the coffee at 256 px 0.58x, 4 softens the strokes more for little more calm.
+CALM_DEFAULT = 3.0
 #: Photorealism weight (issue #13), measured: see TransferConfig.photo_weight.
 PHOTO_WEIGHT_DEFAULT = 3e7
 #: Issue #17: levels of the pixel pyramid L-BFGS optimises (painterly.pyramid). 1 (plain
@@ -344,6 +350,26 @@ class TransferConfig(ConfigBase):
         "default). "
         "Adam always optimises plain pixels.",
     )
+    # --- issue #17: the border band (painterly.canvas) ---
+    canvas: CanvasKind = knob(
+        "grid",
+        "What the picture is painted on: grid grows it by the photo's reflection to a multiple of the "
+        "network's pooling grid (16 px for VGG) and cuts that off at the end, so the last rows and "
+        "columns are painted like the middle (VGG's pooling drops the last row of an odd-sized map: "
+        "a thin dark line along the bottom at 512x341); exact paints at the picture's own size.",
+    )
+    calm_weight: float = knob(
+        CALM_DEFAULT,
+        "Keeps the photo's flat areas (sky, walls, skin) free of the optimiser's 1-2 px mesh: "
+        "penalises detail finer than ~2 px, in proportion to how flat the photo is there, so "
+        "strokes keep their shape and textured parts keep their detail. 0 turns it off; "
+        "higher is calmer and softer.",
+    )
+    edge_margin: int = knob(
+        0,
+        "Pixels of the photo's reflection added on every side while painting (before rounding up "
+        "to the grid), cut off at the end: the picture's edges are then painted like its middle.",
+    )
 
     def __post_init__(self) -> None:
         self._check_types()
@@ -392,6 +418,10 @@ class TransferConfig(ConfigBase):
             raise ConfigError("max_restarts must be ≥ 0")
         if self.preview_every < 0:
             raise ConfigError("preview_every must be ≥ 0")
+        if not (math.isfinite(self.calm_weight) and self.calm_weight >= 0):  # issue #17
+            raise ConfigError(f"calm_weight must be a finite number ≥ 0, got {self.calm_weight}")
+        if not 0 <= self.edge_margin <= 256:  # issue #17
+            raise ConfigError(f"edge_margin must be between 0 and 256 px, got {self.edge_margin}")
         if self.tile and not 256 <= self.tile <= MAX_SIZE:  # issue #12 (tiling.MIN_TILE)
             raise ConfigError(f"tile must be 0 (automatic) or between 256 and {MAX_SIZE} px, got {self.tile}")
         if not (math.isfinite(self.max_memory) and self.max_memory >= 0):  # issue #12
@@ -404,7 +434,7 @@ class TransferConfig(ConfigBase):
         self._check_photoreal()
         perceptual = ("preserve_colors", "line_search", "keep_range", "preset", "backbone", "padding")
         check_device_name(self.device)  # issue #18
-        for name in ("loss", "pooling", "optimizer", "precision", *perceptual):
+        for name in ("loss", "pooling", "optimizer", "precision", "canvas", *perceptual):
             choices = literal_choices(name)
             if getattr(self, name) not in choices:
                 raise ConfigError(f"{name} must be one of {', '.join(choices)}")

@@ -372,7 +372,7 @@ def scale_targets(
     Gram; the content features are made per tile in :func:`optimise_tiled`."""
     from painterly import color
     from painterly.config import normalised
-    from painterly.transfer import Targets
+    from painterly.transfer import Targets, add_calm_target
 
     blend = normalised(config.style_blend_weights, len(scale.styles))
     grams: dict[str, torch.Tensor] = {}
@@ -387,6 +387,7 @@ def scale_targets(
             targets.color = color.pixel_gram(scale.color_reference)
         else:
             targets.color = sum(w * color.pixel_gram(s) for w, s in zip(blend, scale.styles))
+    add_calm_target(scale, config, targets)
     return targets
 
 
@@ -436,8 +437,13 @@ def optimise_tiled(
         with torch.no_grad():
             photo = scale.content[..., top:bottom, left:right].contiguous()
             content = network(photo, list(config.content_layers))  # type: ignore[operator]
+        calm = None if targets.calm is None else targets.calm[..., top:bottom, left:right]
         tile_targets = Targets(
-            {k: content[k] for k in config.content_layers}, targets.style, targets.taps, color=targets.color
+            {k: content[k] for k in config.content_layers},
+            targets.style,
+            targets.taps,
+            color=targets.color,
+            calm=calm,
         )
 
         def on_step(event: Progress, index: int = index, box: Box = box) -> None:

@@ -21,6 +21,8 @@ from PIL import Image
 
 from painterly import color, masks, patch_gram, photoreal, tiling
 from painterly.backbones.vgg import VGG19Features, deepest_tap
+from painterly.calm import calm_loss, flatness_map
+from painterly.canvas import Canvas, plan_canvas, pooling_grid
 from painterly.config import INIT_KEYWORDS, TransferConfig, normalised
 from painterly.devices import resolve_device
 from painterly.errors import ConfigError
@@ -67,6 +69,11 @@ RANGE_PENALTY_WEIGHT = 1e4
 TV_SCALE = 0.5 * 255.0**2 * 3 * 512 * 512
 #: Most loss evaluations the strong-Wolfe line search may spend on one step.
 LINE_SEARCH_EVALS = 20
+#: Longest L-BFGS step taken as proposed: RMS change of the (0–1) pixels. Steps that keep
+#: the run converging move 0.004–0.07; the one L-BFGS proposes from its first, tiny step's
+#: curvature reached 0.15–9 and sent the loss up 10–200× (72–128 px), so the guard restarted
+#: the run at half the step again and again. Longer steps are shortened to this (issue #17).
+MAX_STEP_RMS = 0.05
 #: A caller's own loss terms: image (1×3×H×W) -> weighted partial losses by name.
 ExtraLoss = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
@@ -112,6 +119,8 @@ class Targets:
     # statistics per layer as (blend weight, statistics) when style_loss is not gram.
     laplacian: torch.Tensor | None = None
     style_stats: dict[str, list[tuple[float, object]]] = field(default_factory=dict)
+    #: issue #17: how flat the photo is at each pixel (calm.flatness_map, 1×1×H×W), or None.
+    calm: torch.Tensor | None = None
 
 
 @dataclass
@@ -267,6 +276,8 @@ def compute_losses(
     parts["style"] = sum((v for k, v in parts.items() if k.startswith("style/")), zero)
     if config.tv_weight:
         parts["tv"] = config.tv_weight * TV_SCALE * total_variation(image)
+    if targets.calm is not None and config.calm_weight:
+        parts["calm"] = config.calm_weight * calm_loss(image, targets.calm)
     if targets.color is not None and config.color_weight:
         parts["color"] = config.color_weight * distance(color.pixel_gram(image), targets.color, config.loss)
     if targets.laplacian is not None and config.photo_weight:
@@ -279,7 +290,7 @@ def compute_losses(
     parts["total"] = (
         parts["content"]
         + parts["style"]
-        + sum((parts[k] for k in ("tv", "color", "range", "photo") if k in parts), zero)
+        + sum((parts[k] for k in ("tv", "calm", "color", "range", "photo") if k in parts), zero)
         + sum(extra.values(), zero)
     )
     return parts
@@ -337,6 +348,28 @@ def make_optimizer(
             )
         return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=100)
     return torch.optim.Adam(params, lr=lr)
+
+
+def cap_step(
+    optimizer: torch.optim.Optimizer, before: list[torch.Tensor], limit: float = MAX_STEP_RMS
+) -> float:
+    """Shorten the L-BFGS step just taken (parameters now, ``before`` the step) to an RMS
+    change of ``limit``, and tell L-BFGS (its step length ``t``) so that the curvature pair
+    it forms next matches the step really taken. Returns the factor (1.0: untouched)."""
+    params = optimizer.param_groups[0]["params"]
+    with torch.no_grad():
+        squares = sum(float((p - b).square().sum()) for p, b in zip(params, before))
+        count = sum(p.numel() for p in params)
+        rms = (squares / max(1, count)) ** 0.5
+        if not rms > limit:  # also NaN: the guard deals with it
+            return 1.0
+        factor = limit / rms
+        for p, b in zip(params, before):
+            p.copy_(b + (p - b) * factor)
+    state = optimizer.state[params[0]]
+    if "t" in state:
+        state["t"] = state["t"] * factor
+    return factor
 
 
 def clamps_pixels(config: TransferConfig) -> bool:
@@ -433,33 +466,40 @@ def stylize(
     done = 0
     for index, (longest, count) in enumerate(zip(sizes, steps)):
         t0 = time.perf_counter()
-        scale = prepare_scale(
+        picture = prepare_scale(
             content_img, style_imgs, region_specs, region_styles, color_ref, longest, config, device
         )
+        # issue #17: painted on a canvas grown to VGG's pooling grid (painterly.canvas); tiled
+        # scales keep their own edges (their tiles overlap and feather instead).
+        canvas = scale_canvas(picture.content.shape[-2:], config, tiled=bool(tiles[index]))
+        scale = on_canvas(picture, canvas)
         if tiles[index]:  # issue #12: the whole painting's Grams, accumulated over tiles
             targets = tiling.scale_targets(net, scale, config, tiles[index])
         else:
             targets = compute_scale_targets(net, scale, config, cache)
         if content_map is not None:
             targets.content_map = Region(
-                masks.map_tensor(content_map, scale.content.shape[-2:], device), None
+                canvas.extend(masks.map_tensor(content_map, picture.content.shape[-2:], device)), None
             )
-        targets.extra = extra_loss
+        targets.extra = (
+            extra_loss if extra_loss is None or not canvas.padded else _cropped(extra_loss, canvas)
+        )
+        h, w = picture.content.shape[-2:]
         if image is None and init_image is not None:
-            h, w = scale.content.shape[-2:]
             image = F.interpolate(init_image.to(device), size=(h, w), mode="bilinear", align_corners=False)
-            image = image.contiguous()  # L-BFGS flattens with view()
         if image is None:
-            image = initial_image(config, scale.content, style_imgs[0], generator)
+            image = initial_image(config, picture.content, style_imgs[0], generator)
             if config.preserve_colors == "luminance":
                 image = color.grey3(color.luminance(image))
-        else:  # coarse-to-fine: start from the previous scale's result, upsampled
-            h, w = scale.content.shape[-2:]
+        else:  # coarse-to-fine: start from the previous scale's result (its picture), upsampled
             image = F.interpolate(image, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
+        image = canvas.extend(image).contiguous()  # L-BFGS flattens with view()
         timings["targets"] += time.perf_counter() - t0
         offset = time.perf_counter() - t_start
-        recolor = scale.color_source if config.preserve_colors == "luminance" else None
-        scale_callback = eta_clock.wrap(_scale_callback(callback, offset, recolor), index, done, count)
+        recolor = picture.color_source if config.preserve_colors == "luminance" else None
+        scale_callback = eta_clock.wrap(
+            _scale_callback(callback, offset, recolor, canvas), index, done, count
+        )
         if tiles[index]:
             outcome = tiling.optimise_tiled(
                 net, image, scale, targets, config, scale_callback, count, tiles[index],
@@ -470,11 +510,11 @@ def stylize(
                 net, image, targets, config, scale_callback, count, index, len(sizes), done, sum(steps)
             )
         history += [{**row, "elapsed": row["elapsed"] + offset} for row in outcome.history]
-        image = outcome.image.detach()
+        image = canvas.crop(outcome.image.detach())
         if config.preserve_colors == "histogram":
             # Issue #17: the painting recoloured alone gave a washed-out picture (its Grams pull
             # towards the painting's contrast); move the painted result to the photo's colours too.
-            image = color.transfer_colors(image, scale.color_source)
+            image = color.transfer_colors(image, picture.color_source)
         done += outcome.steps
         if outcome.status != "finished":
             break
@@ -486,10 +526,10 @@ def stylize(
     timings["total"] = time.perf_counter() - clock
     final = image.clamp(0, 1)
     if config.preserve_colors == "luminance":
-        final = color.combine_luminance(final, scale.color_source)
+        final = color.combine_luminance(final, picture.color_source)
     if config.smooth != "none":  # issue #13: Li et al. 2018's smoothing, guided by the photo
         t0 = time.perf_counter()
-        final = photoreal.smooth(final, scale.color_source, config.smooth)
+        final = photoreal.smooth(final, picture.color_source, config.smooth)
         timings["smooth"] = time.perf_counter() - t0
     final = final.cpu()
     return TransferResult(
@@ -616,7 +656,14 @@ def compute_scale_targets(
             region_list.append(Region(rest, targets.style, 1.0))
         targets.regions = region_list
     add_photoreal_targets(network, scale, config, targets)
+    add_calm_target(scale, config, targets)
     return targets
+
+
+def add_calm_target(scale: ScaleInputs, config: TransferConfig, targets: Targets) -> None:
+    """Issue #17: where the photo is flat, so the calm term keeps the mesh off it."""
+    if config.calm_weight:
+        targets.calm = flatness_map(scale.color_source)
 
 
 def add_photoreal_targets(
@@ -638,16 +685,48 @@ def add_photoreal_targets(
         targets.style_stats = stats
 
 
+def scale_canvas(size: Sequence[int], config: TransferConfig, tiled: bool = False) -> Canvas:
+    """The canvas one scale of ``size`` (h, w) is painted on (issue #17, painterly.canvas)."""
+    h, w = size
+    if tiled or (config.canvas == "exact" and not config.edge_margin):
+        return Canvas(h, w)
+    layers = tuple(config.content_layers) + tuple(config.style_layers)
+    grid = pooling_grid(layers, config.backbone) if config.canvas == "grid" else 1
+    return plan_canvas(h, w, grid, config.edge_margin)
+
+
+def on_canvas(scale: ScaleInputs, canvas: Canvas) -> ScaleInputs:
+    """The scale's photo and region masks continued by their reflection to the canvas."""
+    if not canvas.padded:
+        return scale
+    return dataclasses.replace(
+        scale,
+        content=canvas.extend(scale.content),
+        color_source=canvas.extend(scale.color_source),
+        regions=[(canvas.extend(mask), style, weight) for mask, style, weight in scale.regions],
+    )
+
+
+def _cropped(extra_loss: ExtraLoss, canvas: Canvas) -> ExtraLoss:
+    """The caller's extra terms see the picture, not the canvas's margin."""
+    return lambda image: extra_loss(canvas.crop(image))
+
+
 def _scale_callback(
-    callback: ProgressCallback | None, offset: float, color_source: torch.Tensor | None
+    callback: ProgressCallback | None,
+    offset: float,
+    color_source: torch.Tensor | None,
+    canvas: Canvas | None = None,
 ) -> ProgressCallback | None:
-    """Pass events on with the time since the first scale began, and previews in the
-    photo's colours (luminance mode optimises a grey image)."""
+    """Pass events on with the time since the first scale began, and previews of the
+    picture (not the canvas) in the photo's colours (luminance mode optimises a grey image)."""
     if callback is None:
         return None
 
     def forward(event: Progress) -> None:
         image = event.image
+        if image is not None and canvas is not None:
+            image = canvas.crop(image)
         if image is not None and color_source is not None:
             image = color.combine_luminance(image, color_source.cpu())
         callback(dataclasses.replace(event, elapsed=event.elapsed + offset, image=image))
@@ -694,6 +773,8 @@ def optimise(
     # L-BFGS's step on the pyramid warms up after each (re)start (pyramid.step_scale); a line
     # search chooses its own steps.
     warm = len(pyramid.leaves) > 1 and config.line_search == "none"
+    # Plain pixels' L-BFGS steps are capped (cap_step); the pyramid has its warm-up instead.
+    capped = config.optimizer == "lbfgs" and config.line_search == "none" and len(pyramid.leaves) == 1
     lr = config.lr
     optimizer = make_optimizer(pyramid.leaves, config, lr)
     since = 0  # steps since the optimiser (re)started
@@ -722,7 +803,10 @@ def optimise(
             if warm:
                 optimizer.param_groups[0]["lr"] = lr * step_scale(since)
             record.clear()
+            leaves = [p.detach().clone() for p in pyramid.leaves] if capped else []
             optimizer.step(closure)  # the losses it records are those of `before`
+            if capped:
+                cap_step(optimizer, leaves)
             losses = {k: float(v) for k, v in record.items()}
             total = losses["total"]
             if not _finite(total) or total > config.spike_factor * best_loss:

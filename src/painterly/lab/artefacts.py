@@ -13,41 +13,28 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 
+from painterly.calm import gaussian_blur, local_variation
 from painterly.color import luminance, rgb_to_yiq
 
 #: Share of the photo's pixels counted as flat: the calmest quarter.
 FLAT_SHARE = 0.25
 
 
-def _blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur with replicated edges (no dark rim of its own)."""
-    radius = max(1, round(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=image.dtype, device=image.device)
-    kernel = torch.exp(-(x**2) / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
-    c = image.shape[1]
-    padded = F.pad(image, (radius, radius, radius, radius), mode="replicate")
-    out = F.conv2d(padded, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(out, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-
-
 def high_pass(image: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
     """What a Gaussian blur of ``sigma`` px removes: detail finer than ~2–3 px,
     where the optimiser's mesh and the fast network's speckle live."""
-    return image - _blur(image, sigma)
+    return image - gaussian_blur(image, sigma)
 
 
 def flat_mask(photo: torch.Tensor, share: float = FLAT_SHARE) -> torch.Tensor:
     """1×1×H×W boolean mask of the photo's flattest pixels (sky, walls, fur): the
     ``share`` of pixels whose local (5 px) luminance variation is smallest. The
     outer 4 % is left out so the border measure and this one stay apart."""
-    y = luminance(photo)
-    local = _blur(high_pass(y, 1.0).square(), 2.0) + _blur(y, 2.0).sub(_blur(y, 4.0)).square()
-    h, w = y.shape[-2:]
+    local = local_variation(photo)
+    h, w = local.shape[-2:]
     k = max(1, round(min(h, w) * 0.04))
-    inner = torch.zeros_like(y, dtype=torch.bool)
+    inner = torch.zeros_like(local, dtype=torch.bool)
     inner[..., k : h - k, k : w - k] = True
     threshold = torch.quantile(local[inner].float(), share)
     return inner & (local <= threshold)

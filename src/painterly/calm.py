@@ -1,0 +1,72 @@
+"""Calm flat areas (issue #17, the mesh): a penalty on the picture's finest detail where
+the photo is flat.
+
+L-BFGS on raw pixels answers the style loss's shallow layers with a cross-hatched mesh of
+1–2 px colour noise, and on a sky or a wall nothing in the photo hides it. A uniform
+smoothness term (TV) removes it only by blurring every stroke. This term penalises only
+detail finer than ~2 px (what a Gaussian blur of 1 px removes), weighted by how flat the
+photo is around each pixel: strokes keep their shape, textured parts of the photo keep all
+their detail, and the style's fine texture moves to where the photo has texture of its own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+#: What calm_weight 1 means: the weighted mean squared 1 px detail (0–1 pixels) × this.
+CALM_SCALE = 1e7
+#: Flatness: the photo's local variation against its calmest quarter's (see flatness_map).
+FLAT_QUANTILE = 0.25
+
+
+def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of an N×C×H×W image, edges replicated (no dark rim)."""
+    import torch
+    import torch.nn.functional as F
+
+    radius = max(1, round(3 * sigma))
+    x = torch.arange(-radius, radius + 1, dtype=image.dtype, device=image.device)
+    kernel = torch.exp(-(x**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    c = image.shape[1]
+    padded = F.pad(image, (radius, radius, radius, radius), mode="replicate")
+    out = F.conv2d(padded, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(out, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+def fine_detail(image: torch.Tensor) -> torch.Tensor:
+    """What a 1 px Gaussian blur removes: detail finer than ~2–3 px."""
+    return image - gaussian_blur(image, 1.0)
+
+
+def local_variation(photo: torch.Tensor) -> torch.Tensor:
+    """1×1×H×W: how much the photo's luminance varies within a few px (fine detail plus
+    a band-pass of 2–4 px), small on skies, walls and skin."""
+    from painterly.color import luminance
+
+    y = luminance(photo)
+    fine = gaussian_blur(fine_detail(y).square(), 2.0)
+    band = (gaussian_blur(y, 2.0) - gaussian_blur(y, 4.0)).square()
+    return fine + band
+
+
+def flatness_map(photo: torch.Tensor) -> torch.Tensor:
+    """1×1×H×W weights with mean 1: near 1/(share of flat pixels) where the photo is flat,
+    falling smoothly to ~0 where it is textured (τ/(τ+variation), τ the calmest quarter's
+    variation), blurred by 2 px so no seam shows where the weight changes."""
+
+    variation = local_variation(photo)
+    flat = variation.flatten()
+    # kthvalue, not quantile: torch.quantile refuses more than 2^24 values (print sizes)
+    k = max(1, int(FLAT_QUANTILE * flat.numel()))
+    tau = flat.float().kthvalue(k).values.clamp_min(1e-8)
+    weights = gaussian_blur(tau / (tau + variation), 2.0)
+    return (weights / weights.mean()).detach()
+
+
+def calm_loss(image: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Mean squared fine detail of ``image`` weighted by ``weights`` (flatness_map), × CALM_SCALE."""
+    return CALM_SCALE * (weights * fine_detail(image).square()).mean()

@@ -1,0 +1,87 @@
+"""The canvas a picture is painted on: the photo plus a margin of its own reflection,
+cut off at the end (issue #17, the border band).
+
+VGG pools four times before conv5_1, and torch's 2×2 pooling drops the last row (or
+column) of a map with an odd number of them. At 512×341 or 256×171 the bottom rows then
+reach the deep layers only through the convolutions' edges: the content loss barely
+holds them and the painting's dark strokes fill them (a thin dark line along the
+bottom). Painting on a canvas whose sides are multiples of the network's pooling grid
+(16 px for VGG's conv5_1) keeps every row of the picture weighted like the interior; the
+extra rows are free pixels that start as the photo's reflection and are optimised like
+any other, so no gradient folds back onto the picture's edge (which is what went wrong
+when the reflection was taken inside the network instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """Margins (px) on each side of a picture of ``height`` × ``width``."""
+
+    height: int
+    width: int
+    top: int = 0
+    bottom: int = 0
+    left: int = 0
+    right: int = 0
+
+    @property
+    def padded(self) -> bool:
+        return bool(self.top or self.bottom or self.left or self.right)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the canvas."""
+        return self.height + self.top + self.bottom, self.width + self.left + self.right
+
+    def extend(self, image: torch.Tensor) -> torch.Tensor:
+        """The picture-sized ``image`` (…×H×W) continued by its reflection to the canvas
+        (replicated edge pixels where the picture is too small to reflect)."""
+        if not self.padded:
+            return image
+        import torch.nn.functional as F
+
+        pad = (self.left, self.right, self.top, self.bottom)
+        h, w = image.shape[-2:]
+        mode = "reflect" if max(self.top, self.bottom) < h and max(self.left, self.right) < w else "replicate"
+        shape = image.shape
+        flat = image.reshape(-1, 1, h, w) if image.dim() != 4 else image
+        out = F.pad(flat, pad, mode=mode)
+        return out.reshape(*shape[:-2], *out.shape[-2:]).contiguous()
+
+    def crop(self, image: torch.Tensor) -> torch.Tensor:
+        """The picture inside a canvas-sized ``image``."""
+        if not self.padded:
+            return image
+        return image[..., self.top : self.top + self.height, self.left : self.left + self.width]
+
+
+def pooling_grid(layers: tuple[str, ...], backbone: str = "vgg19") -> int:
+    """Side multiple (px) at which no pooling before the deepest of ``layers`` drops a row:
+    2^poolings for the VGGs (16 for conv5_1). AlexNet's strided 11×11 and 3×3 windows
+    have no such grid: 1."""
+    from painterly.taps import tap_scale
+
+    if backbone == "alexnet" or not layers:
+        return 1
+    return max(tap_scale(layer, backbone) for layer in layers)
+
+
+def plan_canvas(height: int, width: int, grid: int, margin: int = 0) -> Canvas:
+    """The smallest canvas with at least ``margin`` px on every side whose sides are
+    multiples of ``grid``; the extra pixels split evenly (one more below / right)."""
+
+    def split(side: int) -> tuple[int, int]:
+        total = -(-(side + 2 * margin) // grid) * grid - side
+        return total // 2, total - total // 2
+
+    top, bottom = split(height)
+    left, right = split(width)
+    return Canvas(height, width, top, bottom, left, right)
