@@ -86,7 +86,9 @@ def test_each_region_takes_its_own_style(example_content, example_style, tiny_ne
 def test_unmasked_area_takes_the_main_style(example_content, example_style, tiny_net, tmp_path) -> None:
     size = Image.open(example_content).size
     left = half_mask(tmp_path / "left.png", size, right=False)
-    config = TransferConfig(size=64, iterations=20, style_weight=1e4, calm_weight=0.0, masks=(f"{left}:none",))
+    config = TransferConfig(
+        size=64, iterations=20, style_weight=1e4, calm_weight=0.0, masks=(f"{left}:none",)
+    )
     result = stylize(example_content, example_style, config, network=tiny_net)
     photo = load_tensor(example_content, 64)
     change = (result.tensor - photo).abs().mean(dim=(0, 1, 2))
