@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import painterly.transfer as engine
-from painterly import fused_taps, losses
+from painterly import fused_taps, losses, syrk
 from painterly.backbones.vgg import VGG19Features
 from painterly.backbones.weights import random_vgg19_weights
 from painterly.config import TransferConfig
@@ -42,8 +42,12 @@ def _loss(x, w1, w2, target_gram, target_map, linked: bool) -> torch.Tensor:
     return 3.0 * style + 0.5 * content + F.conv2d(post, w2, padding=1).square().sum()
 
 
+@pytest.mark.parametrize("use_syrk", [True, False], ids=["syrk", "torch-products"])
 @pytest.mark.parametrize("channels_last", [True, False], ids=["nhwc", "nchw"])
-def test_linked_tap_equals_autograd_in_float64(channels_last: bool) -> None:
+def test_linked_tap_equals_autograd_in_float64(
+    channels_last: bool, use_syrk: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(syrk, "ENABLED", use_syrk)
     x, *rest = _inputs(channels_last, torch.Generator().manual_seed(0))
     results = []
     for linked in (True, False):

@@ -65,15 +65,17 @@ def linked_relu(pre: torch.Tensor) -> tuple[torch.Tensor, TapLink]:
     return link.post, link
 
 
-def add_product(grad: torch.Tensor, flat: torch.Tensor, sym: torch.Tensor, positions_first: bool) -> None:
-    """grad (N×C×H×W) += the Gram term F·S (positions_first: ``flat`` N×HW×C) or S·F
-    (``flat`` N×C×HW), in place when grad's layout matches ``flat``'s."""
+def add_product(
+    grad: torch.Tensor, flat: torch.Tensor, sym: torch.Tensor, positions_first: bool, alpha: float = 1.0
+) -> None:
+    """grad (N×C×H×W) += alpha × the Gram term F·S (positions_first: ``flat`` N×HW×C) or
+    S·F (``flat`` N×C×HW), in place when grad's layout matches ``flat``'s."""
     n, c, h, w = grad.shape
     if positions_first and grad.is_contiguous(memory_format=torch.channels_last):
-        grad.permute(0, 2, 3, 1).view(n, h * w, c).baddbmm_(flat, sym)
+        grad.permute(0, 2, 3, 1).view(n, h * w, c).baddbmm_(flat, sym, alpha=alpha)
     elif not positions_first and grad.is_contiguous():
-        grad.view(n, c, h * w).baddbmm_(sym, flat)
+        grad.view(n, c, h * w).baddbmm_(sym, flat, alpha=alpha)
     elif positions_first:  # another layout: correct, one extra pass
-        grad.add_(torch.bmm(flat, sym).view(n, h, w, c).permute(0, 3, 1, 2))
+        grad.add_(torch.bmm(flat, sym).view(n, h, w, c).permute(0, 3, 1, 2), alpha=alpha)
     else:
-        grad.add_(torch.bmm(sym, flat).view(n, c, h, w))
+        grad.add_(torch.bmm(sym, flat).view(n, c, h, w), alpha=alpha)

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
+from painterly import syrk
+
 if TYPE_CHECKING:
     from painterly.fused_taps import TapLink
 
@@ -94,6 +96,14 @@ def style_loss(
     return distance(gram_matrix(features), target, kind)
 
 
+def _flat_view(t: torch.Tensor) -> torch.Tensor:
+    """All of ``t``'s values as one vector, a view when its memory is dense in NCHW or NHWC
+    (``reshape(-1)`` of a channels_last map copies it)."""
+    if t.dim() == 4 and not t.is_contiguous() and t.is_contiguous(memory_format=torch.channels_last):
+        return t.permute(0, 2, 3, 1).reshape(-1)
+    return t.reshape(-1)
+
+
 #: Whether content_loss(l2) goes through _ContentL2 (bench/engine.py --ab turns it off).
 FUSED_CONTENT = True
 
@@ -114,7 +124,8 @@ class _ContentL2(torch.autograd.Function):
         diff = features - target
         ctx.save_for_backward(diff)
         ctx.link = link
-        return torch.vdot(diff.reshape(-1), diff.reshape(-1)) / diff.numel()
+        flat = _flat_view(diff)
+        return torch.vdot(flat, flat) / diff.numel()
 
     @staticmethod
     def backward(
@@ -150,13 +161,16 @@ class _GramL2(torch.autograd.Function):
         # post: the tap's ReLU output, an input only so that autograd runs this backward
         # before the ReLU's, which adds the term this backward leaves on ``link``.
         ctx.link = link
-        if positions_first and flat.shape[-1] >= SYMMETRIC_BLOCKS_FROM:
-            gram = _symmetric_gram(flat)
+        diff = syrk.gram_minus(flat, target, scale, positions_first)  # half the arithmetic
+        ctx.symmetric = diff is not None  # then exactly: D + Dᵀ = 2D
+        if diff is not None:
+            pass
+        elif positions_first and flat.shape[-1] >= SYMMETRIC_BLOCKS_FROM:
+            diff = _symmetric_gram(flat).div_(scale).sub_(target)  # the product is ours: reuse it
         elif positions_first:
-            gram = torch.bmm(flat.transpose(1, 2), flat)
+            diff = torch.bmm(flat.transpose(1, 2), flat).div_(scale).sub_(target)
         else:
-            gram = torch.bmm(flat, flat.transpose(1, 2))
-        diff = gram.div_(scale).sub_(target)  # the product is ours: reuse its storage
+            diff = torch.bmm(flat, flat.transpose(1, 2)).div_(scale).sub_(target)
         ctx.save_for_backward(flat, diff)
         ctx.scale, ctx.positions_first = scale, positions_first
         return torch.vdot(diff.reshape(-1), diff.reshape(-1)) / diff.numel()
@@ -166,15 +180,22 @@ class _GramL2(torch.autograd.Function):
         ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
     ) -> tuple[torch.Tensor | None, None, None, None, None, None]:
         flat, diff = ctx.saved_tensors
-        # All scalars folded into the small C×C matrix, not the C×HW product.
-        sym = (diff + diff.transpose(1, 2)).mul_(grad * (2.0 / (diff.numel() * ctx.scale)))
+        factor = 2.0 / (diff.numel() * ctx.scale)
+        first = ctx.positions_first
         if ctx.link is not None:  # added into the ReLU's gradient by one baddbmm_ (fused_taps)
             from painterly.fused_taps import add_product
 
-            first = ctx.positions_first
-            ctx.link.terms.append(lambda out: add_product(out, flat, sym, first))
+            if ctx.symmetric and grad.device.type == "cpu":  # D + Dᵀ = 2D: no C×C pass at all
+                sym, alpha = diff, 2.0 * factor * float(grad)
+            else:  # all scalars folded into the small C×C matrix, not the C×HW product
+                sym, alpha = (diff + diff.transpose(1, 2)).mul_(grad * factor), 1.0
+            ctx.link.terms.append(lambda out: add_product(out, flat, sym, first, alpha))
             return None, None, None, None, None, None
-        if ctx.positions_first:
+        if ctx.symmetric:
+            sym = diff * (grad * (2.0 * factor))
+        else:
+            sym = (diff + diff.transpose(1, 2)).mul_(grad * factor)
+        if first:
             return torch.bmm(flat, sym), None, None, None, None, None
         return torch.bmm(sym, flat), None, None, None, None, None
 

@@ -19,6 +19,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from painterly import syrk
+
 #: The one layer this applies to: VGG's first conv (3×3, stride 1, padding 1).
 FIRST_CONV = "conv1_1"
 
@@ -77,7 +79,9 @@ class _PatchGramL2(torch.autograd.Function):
     ) -> torch.Tensor:
         n, k, positions = p.shape
         moments = p.new_empty(n, k + 1, k + 1)  # M̃: [[P Pᵀ, P 1], [1ᵀ Pᵀ, HW]]
-        moments[:, :k, :k] = torch.bmm(p, p.transpose(1, 2))  # no out= into a view: any device
+        # P Pᵀ through BLAS syrk where it can (half the products, issue #16); no out= into a view
+        product = syrk.gram_minus(p, p.new_zeros(1, k, k), 1.0, False)
+        moments[:, :k, :k] = torch.bmm(p, p.transpose(1, 2)) if product is None else product
         sums = p.sum(-1)
         moments[:, :k, k], moments[:, k, :k], moments[:, k, k] = sums, sums, float(positions)
         w = augmented.expand(n, -1, -1)
