@@ -165,7 +165,7 @@ def overhead_parts(
     from painterly.images import load_tensor
     from painterly.losses import distance, gram_matrix
 
-    def unfused(f: torch.Tensor, g: torch.Tensor, kind: str = "l2") -> torch.Tensor:
+    def unfused(f: torch.Tensor, g: torch.Tensor, kind: str = "l2", link: object = None) -> torch.Tensor:
         return distance(gram_matrix(f), g.expand(f.shape[0], -1, -1), kind)  # type: ignore[arg-type]
 
     cfg = config.replace(size=size)
