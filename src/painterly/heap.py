@@ -43,7 +43,7 @@ def _glibc() -> ctypes.CDLL | None:
     """The process's C library if it is glibc (it has mallopt and malloc_trim), else None."""
     try:
         libc = ctypes.CDLL(None)
-    except OSError:  # Windows: no global symbol namespace
+    except (OSError, TypeError):  # Windows: no global symbol namespace
         return None
     names = ("gnu_get_libc_version", "mallopt", "malloc_trim")
     return libc if all(hasattr(libc, name) for name in names) else None
