@@ -8,8 +8,11 @@ project's CPU the forward Grams of conv2_1…conv5_1 took 7.9 ms instead of 13.1
 (``scipy_cblas_ssyrk64_``). That library is found and called through ctypes on the
 tensors' own memory (no copies); where it is not there (numpy built against another
 BLAS, a GPU tensor, another dtype) :func:`gram_minus` returns None and the caller keeps
-its torch products. OpenBLAS's thread count is set to torch's before each call, so a
-run with ``--threads 1`` stays on one core.
+its torch products. It runs only when torch runs on one thread (``--threads 1``, the
+setting measured here, and OpenBLAS is then set to one thread too): OpenBLAS's idle
+threads spin for a while after each call, which is what made two OpenMP threads 3–8×
+slower on a busy machine (threads.py), and that was not measured for OpenBLAS. With more
+torch threads the Grams stay torch's (OpenMP threads that sleep when idle).
 """
 
 from __future__ import annotations
@@ -92,7 +95,7 @@ def gram_minus(
     matrix dense in rows; ``target`` N×C×C (broadcast views allowed), assumed symmetric:
     only its upper triangle is read, the lower one follows from it.
     """
-    blas = _blas() if ENABLED else None
+    blas = _blas() if ENABLED and torch.get_num_threads() == 1 else None
     if (
         blas is None
         or flat.device.type != "cpu"
