@@ -3,6 +3,7 @@
     .venv/bin/python bench/engine.py [--sizes 256,512] [--steps 8] [--memory-sizes 512,1024]
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --parts --steps 0 --memory-sizes ""
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --ab 21 --sizes 256 --steps 0 --memory-sizes ""
+    OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --ab 11 --sizes 512 --steps 0 --memory-sizes "" --no-keep-memory
 
 The "bare" pass is what no engine can beat: VGG19 forward to the deepest layer the
 default config uses (conv5_1) and a backward pass to the pixels. The overhead is
@@ -27,6 +28,7 @@ from PIL import Image
 
 from painterly import TransferConfig, stylize
 from painterly.backbones import VGG19Features, load_vgg19_weights
+from painterly.heap import keep_freed_memory
 from painterly.transfer import build_network
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,7 +165,7 @@ def overhead_parts(
     from painterly.images import load_tensor
     from painterly.losses import distance, gram_matrix
 
-    def unfused(f: torch.Tensor, g: torch.Tensor, kind: str = "l2") -> torch.Tensor:
+    def unfused(f: torch.Tensor, g: torch.Tensor, kind: str = "l2", link: object = None) -> torch.Tensor:
         return distance(gram_matrix(f), g.expand(f.shape[0], -1, -1), kind)  # type: ignore[arg-type]
 
     cfg = config.replace(size=size)
@@ -218,19 +220,27 @@ def overhead_parts(
     return {k: (statistics.median(v), min(v)) for k, v in times.items()}
 
 
+#: This wave's switches (issue #16, wave 5): "before" turns them off. The heap policy
+#: (painterly.heap) cannot be undone inside a process: compare runs with --no-keep-memory.
+WAVE_SWITCHES = (("syrk", "ENABLED"), ("fused_taps", "ENABLED"), ("losses", "FUSED_CONTENT"))
+
+
 def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int) -> None:
-    """Bare pass, loss evaluation now, and as before this wave's Gram changes (conv1_1's
-    Gram from its map, one product per Gram), CPU time, the order reversed every other
-    round; prints median, mean of the faster half, fastest, and the paired difference."""
+    """Bare pass, loss evaluation now, and as before this wave (no syrk, no linked taps,
+    content loss through autograd's chain), CPU time, the order reversed every other
+    round; prints median, mean of the faster half, fastest, the paired difference, and
+    the median system time and page faults of each (what painterly.heap removes)."""
+    import importlib
+    import resource
+
     import painterly.transfer as engine
-    from painterly import losses, patch_gram
     from painterly.images import load_tensor
 
     cfg = config.replace(size=size)
     content = load_tensor(CONTENT, size)
     targets = engine.compute_targets(net, content, [load_tensor(STYLE, size)], cfg)
     x = content.clone().requires_grad_(True)
-    applies, blocks = patch_gram.applies, losses.SYMMETRIC_BLOCKS_FROM
+    modules = {name: importlib.import_module(f"painterly.{name}") for name, _ in WAVE_SWITCHES}
 
     def bare() -> None:
         net(x, ["conv5_1"])["conv5_1"].sum().backward()
@@ -238,12 +248,13 @@ def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int
 
     def evaluation(now: bool) -> Callable[[], None]:
         def run() -> None:
-            patch_gram.applies = applies if now else (lambda *_: False)  # type: ignore[assignment]
-            losses.SYMMETRIC_BLOCKS_FROM = blocks if now else 1 << 30
+            for name, flag in WAVE_SWITCHES:
+                setattr(modules[name], flag, now)
             try:
                 engine.compute_losses(net, x, targets, cfg)["total"].backward()
             finally:
-                patch_gram.applies, losses.SYMMETRIC_BLOCKS_FROM = applies, blocks
+                for name, flag in WAVE_SWITCHES:
+                    setattr(modules[name], flag, True)
             x.grad = None
 
         return run
@@ -251,12 +262,19 @@ def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int
     runs = {"bare pass": bare, "evaluation now": evaluation(True), "evaluation before": evaluation(False)}
     for run in runs.values():
         run()
+        run()
     times: dict[str, list[float]] = {k: [] for k in runs}
+    system: dict[str, list[float]] = {k: [] for k in runs}
+    faults: dict[str, list[int]] = {k: [] for k in runs}
     for r in range(rounds):
         for name, run in list(runs.items())[:: 1 if r % 2 == 0 else -1]:
+            usage = resource.getrusage(resource.RUSAGE_SELF)
             start = time.process_time()
             run()
             times[name].append(time.process_time() - start)
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            system[name].append(after.ru_stime - usage.ru_stime)
+            faults[name].append(after.ru_minflt - usage.ru_minflt)
 
     def low_half(values: list[float]) -> float:
         return statistics.mean(sorted(values)[: max(1, len(values) // 2)])
@@ -274,6 +292,7 @@ def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int
         )
         print(
             f"  {name:<18} {statistics.median(v) * 1e3:8.1f} / {low_half(v) * 1e3:8.1f} / {min(v) * 1e3:8.1f}{over}"
+            f"   (system {statistics.median(system[name]) * 1e3:.0f} ms, {statistics.median(faults[name]):.0f} faults)"
         )
     diff = [a - b for a, b in zip(times["evaluation now"], times["evaluation before"])]
     faster = sum(d < 0 for d in diff)
@@ -308,7 +327,22 @@ def main() -> None:
     parser.add_argument(
         "--ab", type=int, default=0, metavar="ROUNDS", help="paired A/B: evaluation now vs before (CPU time)"
     )
+    parser.add_argument(
+        "--no-keep-memory",
+        action="store_true",
+        help="measure without painterly.heap's policy (glibc gives large freed blocks back each time)",
+    )
     args = parser.parse_args()
+    if args.no_keep_memory:
+        import painterly.heap
+
+        painterly.heap._glibc = lambda: None  # type: ignore[assignment]
+    with keep_freed_memory():  # the engine's own condition (stylize enters it too)
+        measure(args)
+
+
+def measure(args: argparse.Namespace) -> None:
+    """Every figure main() was asked for."""
     figures: dict[str, object] = {"threads": torch.get_num_threads(), "torch": torch.__version__}
 
     figures["weight_load_s"] = round(weight_load_seconds(), 3)

@@ -5,9 +5,14 @@ Shapes: features are N×C×H×W; Gram matrices N×C×C; images N×3×H×W in 0�
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
+
+from painterly import syrk
+
+if TYPE_CHECKING:
+    from painterly.fused_taps import TapLink
 
 Distance = Literal["l2", "l1"]
 
@@ -62,17 +67,76 @@ def distance(a: torch.Tensor, b: torch.Tensor, kind: Distance = "l2") -> torch.T
     return diff.square().mean() if kind == "l2" else diff.abs().mean()
 
 
-def content_loss(features: torch.Tensor, target: torch.Tensor, kind: Distance = "l2") -> torch.Tensor:
-    """How far the output's features are from the photo's (any shape, same for both)."""
+def content_loss(
+    features: torch.Tensor, target: torch.Tensor, kind: Distance = "l2", *, link: TapLink | None = None
+) -> torch.Tensor:
+    """How far the output's features are from the photo's (any shape, same for both).
+
+    ``link`` (from ``fused_taps.linked_relu`` on these features): the gradient is added
+    inside the tap's ReLU backward instead of being returned (issue #16); same value."""
+    if kind == "l2" and FUSED_CONTENT and not target.requires_grad and features.shape == target.shape:
+        post = link.post if link is not None else None
+        return _ContentL2.apply(features, target, post, link)
     return distance(features, target, kind)
 
 
-def style_loss(features: torch.Tensor, target_gram: torch.Tensor, kind: Distance = "l2") -> torch.Tensor:
-    """How far the Gram matrix of N×C×H×W ``features`` is from the N×C×C (or 1×C×C) target."""
+def style_loss(
+    features: torch.Tensor,
+    target_gram: torch.Tensor,
+    kind: Distance = "l2",
+    *,
+    link: TapLink | None = None,
+) -> torch.Tensor:
+    """How far the Gram matrix of N×C×H×W ``features`` is from the N×C×C (or 1×C×C) target.
+
+    ``link``: as for :func:`content_loss` (used by the fused l2 path only)."""
     target = target_gram.expand(features.shape[0], -1, -1)
     if kind == "l2" and not target.requires_grad and features.shape[1] > 1:
-        return _gram_l2(features, target)  # issue #16: the same value, fewer passes
+        return _gram_l2(features, target, link)  # issue #16: the same value, fewer passes
     return distance(gram_matrix(features), target, kind)
+
+
+def _flat_view(t: torch.Tensor) -> torch.Tensor:
+    """All of ``t``'s values as one vector, a view when its memory is dense in NCHW or NHWC
+    (``reshape(-1)`` of a channels_last map copies it)."""
+    if t.dim() == 4 and not t.is_contiguous() and t.is_contiguous(memory_format=torch.channels_last):
+        return t.permute(0, 2, 3, 1).reshape(-1)
+    return t.reshape(-1)
+
+
+#: Whether content_loss(l2) goes through _ContentL2 (bench/engine.py --ab turns it off).
+FUSED_CONTENT = True
+
+
+class _ContentL2(torch.autograd.Function):
+    """mean((F − P)²) in one node (issue #16): the forward keeps only D = F − P, the
+    backward is D·2/numel (autograd's chain makes ~6 passes over the map), added into
+    the tap's ReLU gradient when there is a link."""
+
+    @staticmethod
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx,
+        features: torch.Tensor,
+        target: torch.Tensor,
+        post: torch.Tensor | None,
+        link: TapLink | None,
+    ) -> torch.Tensor:
+        diff = features - target
+        ctx.save_for_backward(diff)
+        ctx.link = link
+        flat = _flat_view(diff)
+        return torch.vdot(flat, flat) / diff.numel()
+
+    @staticmethod
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
+    ) -> tuple[torch.Tensor | None, None, None, None]:
+        (diff,) = ctx.saved_tensors
+        scale = grad * (2.0 / diff.numel())  # a 0-dim tensor: no device sync
+        if ctx.link is not None:
+            ctx.link.terms.append(lambda out: out.addcmul_(diff, scale))
+            return None, None, None, None
+        return diff * scale, None, None, None
 
 
 class _GramL2(torch.autograd.Function):
@@ -91,14 +155,22 @@ class _GramL2(torch.autograd.Function):
         target: torch.Tensor,
         scale: float,
         positions_first: bool,
+        post: torch.Tensor | None = None,
+        link: TapLink | None = None,
     ) -> torch.Tensor:
-        if positions_first and flat.shape[-1] >= SYMMETRIC_BLOCKS_FROM:
-            gram = _symmetric_gram(flat)
+        # post: the tap's ReLU output, an input only so that autograd runs this backward
+        # before the ReLU's, which adds the term this backward leaves on ``link``.
+        ctx.link = link
+        diff = syrk.gram_minus(flat, target, scale, positions_first)  # half the arithmetic
+        ctx.symmetric = diff is not None  # then exactly: D + Dᵀ = 2D
+        if diff is not None:
+            pass
+        elif positions_first and flat.shape[-1] >= SYMMETRIC_BLOCKS_FROM:
+            diff = _symmetric_gram(flat).div_(scale).sub_(target)  # the product is ours: reuse it
         elif positions_first:
-            gram = torch.bmm(flat.transpose(1, 2), flat)
+            diff = torch.bmm(flat.transpose(1, 2), flat).div_(scale).sub_(target)
         else:
-            gram = torch.bmm(flat, flat.transpose(1, 2))
-        diff = gram.div_(scale).sub_(target)  # the product is ours: reuse its storage
+            diff = torch.bmm(flat, flat.transpose(1, 2)).div_(scale).sub_(target)
         ctx.save_for_backward(flat, diff)
         ctx.scale, ctx.positions_first = scale, positions_first
         return torch.vdot(diff.reshape(-1), diff.reshape(-1)) / diff.numel()
@@ -106,13 +178,26 @@ class _GramL2(torch.autograd.Function):
     @staticmethod
     def backward(
         ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
-    ) -> tuple[torch.Tensor, None, None, None]:
+    ) -> tuple[torch.Tensor | None, None, None, None, None, None]:
         flat, diff = ctx.saved_tensors
-        # All scalars folded into the small C×C matrix, not the C×HW product.
-        sym = (diff + diff.transpose(1, 2)).mul_(grad * (2.0 / (diff.numel() * ctx.scale)))
-        if ctx.positions_first:
-            return torch.bmm(flat, sym), None, None, None
-        return torch.bmm(sym, flat), None, None, None
+        factor = 2.0 / (diff.numel() * ctx.scale)
+        first = ctx.positions_first
+        if ctx.link is not None:  # added into the ReLU's gradient by one baddbmm_ (fused_taps)
+            from painterly.fused_taps import add_product
+
+            if ctx.symmetric and grad.device.type == "cpu":  # D + Dᵀ = 2D: no C×C pass at all
+                sym, alpha = diff, 2.0 * factor * float(grad)
+            else:  # all scalars folded into the small C×C matrix, not the C×HW product
+                sym, alpha = (diff + diff.transpose(1, 2)).mul_(grad * factor), 1.0
+            ctx.link.terms.append(lambda out: add_product(out, flat, sym, first, alpha))
+            return None, None, None, None, None, None
+        if ctx.symmetric:
+            sym = diff * (grad * (2.0 * factor))
+        else:
+            sym = (diff + diff.transpose(1, 2)).mul_(grad * factor)
+        if first:
+            return torch.bmm(flat, sym), None, None, None, None, None
+        return torch.bmm(sym, flat), None, None, None, None, None
 
 
 #: Channels from which a Gram is built from three of its four half-size blocks (issue #16):
@@ -134,14 +219,15 @@ def _symmetric_gram(flat: torch.Tensor) -> torch.Tensor:
     return gram
 
 
-def _gram_l2(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def _gram_l2(features: torch.Tensor, target: torch.Tensor, link: TapLink | None = None) -> torch.Tensor:
     """style_loss(l2) through _GramL2, on the same views gram_matrix uses."""
     n, c, h, w = features.shape
+    post = link.post if link is not None else None
     if features.is_contiguous(memory_format=torch.channels_last):
         return _GramL2.apply(
-            features.permute(0, 2, 3, 1).reshape(n, h * w, c), target, float(c * h * w), True
+            features.permute(0, 2, 3, 1).reshape(n, h * w, c), target, float(c * h * w), True, post, link
         )
-    return _GramL2.apply(features.reshape(n, c, h * w), target, float(c * h * w), False)
+    return _GramL2.apply(features.reshape(n, c, h * w), target, float(c * h * w), False, post, link)
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:

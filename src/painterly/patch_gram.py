@@ -19,6 +19,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from painterly import syrk
+
 #: The one layer this applies to: VGG's first conv (3×3, stride 1, padding 1).
 FIRST_CONV = "conv1_1"
 
@@ -43,14 +45,19 @@ def applies(network: Any, targets: Any, config: Any) -> bool:
     )
 
 
-def patches(network: Any, image: torch.Tensor) -> torch.Tensor:
-    """N×27×HW patches of the preprocessed image, padded as the network pads conv1_1."""
+def padded(network: Any, image: torch.Tensor) -> torch.Tensor:
+    """The preprocessed image with the 1 px border the network's conv1_1 sees."""
     x = network.preprocess(image)
     padding = getattr(network, "padding", "zeros")
     if padding == "zeros":
-        return F.unfold(x, 3, padding=1)
+        return F.pad(x, (1, 1, 1, 1))
     mode = "reflect" if padding == "reflect" and min(x.shape[-2:]) > 1 else "replicate"
-    return F.unfold(F.pad(x, (1, 1, 1, 1), mode=mode), 3)
+    return F.pad(x, (1, 1, 1, 1), mode=mode)
+
+
+def patches(network: Any, image: torch.Tensor) -> torch.Tensor:
+    """N×27×HW patches of the preprocessed image, padded as the network pads conv1_1."""
+    return F.unfold(padded(network, image), 3)
 
 
 def style_loss(network: Any, image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -59,31 +66,36 @@ def style_loss(network: Any, image: torch.Tensor, target: torch.Tensor) -> torch
     conv = network.convs[FIRST_CONV]
     weight = conv.weight.reshape(conv.out_channels, -1)  # rows in unfold's (channel, dy, dx) order
     augmented = torch.cat([weight, conv.bias.unsqueeze(1)], 1).detach()  # W̃, C×28
-    p = patches(network, image)
-    target = target.expand(p.shape[0], -1, -1)
-    return _PatchGramL2.apply(p, augmented, target, float(conv.out_channels * p.shape[-1]))
+    x = padded(network, image)
+    target = target.expand(x.shape[0], -1, -1)
+    return _PatchGramL2.apply(x, augmented, target, float(conv.out_channels))
 
 
 class _PatchGramL2(torch.autograd.Function):
-    """L = mean((W̃ M̃ W̃ᵀ / scale − A)²) with M̃ = P̃ P̃ᵀ; gradient to P only."""
+    """L = mean((W̃ M̃ W̃ᵀ / scale − A)²) with M̃ = P̃ P̃ᵀ, P the 3×3 patches of the padded
+    image ``x``; gradient to ``x`` only."""
 
     @staticmethod
     def forward(
         ctx: torch.autograd.function.FunctionCtx,
-        p: torch.Tensor,
+        x: torch.Tensor,
         augmented: torch.Tensor,
         target: torch.Tensor,
-        scale: float,
+        channels: float,
     ) -> torch.Tensor:
+        p = F.unfold(x, 3)
         n, k, positions = p.shape
+        scale = channels * positions
         moments = p.new_empty(n, k + 1, k + 1)  # M̃: [[P Pᵀ, P 1], [1ᵀ Pᵀ, HW]]
-        moments[:, :k, :k] = torch.bmm(p, p.transpose(1, 2))  # no out= into a view: any device
+        # P Pᵀ through BLAS syrk where it can (half the products, issue #16); no out= into a view
+        product = syrk.gram_minus(p, p.new_zeros(1, k, k), 1.0, False)
+        moments[:, :k, :k] = torch.bmm(p, p.transpose(1, 2)) if product is None else product
         sums = p.sum(-1)
         moments[:, :k, k], moments[:, k, :k], moments[:, k, k] = sums, sums, float(positions)
         w = augmented.expand(n, -1, -1)
         diff = torch.bmm(torch.bmm(w, moments), w.transpose(1, 2)).div_(scale).sub_(target)
         ctx.save_for_backward(p, augmented, diff)
-        ctx.scale = scale
+        ctx.scale, ctx.size = scale, tuple(x.shape[-2:])
         return torch.vdot(diff.reshape(-1), diff.reshape(-1)) / diff.numel()
 
     @staticmethod
@@ -96,5 +108,20 @@ class _PatchGramL2(torch.autograd.Function):
         dgram = diff.mul(grad * (2.0 / (diff.numel() * ctx.scale)))
         w = augmented.expand(n, -1, -1)
         kk = torch.bmm(torch.bmm(w.transpose(1, 2), dgram + dgram.transpose(1, 2)), w)
-        # The last column of P̃ is ones: its share is a constant per row, added by baddbmm.
-        return torch.baddbmm(kk[:, :k, k:], kk[:, :k, :k], p), None, None, None
+        dx = F.fold(torch.bmm(kk[:, :k, :k], p), ctx.size, 3)  # col2im: back onto the pixels
+        # P̃'s ones row gives each patch entry (c, dy, dx) the constant kk[c·9+dy·3+dx, k]; on
+        # the pixels that is Σ over the offsets whose window covers the pixel: rows × cols
+        # indicators, a rank-3 product per channel (a broadcast copy of 27×HW values before).
+        h, w_ = ctx.size
+        rows = _window_indicator(h, p)  # (H+2)×3
+        cols = _window_indicator(w_, p)  # (W+2)×3
+        const = kk[:, :k, k].reshape(n, -1, 3, 3)  # N×3×3(dy)×3(dx)
+        return dx.add_(rows @ const @ cols.transpose(0, 1)), None, None, None
+
+
+def _window_indicator(padded_size: int, like: torch.Tensor) -> torch.Tensor:
+    """(size)×3: entry (q, d) is 1 where the window [d, d + size − 2) of a 3-wide kernel's
+    offset d covers padded position q."""
+    q = torch.arange(padded_size, device=like.device).unsqueeze(1)
+    d = torch.arange(3, device=like.device).unsqueeze(0)
+    return ((q >= d) & (q < d + padded_size - 2)).to(like.dtype)

@@ -62,12 +62,14 @@ def torch_threads(threads: int) -> Iterator[int]:
 
 def with_config_threads(func: _F) -> _F:
     """Decorate an engine entry ``f(content, styles, config, ...)`` so that it runs with
-    ``config.threads`` torch threads."""
+    ``config.threads`` torch threads, and with glibc keeping the memory the evaluations
+    free for the next one (:func:`painterly.heap.keep_freed_memory`)."""
+    from painterly.heap import keep_freed_memory
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         config = kwargs.get("config", args[2] if len(args) > 2 else None)
-        with torch_threads(int(getattr(config, "threads", 0) or 0)):
+        with torch_threads(int(getattr(config, "threads", 0) or 0)), keep_freed_memory():
             return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

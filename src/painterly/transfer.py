@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from painterly import color, masks, patch_gram, photoreal, tiling
+from painterly import color, fused_taps, masks, patch_gram, photoreal, tiling
 from painterly.backbones.vgg import VGG19Features, deepest_tap
 from painterly.calm import calm_loss, flatness_map
 from painterly.canvas import Canvas, plan_canvas, pooling_grid
@@ -28,6 +28,7 @@ from painterly.devices import resolve_device
 from painterly.errors import ConfigError
 from painterly.estimate import ScheduleClock
 from painterly.events import Progress, ProgressCallback, RunStatus, Stop
+from painterly.fused_taps import TapLink
 from painterly.images import (
     ImageSource,
     fine_tensor,
@@ -235,7 +236,13 @@ def compute_losses(
     # issue #16: conv1_1's Gram from the image's patches (exact, 1/5 of the arithmetic), so
     # conv1_1 needs no tap of its own.
     from_patches = patch_gram.applies(network, targets, config)
-    feats = network(image, [t for t in targets.taps if not (from_patches and t == patch_gram.FIRST_CONV)])
+    taps = [t for t in targets.taps if not (from_patches and t == patch_gram.FIRST_CONV)]
+    # issue #16: a pre-ReLU tap's loss gradients are added inside its ReLU's backward (fused_taps)
+    links: dict[str, TapLink] = {}
+    if fused_taps.ENABLED and isinstance(network, VGG19Features):
+        feats = network(image, taps, links=links)
+    else:
+        feats = network(image, taps)
     parts: dict[str, torch.Tensor] = {}
     content_w = normalised(config.content_layer_weights, len(config.content_layers))
     style_w = normalised(config.style_layer_weights, len(config.style_layers))
@@ -244,7 +251,7 @@ def compute_losses(
         if targets.content_map is not None:  # spatially varying content weight, averaged down to the layer
             value = weighted_content_loss(f, p, targets.content_map.at(tuple(f.shape[-2:])), config.loss)
         else:
-            value = content_loss(f, p, config.loss)
+            value = content_loss(f, p, config.loss, link=links.get(layer))
         parts[f"content/{layer}"] = config.content_weight * w * value
     zero = image.new_zeros(())
     for layer, w in zip(config.style_layers, style_w):
@@ -270,7 +277,7 @@ def compute_losses(
         elif from_patches and layer == patch_gram.FIRST_CONV:
             value = patch_gram.style_loss(network, image, targets.style[layer])
         else:
-            value = style_loss(feats[layer], targets.style[layer], config.loss)
+            value = style_loss(feats[layer], targets.style[layer], config.loss, link=links.get(layer))
         parts[f"style/{layer}"] = config.style_weight * w * value
     parts["content"] = sum((v for k, v in parts.items() if k.startswith("content/")), zero)
     parts["style"] = sum((v for k, v in parts.items() if k.startswith("style/")), zero)

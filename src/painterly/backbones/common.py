@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from painterly.backbones.registry import CAFFE_BGR_MEAN, IMAGENET_RGB_MEAN, IMAGENET_RGB_STD
 from painterly.errors import ConfigError
+from painterly.fused_taps import TapLink, linked_relu
 from painterly.precision import network_dtype
 
 
@@ -54,9 +55,15 @@ def run_taps(
     conv: Callable[[str, torch.Tensor], torch.Tensor],
     activate_: Callable[[torch.Tensor, bool], torch.Tensor],
     pool_: Callable[[str, torch.Tensor], torch.Tensor],
+    *,
+    links: dict[str, TapLink] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Run a preprocessed image through the taps in order, no deeper than the deepest asked
-    for; one loop for every family (VGG, AlexNet), which supply their conv, activation and pool."""
+    for; one loop for every family (VGG, AlexNet), which supply their conv, activation and pool.
+
+    ``links`` (a dict to fill; only for a plain ReLU network, see ``fused_taps``): each
+    wanted tap right before a ReLU gets a linked ReLU, and its link lands in ``links``
+    under the tap's name, so that losses on the tap add their gradient inside it."""
     wanted = set(taps)
     missing = wanted - set(tap_names)
     if missing:
@@ -71,7 +78,13 @@ def run_taps(
                 x = conv(name, x)
             elif name.startswith("relu"):
                 # In place unless the conv output before it was asked for (it would be overwritten).
-                x = activate_(x, tap_names[order[name] - 1] not in wanted)
+                before = tap_names[order[name] - 1]
+                if before not in wanted:
+                    x = activate_(x, True)
+                elif links is not None and dtype is None and x.requires_grad and torch.is_grad_enabled():
+                    x, links[before] = linked_relu(x)  # issue #16
+                else:
+                    x = activate_(x, False)
             else:
                 x = pool_(name, x)
             if name in wanted:

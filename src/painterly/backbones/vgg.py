@@ -20,6 +20,7 @@ from painterly.backbones import common
 from painterly.backbones.weights import StateDict, load_vgg19_weights
 from painterly.config import parse_activation
 from painterly.errors import ConfigError
+from painterly.fused_taps import TapLink
 from painterly.taps import VGG_BLOCKS, check_backbone_tap, tap_names
 
 #: ImageNet mean of the original VGG weights, in BGR order, on the 0–255 scale.
@@ -100,8 +101,11 @@ class VGG19Features(nn.Module):
         """RGB 0–1 → BGR 0–255 with the ImageNet mean removed (torchvision weights: RGB, mean/std)."""
         return common.preprocess(image, self.input_format, self.mean, self.std)
 
-    def forward(self, image: torch.Tensor, taps: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Features at each requested tap, computing no deeper than the deepest one."""
+    def forward(
+        self, image: torch.Tensor, taps: Sequence[str], *, links: dict[str, TapLink] | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Features at each requested tap, computing no deeper than the deepest one.
+        ``links``: see ``common.run_taps`` (a ReLU network only; ignored otherwise)."""
         return common.run_taps(
             self.preprocess(image),
             self.tap_names,
@@ -109,6 +113,7 @@ class VGG19Features(nn.Module):
             self._conv,
             lambda x, inplace: self._activate(x, inplace=inplace),
             lambda _name, x: F.max_pool2d(x, 2, 2) if self.pooling == "max" else F.avg_pool2d(x, 2, 2),
+            links=links if self.activation == "relu" else None,
         )
 
     def _conv(self, name: str, x: torch.Tensor) -> torch.Tensor:
