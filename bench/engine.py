@@ -29,7 +29,7 @@ from PIL import Image
 from painterly import TransferConfig, stylize
 from painterly.backbones import VGG19Features, load_vgg19_weights
 from painterly.heap import keep_freed_memory
-from painterly.transfer import build_network
+from painterly.transfer import build_network, scale_canvas
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT = ROOT / "examples" / "content" / "coffee.jpg"
@@ -358,7 +358,16 @@ def measure(args: argparse.Namespace) -> None:
         cfg = config.replace(size=size)
         w, h = Image.open(CONTENT).size
         scale = size / max(w, h)
-        dims = (round(w * scale), round(h * scale))
+        picture = (round(w * scale), round(h * scale))
+        # issue #17: the engine paints on a canvas grown to VGG's pooling grid, so its network
+        # sees the canvas; the bare pass runs at that size too and the canvas's cost is printed.
+        canvas = scale_canvas((picture[1], picture[0]), cfg)
+        dims = (canvas.size[1], canvas.size[0])
+        if dims != picture:
+            extra = dims[0] * dims[1] / (picture[0] * picture[1]) - 1
+            print(
+                f"{size:>6} the {picture[0]}x{picture[1]} picture is painted on a {dims[0]}x{dims[1]} canvas (+{extra:.1%} pixels)"
+            )
         bare, step = interleaved_step_seconds(cfg, net, dims, args.steps)
         overhead = [(s / b - 1) * 100 for s, b in zip(step, bare)]
         figures[f"step_{size}"] = {
