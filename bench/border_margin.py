@@ -150,6 +150,7 @@ def main() -> int:
     parser.add_argument(
         "--seeds", type=int, default=1, help="generated photos per texture pair (their mean ± standard error)"
     )
+    parser.add_argument("--first-seed", type=int, default=0, help="the first generated photo's seed [0]")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "border_margin")
     args = parser.parse_args()
@@ -158,7 +159,9 @@ def main() -> int:
     wanted = [w.strip() for w in args.pairs.split(",")]
     labels = [label for label in PAIRS if any(w == label or w in label for w in wanted)]
     runs = [
-        (label, seed) for label in labels for seed in range(args.seeds if PAIRS[label][0] == TEXTURE else 1)
+        (label, args.first_seed + seed)
+        for label in labels
+        for seed in range(args.seeds if PAIRS[label][0] == TEXTURE else 1)
     ]
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):

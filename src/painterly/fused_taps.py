@@ -45,16 +45,18 @@ class _LinkedReLU(torch.autograd.Function):
     def forward(ctx: torch.autograd.function.FunctionCtx, pre: torch.Tensor, link: TapLink) -> torch.Tensor:
         post = torch.relu(pre)
         ctx.save_for_backward(post)
-        ctx.link = link
+        # the link's term list only: the link holds the ReLU's output, whose node holds
+        # this context, and a tensor-node cycle is never freed (it leaked every tap, every run)
+        ctx.terms = link.terms if link is not None else None
         return post
 
     @staticmethod
     def backward(ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (post,) = ctx.saved_tensors
         out = torch.ops.aten.threshold_backward(grad, post, 0)  # a fresh tensor: ours to add into
-        for term in ctx.link.terms:
+        for term in ctx.terms:
             term(out)
-        ctx.link.terms.clear()
+        ctx.terms.clear()
         return out, None
 
 

@@ -123,7 +123,9 @@ class _ContentL2(torch.autograd.Function):
     ) -> torch.Tensor:
         diff = features - target
         ctx.save_for_backward(diff)
-        ctx.link = link
+        # the link's term list only: the link holds the ReLU's output, whose node holds
+        # this context, and a tensor-node cycle is never freed (it leaked every tap, every run)
+        ctx.terms = link.terms if link is not None else None
         flat = _flat_view(diff)
         return torch.vdot(flat, flat) / diff.numel()
 
@@ -133,8 +135,8 @@ class _ContentL2(torch.autograd.Function):
     ) -> tuple[torch.Tensor | None, None, None, None]:
         (diff,) = ctx.saved_tensors
         scale = grad * (2.0 / diff.numel())  # a 0-dim tensor: no device sync
-        if ctx.link is not None:
-            ctx.link.terms.append(lambda out: out.addcmul_(diff, scale))
+        if ctx.terms is not None:
+            ctx.terms.append(lambda out: out.addcmul_(diff, scale))
             return None, None, None, None
         return diff * scale, None, None, None
 
@@ -160,7 +162,9 @@ class _GramL2(torch.autograd.Function):
     ) -> torch.Tensor:
         # post: the tap's ReLU output, an input only so that autograd runs this backward
         # before the ReLU's, which adds the term this backward leaves on ``link``.
-        ctx.link = link
+        # the link's term list only: the link holds the ReLU's output, whose node holds
+        # this context, and a tensor-node cycle is never freed (it leaked every tap, every run)
+        ctx.terms = link.terms if link is not None else None
         diff = syrk.gram_minus(flat, target, scale, positions_first)  # half the arithmetic
         ctx.symmetric = diff is not None  # then exactly: D + Dᵀ = 2D
         if diff is not None:
@@ -182,14 +186,14 @@ class _GramL2(torch.autograd.Function):
         flat, diff = ctx.saved_tensors
         factor = 2.0 / (diff.numel() * ctx.scale)
         first = ctx.positions_first
-        if ctx.link is not None:  # added into the ReLU's gradient by one baddbmm_ (fused_taps)
+        if ctx.terms is not None:  # added into the ReLU's gradient by one baddbmm_ (fused_taps)
             from painterly.fused_taps import add_product
 
             if ctx.symmetric and grad.device.type == "cpu":  # D + Dᵀ = 2D: no C×C pass at all
                 sym, alpha = diff, 2.0 * factor * float(grad)
             else:  # all scalars folded into the small C×C matrix, not the C×HW product
                 sym, alpha = (diff + diff.transpose(1, 2)).mul_(grad * factor), 1.0
-            ctx.link.terms.append(lambda out: add_product(out, flat, sym, first, alpha))
+            ctx.terms.append(lambda out: add_product(out, flat, sym, first, alpha))
             return None, None, None, None, None, None
         if ctx.symmetric:
             sym = diff * (grad * (2.0 * factor))
