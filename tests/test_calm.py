@@ -84,3 +84,15 @@ def test_the_calm_term_takes_the_mesh_off_a_flat_sky(example_style) -> None:
         for w in (0.0, 3.0)
     )
     assert mesh_energy(calm.tensor, photo) < 0.6 * mesh_energy(plain.tensor, photo)
+
+
+def test_the_flatness_map_in_strips_is_the_whole_map(monkeypatch) -> None:
+    """Print sizes make the map in strips (memory); the strips must give the same values."""
+    import painterly.calm as calm
+
+    photo = torch.rand(1, 3, 83, 40, generator=torch.Generator().manual_seed(5))
+    whole = flatness_map(photo)
+    monkeypatch.setattr(calm, "STRIP_ROWS", 16)
+    assert torch.allclose(flatness_map(photo), whole, atol=1e-6)
+    monkeypatch.setattr(calm, "VARIATION_REACH", 2)  # too little reach: the seams show
+    assert not torch.allclose(flatness_map(photo), whole, atol=1e-6)

@@ -11,6 +11,7 @@ their detail, and the style's fine texture moves to where the photo has texture 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
 CALM_SCALE = 1e7
 #: Flatness: the photo's local variation against its calmest quarter's (see flatness_map).
 FLAT_QUANTILE = 0.25
+#: Rows per strip when the flatness map is made (print sizes: the whole 3-channel blur chain
+#: of an 8192 px photo at once would take ~3 GB; in strips, the photo plus two 1-channel maps).
+STRIP_ROWS = 512
+#: Rows a strip needs beyond its own: the reach of local_variation's blurs (σ 4: 12 px) and
+#: of the flatness map's own (σ 2: 6 px), so strips give exactly the whole map.
+VARIATION_REACH, WEIGHT_REACH = 12, 6
 
 
 def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -53,17 +60,36 @@ def local_variation(photo: torch.Tensor) -> torch.Tensor:
     return fine + band
 
 
+def by_strips(
+    fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, reach: int, rows: int | None = None
+) -> torch.Tensor:
+    """``fn`` (a local filter whose output row depends on input rows within ``reach``) of
+    ``image``, computed in horizontal strips of ``rows``: the same values in less memory."""
+    import torch
+
+    rows = rows or STRIP_ROWS
+    h = image.shape[-2]
+    if h <= rows:
+        return fn(image)
+    parts = []
+    for top in range(0, h, rows):
+        low, high = max(0, top - reach), min(h, top + rows + reach)
+        part = fn(image[..., low:high, :])
+        parts.append(part[..., top - low : top - low + min(rows, h - top), :])
+    return torch.cat(parts, dim=-2)
+
+
 def flatness_map(photo: torch.Tensor) -> torch.Tensor:
     """1×1×H×W weights with mean 1: near 1/(share of flat pixels) where the photo is flat,
     falling smoothly to ~0 where it is textured (τ/(τ+variation), τ the calmest quarter's
     variation), blurred by 2 px so no seam shows where the weight changes."""
 
-    variation = local_variation(photo)
+    variation = by_strips(local_variation, photo, VARIATION_REACH)
     flat = variation.flatten()
     # kthvalue, not quantile: torch.quantile refuses more than 2^24 values (print sizes)
     k = max(1, int(FLAT_QUANTILE * flat.numel()))
     tau = flat.float().kthvalue(k).values.clamp_min(1e-8)
-    weights = gaussian_blur(tau / (tau + variation), 2.0)
+    weights = by_strips(lambda v: gaussian_blur(tau / (tau + v), 2.0), variation, WEIGHT_REACH)
     return (weights / weights.mean()).detach()
 
 
