@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from painterly.images import fit_size, load_image, pil_to_tensor, resize, tensor_to_pil
-from painterly.lab.artefacts import border_band, luminance
+from painterly.lab.artefacts import band_depth, border_band, side_profiles
 from painterly.presets import preset_config
 from painterly.transfer import stylize
 
@@ -57,30 +57,9 @@ SIDES = ("top", "bottom", "left", "right")
 def side_bands(image: torch.Tensor, photo: torch.Tensor) -> dict[str, float]:
     """The band of each side (mean over its depth, against the strip's fitted slope),
     minus the photo's own: −0.1 is a band 10 % darker than the line through the strip."""
-
-    def profiles(img: torch.Tensor) -> list[torch.Tensor]:
-        y = luminance(img)[0, 0]
-        depth = max(3, round(min(y.shape) * 0.04))
-        reach = 3 * depth
-        sides = [
-            y[:reach].mean(1),
-            y.flip(0)[:reach].mean(1),
-            y[:, :reach].mean(0),
-            y.flip(1)[:, :reach].mean(0),
-        ]
-        d = torch.arange(reach, dtype=y.dtype)
-        x = d[depth:] - d[depth:].mean()
-        out = []
-        for p in sides:
-            slope = (x * (p[depth:] - p[depth:].mean())).sum() / x.square().sum()
-            trend = p[depth:].mean() + slope * (d - d[depth:].mean())
-            out.append((p / trend.clamp_min(1e-6))[:depth] - 1)
-        return out
-
-    return {
-        side: float((a - b).mean())
-        for side, a, b in zip(SIDES, profiles(image), profiles(photo), strict=True)
-    }
+    depth = band_depth(image)
+    ours, theirs = (side_profiles(x, depth, detrend=True)[:, :depth] for x in (image, photo))
+    return {side: float((a - b).mean()) for side, a, b in zip(SIDES, ours, theirs, strict=True)}
 
 
 def texture_photo(size: int, seed: int = 0) -> Image.Image:

@@ -42,19 +42,15 @@ class Canvas:
         return self.height + self.top + self.bottom, self.width + self.left + self.right
 
     def extend(self, image: torch.Tensor) -> torch.Tensor:
-        """The picture-sized ``image`` (…×H×W) continued by its reflection to the canvas
+        """The picture-sized N×C×H×W ``image`` continued by its reflection to the canvas
         (replicated edge pixels where the picture is too small to reflect)."""
         if not self.padded:
             return image
         import torch.nn.functional as F
 
-        pad = (self.left, self.right, self.top, self.bottom)
         h, w = image.shape[-2:]
         mode = "reflect" if max(self.top, self.bottom) < h and max(self.left, self.right) < w else "replicate"
-        shape = image.shape
-        flat = image.reshape(-1, 1, h, w) if image.dim() != 4 else image
-        out = F.pad(flat, pad, mode=mode)
-        return out.reshape(*shape[:-2], *out.shape[-2:]).contiguous()
+        return F.pad(image, (self.left, self.right, self.top, self.bottom), mode=mode)
 
     def crop(self, image: torch.Tensor) -> torch.Tensor:
         """The picture inside a canvas-sized ``image``."""

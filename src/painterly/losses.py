@@ -167,14 +167,14 @@ class _GramL2(torch.autograd.Function):
         ctx.terms = link.terms if link is not None else None
         diff = syrk.gram_minus(flat, target, scale, positions_first)  # half the arithmetic
         ctx.symmetric = diff is not None  # then exactly: D + Dᵀ = 2D
-        if diff is not None:
-            pass
-        elif positions_first and flat.shape[-1] >= SYMMETRIC_BLOCKS_FROM:
-            diff = _symmetric_gram(flat).div_(scale).sub_(target)  # the product is ours: reuse it
-        elif positions_first:
-            diff = torch.bmm(flat.transpose(1, 2), flat).div_(scale).sub_(target)
-        else:
-            diff = torch.bmm(flat, flat.transpose(1, 2)).div_(scale).sub_(target)
+        if diff is None:  # torch's products; each is ours, so its storage is reused
+            if positions_first and flat.shape[-1] >= SYMMETRIC_BLOCKS_FROM:
+                gram = _symmetric_gram(flat)
+            elif positions_first:
+                gram = torch.bmm(flat.transpose(1, 2), flat)
+            else:
+                gram = torch.bmm(flat, flat.transpose(1, 2))
+            diff = gram.div_(scale).sub_(target)
         ctx.save_for_backward(flat, diff)
         ctx.scale, ctx.positions_first = scale, positions_first
         return torch.vdot(diff.reshape(-1), diff.reshape(-1)) / diff.numel()

@@ -55,11 +55,6 @@ def padded(network: Any, image: torch.Tensor) -> torch.Tensor:
     return F.pad(x, (1, 1, 1, 1), mode=mode)
 
 
-def patches(network: Any, image: torch.Tensor) -> torch.Tensor:
-    """N×27×HW patches of the preprocessed image, padded as the network pads conv1_1."""
-    return F.unfold(padded(network, image), 3)
-
-
 def style_loss(network: Any, image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """mean((Gram(conv1_1(image)) − target)²), the value ``losses.style_loss`` gives on
     conv1_1's features, computed from the image's patches."""

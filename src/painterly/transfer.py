@@ -695,9 +695,9 @@ def add_photoreal_targets(
 def scale_canvas(size: Sequence[int], config: TransferConfig, tiled: bool = False) -> Canvas:
     """The canvas one scale of ``size`` (h, w) is painted on (issue #17, painterly.canvas)."""
     h, w = size
-    if tiled or (config.canvas == "exact" and not config.edge_margin):
+    if tiled:
         return Canvas(h, w)
-    layers = tuple(config.content_layers) + tuple(config.style_layers)
+    layers = (*config.content_layers, *config.style_layers)
     grid = pooling_grid(layers, config.backbone) if config.canvas == "grid" else 1
     return plan_canvas(h, w, grid, config.edge_margin)
 

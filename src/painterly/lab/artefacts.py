@@ -54,11 +54,11 @@ def chroma_noise(image: torch.Tensor, photo: torch.Tensor) -> float:
     return float(high_pass(rgb_to_yiq(image)[:, 1:]).square()[mask].mean()) * 1e3
 
 
-def edge_profile(image: torch.Tensor, depth: int, detrend: bool = False) -> torch.Tensor:
-    """Luminance at distance 0..3·depth−1 from the edge, each side divided by its own
-    mean over depth..3·depth−1 (the strip just inside), then averaged over the four
-    sides: 1.0 everywhere when the edge looks like what lies next to it. Comparing
-    each side with its own neighbourhood keeps a dark bottom half from counting.
+def side_profiles(image: torch.Tensor, depth: int, detrend: bool = False) -> torch.Tensor:
+    """4×(3·depth): luminance at distance 0..3·depth−1 from the top, bottom, left and right
+    edge, each side divided by its own mean over depth..3·depth−1 (the strip just inside):
+    1.0 everywhere when the edge looks like what lies next to it. Comparing each side with
+    its own neighbourhood keeps a dark bottom half from counting.
 
     ``detrend``: divide by the straight line fitted to the strip instead of its mean,
     so a smooth brightness slope towards the edge (a vignette, a dark foreground that
@@ -73,14 +73,24 @@ def edge_profile(image: torch.Tensor, depth: int, detrend: bool = False) -> torc
         y.flip(1)[:, :reach].mean(0),
     ]
     if not detrend:
-        return torch.stack([p / p[depth:].mean().clamp_min(1e-6) for p in sides]).mean(0)
+        return torch.stack([p / p[depth:].mean().clamp_min(1e-6) for p in sides])
     d = torch.arange(reach, dtype=y.dtype, device=y.device)
     x, out = d[depth:] - d[depth:].mean(), []
     for p in sides:
         slope = (x * (p[depth:] - p[depth:].mean())).sum() / x.square().sum()
         trend = p[depth:].mean() + slope * (d - d[depth:].mean())
         out.append(p / trend.clamp_min(1e-6))
-    return torch.stack(out).mean(0)
+    return torch.stack(out)
+
+
+def edge_profile(image: torch.Tensor, depth: int, detrend: bool = False) -> torch.Tensor:
+    """:func:`side_profiles` averaged over the four sides."""
+    return side_profiles(image, depth, detrend).mean(0)
+
+
+def band_depth(image: torch.Tensor) -> int:
+    """Depth (px) of the border band: 4 % of the short side, at least 3 px."""
+    return max(3, round(min(image.shape[-2:]) * 0.04))
 
 
 def border_band(
@@ -99,7 +109,7 @@ def border_band(
     where single lines wander by a few per cent)."""
 
     def profile(img: torch.Tensor) -> torch.Tensor:
-        depth = max(3, round(min(img.shape[-2:]) * 0.04))
+        depth = band_depth(img)
         return edge_profile(img, depth, detrend)[:depth]
 
     deviation = profile(image) - 1
