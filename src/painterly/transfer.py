@@ -810,10 +810,9 @@ def optimise(
             if warm:
                 optimizer.param_groups[0]["lr"] = lr * step_scale(since)
             record.clear()
-            leaves = [p.detach().clone() for p in pyramid.leaves] if capped else []
             optimizer.step(closure)  # the losses it records are those of `before`
-            if capped:
-                cap_step(optimizer, leaves)
+            if capped:  # one level: `before` is the leaf's own copy
+                cap_step(optimizer, [before])
             losses = {k: float(v) for k, v in record.items()}
             total = losses["total"]
             if not _finite(total) or total > config.spike_factor * best_loss:
