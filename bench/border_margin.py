@@ -1,9 +1,9 @@
 """Is a dark border band the border's doing or the picture's? (issue #17, item 2)
 
 Each preset runs in several variants on a photo: ``exact`` (painted at the picture's own
-size), ``grid`` (the default: on a canvas grown by the photo's reflection to VGG's 16 px
-pooling grid, cut off at the end; painterly.canvas), ``grid+N`` (at least N px more on every
-side), and ``outside`` (the reference: the photo with a reflected margin of ``size/16`` px on
+size), ``grid`` (on a canvas grown by the photo's reflection to VGG's 16 px pooling grid,
+cut off at the end; painterly.canvas), ``grid+N`` (with at least N px of it on every side;
+``grid+4`` is the default), and ``outside`` (the reference: the photo with a reflected margin of ``size/16`` px on
 every side run as a bigger photo, the same scales each grown by the margin's share, then
 cropped back to the photo). The margin moves the picture's edge away from the photo's edge:
 a band that the border makes (padding, clamping, upsampling between scales at the edge)
@@ -157,7 +157,22 @@ def main() -> int:
     parser.add_argument("--first-seed", type=int, default=0, help="the first sample's seed [0]")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "border_margin")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        nargs="+",
+        metavar="ROWS",
+        help="no runs: plot the generated photos' band per painting, size and variant from results "
+        "files (results.json, or JSON lines) into --figure",
+    )
+    parser.add_argument("--figure", type=Path, default=ROOT / "out" / "border_margin" / "bands.png")
     args = parser.parse_args()
+    if args.plot:
+        rows = [row for path in args.plot for row in read_rows(path)]
+        summarise(rows)
+        plot_bands(rows, args.figure)
+        print(f"wrote {args.figure}")
+        return 0
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     args.out.mkdir(parents=True, exist_ok=True)
     wanted = [w.strip() for w in args.pairs.split(",")]
@@ -214,6 +229,74 @@ def summarise(rows: list[dict]) -> None:
             f"  {kind:20} {preset:9} {size:4} px {variant:8} (n={len(group)}): " + "   ".join(parts),
             flush=True,
         )
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a results.json (a list) or of a JSON-lines file; rows without a band skipped."""
+    text = path.read_text()
+    rows = (
+        json.loads(text) if text.lstrip().startswith("[") else [json.loads(x) for x in text.splitlines() if x]
+    )
+    return [row for row in rows if "band" in row]
+
+
+def plot_bands(rows: list[dict], figure: Path) -> None:
+    """The generated photos' band, mean ± standard error, per painting (columns), preset
+    (rows), size and variant, against the issue's ±2 %: what a bias looks like next to noise."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    texture = [r for r in rows if r["pair"].startswith(TEXTURE)]
+    paintings = sorted({r["pair"] for r in texture})
+    presets = [
+        p
+        for p in ("draft", "balanced", "quality", "portrait", "photo")
+        if any(r["preset"] == p for r in texture)
+    ]
+    variants = sorted(
+        {r["variant"] for r in texture}, key=lambda v: (v != "exact", int(v[5:] or 0) if "+" in v else 0)
+    )
+    sizes = sorted({r["size"] for r in texture})
+    fig, axes = plt.subplots(
+        len(presets),
+        len(paintings),
+        figsize=(4.2 * len(paintings), 2.8 * len(presets)),
+        squeeze=False,
+        sharey=True,
+    )
+    for i, preset in enumerate(presets):
+        for j, painting in enumerate(paintings):
+            ax = axes[i][j]
+            ax.axhspan(-2, 2, color="0.9")
+            ax.axhline(0, color="0.5", lw=0.8)
+            for k, variant in enumerate(variants):
+                xs, ys, es = [], [], []
+                for n, size in enumerate(sizes):
+                    values = [
+                        r["band"] * 100
+                        for r in texture
+                        if (r["pair"], r["preset"], r["size"], r["variant"])
+                        == (painting, preset, size, variant)
+                    ]
+                    if len(values) > 1:
+                        xs.append(n + (k - (len(variants) - 1) / 2) * 0.12)
+                        ys.append(statistics.fmean(values))
+                        es.append(statistics.stdev(values) / len(values) ** 0.5)
+                if xs:
+                    ax.errorbar(xs, ys, yerr=es, fmt="o", capsize=3, color=f"C{k}", label=variant)
+            ax.set_xticks(range(len(sizes)), [f"{s} px" for s in sizes])
+            ax.set_title(f"{preset}: {painting.split('× ')[-1]}", fontsize=10)
+            if j == 0:
+                ax.set_ylabel("band − interior (%)")
+    for ax in axes.flat:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, title="canvas", title_fontsize=7, loc="lower right")
+    fig.suptitle("Border band on generated photos (mean ± s.e.; grey: the issue's ±2 %)", fontsize=11)
+    fig.tight_layout()
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(figure, dpi=110)
 
 
 if __name__ == "__main__":
