@@ -4,6 +4,8 @@
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --parts --steps 0 --memory-sizes ""
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --ab 21 --sizes 256 --steps 0 --memory-sizes ""
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --ab 11 --sizes 512 --steps 0 --memory-sizes "" --no-keep-memory
+    OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --steps 8 --warm 100 --sizes 256 --memory-sizes ""
+    OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --lbfgs-ab 15 --steps 0 --memory-sizes ""
 
 The "bare" pass is what no engine can beat: VGG19 forward to the deepest layer the
 default config uses (conv5_1) and a backward pass to the pixels. The overhead is
@@ -51,20 +53,26 @@ def clocks() -> tuple[float, float]:
 
 
 def interleaved_step_seconds(
-    config: TransferConfig, net: VGG19Features, size: tuple[int, int], steps: int
+    config: TransferConfig, net: VGG19Features, size: tuple[int, int], steps: int, warm: int = 0
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     """Median (wall, CPU) seconds of a bare pass and of a stylize step, interleaved.
 
     The bare pass (forward to conv5_1, backward to the pixels, nothing else) runs inside
     the progress callback between two engine steps, so both see the same machine: on a
-    shared VM, timings taken one block after the other drift by ±20 %.
+    shared VM, timings taken one block after the other drift by ±20 %. ``warm`` steps run
+    first unmeasured: after 100 of them L-BFGS works with its full history, as in most of
+    a real run's steps.
     """
     x = torch.rand(1, 3, size[1], size[0], requires_grad=True)
     bare: list[tuple[float, float]] = []
     engine: list[tuple[float, float]] = []
     resumed: list[tuple[float, float]] = []
+    seen = [0]
 
     def between_steps(event: object) -> None:
+        seen[0] += 1
+        if seen[0] <= warm:
+            return
         now = clocks()
         if resumed:
             engine.append((now[0] - resumed[-1][0], now[1] - resumed[-1][1]))
@@ -75,7 +83,7 @@ def interleaved_step_seconds(
         bare.append((end[0] - start[0], end[1] - start[1]))
         resumed.append(clocks())
 
-    stylize(CONTENT, STYLE, config.replace(iterations=steps + 1), between_steps, network=net)
+    stylize(CONTENT, STYLE, config.replace(iterations=warm + steps + 1), between_steps, network=net)
     bare, engine = bare[1:], engine  # the first bare pass warms up the allocator
     return (
         (statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)),
@@ -301,6 +309,63 @@ def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int
     )
 
 
+def lbfgs_ab(config: TransferConfig, size: int, rounds: int, history: int = 100) -> None:
+    """L-BFGS's own CPU time a step (the step less its closure) with a full history, torch's
+    LBFGS and FastLBFGS side by side on the canvas's number of values, their steps
+    alternating. The closure is a cheap, badly conditioned smooth function of the picture (a
+    weighted quadratic plus a quartic), so both optimisers keep a real, changing history;
+    its time is measured and taken off."""
+    from painterly.lbfgs import FastLBFGS
+
+    w, h = Image.open(CONTENT).size
+    scale = size / max(w, h)
+    canvas = scale_canvas((round(h * scale), round(w * scale)), config.replace(size=size))
+    shape = (1, 3, *canvas.size)
+    gen = torch.Generator().manual_seed(0)
+    # condition number 1e6: L-BFGS is far from converged after the history fills
+    weights = 10 ** (6 * torch.rand(shape, generator=gen) - 3)
+    centre = torch.rand(shape, generator=gen)
+    runs = {}
+    for name, kind in (("torch LBFGS", torch.optim.LBFGS), ("FastLBFGS", FastLBFGS)):
+        x = torch.zeros(shape, requires_grad=True)
+        runs[name] = (x, kind([x], lr=1, max_iter=1, history_size=history))
+    own: dict[str, list[float]] = {k: [] for k in runs}
+
+    def step(name: str) -> float:
+        x, optimizer = runs[name]
+        spent = [0.0]
+
+        def closure() -> torch.Tensor:
+            start = time.process_time()
+            optimizer.zero_grad(set_to_none=True)
+            loss = (weights * (x - centre).square()).sum() + 0.05 * (x - centre).pow(4).sum()
+            loss.backward()
+            spent[0] += time.process_time() - start
+            return loss
+
+        start = time.process_time()
+        optimizer.step(closure)
+        return time.process_time() - start - spent[0]
+
+    for _ in range(history + 2):  # fill both histories
+        for name in runs:
+            step(name)
+    for r in range(rounds):
+        for name in list(runs)[:: 1 if r % 2 == 0 else -1]:
+            own[name].append(step(name))
+    pairs = [
+        len(optimizer.state[x].get("old_dirs") or optimizer.state[x]["memory"].order)
+        for x, optimizer in runs.values()
+    ]
+    assert pairs == [history, history], f"the histories are not full: {pairs}"
+    a, b = (statistics.median(own[k]) * 1e3 for k in runs)
+    print(
+        f"\nL-BFGS's own time a step, {history}-pair history, {shape[2]}x{shape[3]} canvas "
+        f"({3 * shape[2] * shape[3]:,} values), {rounds} rounds, load {os.getloadavg()[0]:.1f}: "
+        f"torch LBFGS {a:.2f} ms, FastLBFGS {b:.2f} ms ({b - a:+.2f} ms)"
+    )
+
+
 def peak_memory_mib(size: int) -> float:
     """Peak resident memory of a fresh process running 2 steps at ``size`` px."""
     code = (
@@ -326,6 +391,20 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7, help="rounds of --parts")
     parser.add_argument(
         "--ab", type=int, default=0, metavar="ROUNDS", help="paired A/B: evaluation now vs before (CPU time)"
+    )
+    parser.add_argument(
+        "--warm",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="unmeasured stylize steps before --steps (100: L-BFGS's history is full, as in most of a run)",
+    )
+    parser.add_argument(
+        "--lbfgs-ab",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="paired A/B of L-BFGS's own time a step with a full history: FastLBFGS vs torch's LBFGS",
     )
     parser.add_argument(
         "--no-keep-memory",
@@ -368,7 +447,7 @@ def measure(args: argparse.Namespace) -> None:
             print(
                 f"{size:>6} the {picture[0]}x{picture[1]} picture is painted on a {dims[0]}x{dims[1]} canvas (+{extra:.1%} pixels)"
             )
-        bare, step = interleaved_step_seconds(cfg, net, dims, args.steps)
+        bare, step = interleaved_step_seconds(cfg, net, dims, args.steps, args.warm)
         overhead = [(s / b - 1) * 100 for s, b in zip(step, bare)]
         figures[f"step_{size}"] = {
             "bare_wall_s": round(bare[0], 4),
@@ -411,6 +490,8 @@ def measure(args: argparse.Namespace) -> None:
             print(f"           load average {os.getloadavg()[0]:.1f}")
     for size in map(int, args.sizes.split(",") if args.ab else ()):
         paired_ab(config, net, size, args.ab)
+    for size in map(int, args.sizes.split(",") if args.lbfgs_ab else ()):
+        lbfgs_ab(config, size, args.lbfgs_ab)
     if args.profile:
         profile_step(config.replace(size=min(map(int, args.sizes.split(",")))), net)
 
