@@ -228,46 +228,69 @@ def overhead_parts(
     return {k: (statistics.median(v), min(v)) for k, v in times.items()}
 
 
-#: This wave's switches (issue #16, wave 5): "before" turns them off. The heap policy
+#: Wave 5's switches (issue #16): "before wave 5" turns them off. The heap policy
 #: (painterly.heap) cannot be undone inside a process: compare runs with --no-keep-memory.
 WAVE_SWITCHES = (("syrk", "ENABLED"), ("fused_taps", "ENABLED"), ("losses", "FUSED_CONTENT"))
+#: This wave's (issue #16, the whole step): the calm term as one node. FastLBFGS has its own
+#: A/B (--lbfgs-ab): it does not change the evaluation.
+STEP_SWITCHES = (("calm", "FUSED"),)
+
+
+def stylize_targets(config: TransferConfig, net: VGG19Features, size: int):
+    """The picture on its canvas and the targets stylize optimises at ``size`` px (the
+    calm term's flatness map included), for evaluations timed outside a run."""
+    import painterly.transfer as engine
+    from painterly.images import load_image
+
+    device = torch.device("cpu")
+    picture = engine.prepare_scale(
+        load_image(CONTENT), [load_image(STYLE)], [], [], None, size, config, device
+    )
+    scale = engine.on_canvas(picture, scale_canvas(picture.content.shape[-2:], config))
+    return scale.content.contiguous(), engine.compute_scale_targets(net, scale, config, None)
 
 
 def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int) -> None:
-    """Bare pass, loss evaluation now, and as before this wave (no syrk, no linked taps,
-    content loss through autograd's chain), CPU time, the order reversed every other
-    round; prints median, mean of the faster half, fastest, the paired difference, and
-    the median system time and page faults of each (what painterly.heap removes)."""
+    """Bare pass and the loss evaluation stylize runs (on the canvas, the calm term
+    included): now; before this wave (the calm term through autograd's chain); and before
+    wave 5 too (no syrk, no linked taps, content loss through autograd's chain). CPU time,
+    the order reversed every other round; prints median, mean of the faster half, fastest,
+    the paired differences, and the median system time and page faults of each (what
+    painterly.heap removes)."""
     import importlib
     import resource
 
     import painterly.transfer as engine
-    from painterly.images import load_tensor
 
     cfg = config.replace(size=size)
-    content = load_tensor(CONTENT, size)
-    targets = engine.compute_targets(net, content, [load_tensor(STYLE, size)], cfg)
+    content, targets = stylize_targets(cfg, net, size)
     x = content.clone().requires_grad_(True)
-    modules = {name: importlib.import_module(f"painterly.{name}") for name, _ in WAVE_SWITCHES}
+    switches = (*STEP_SWITCHES, *WAVE_SWITCHES)
+    modules = {name: importlib.import_module(f"painterly.{name}") for name, _ in switches}
 
     def bare() -> None:
         net(x, ["conv5_1"])["conv5_1"].sum().backward()
         x.grad = None
 
-    def evaluation(now: bool) -> Callable[[], None]:
+    def evaluation(off: tuple[tuple[str, str], ...]) -> Callable[[], None]:
         def run() -> None:
-            for name, flag in WAVE_SWITCHES:
-                setattr(modules[name], flag, now)
+            for name, flag in off:
+                setattr(modules[name], flag, False)
             try:
                 engine.compute_losses(net, x, targets, cfg)["total"].backward()
             finally:
-                for name, flag in WAVE_SWITCHES:
+                for name, flag in off:
                     setattr(modules[name], flag, True)
             x.grad = None
 
         return run
 
-    runs = {"bare pass": bare, "evaluation now": evaluation(True), "evaluation before": evaluation(False)}
+    runs = {
+        "bare pass": bare,
+        "evaluation now": evaluation(()),
+        "before this wave": evaluation(STEP_SWITCHES),
+        "before wave 5": evaluation(switches),
+    }
     for run in runs.values():
         run()
         run()
@@ -289,7 +312,8 @@ def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int
 
     base = times["bare pass"]
     print(
-        f"\n{size} px, {rounds} rounds (CPU ms), load {os.getloadavg()[0]:.1f}: median / faster half / fastest"
+        f"\n{size} px ({x.shape[-1]}x{x.shape[-2]} canvas), {rounds} rounds (CPU ms), load "
+        f"{os.getloadavg()[0]:.1f}: median / faster half / fastest"
     )
     for name, v in times.items():
         over = (
@@ -302,11 +326,13 @@ def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int
             f"  {name:<18} {statistics.median(v) * 1e3:8.1f} / {low_half(v) * 1e3:8.1f} / {min(v) * 1e3:8.1f}{over}"
             f"   (system {statistics.median(system[name]) * 1e3:.0f} ms, {statistics.median(faults[name]):.0f} faults)"
         )
-    diff = [a - b for a, b in zip(times["evaluation now"], times["evaluation before"])]
-    faster = sum(d < 0 for d in diff)
-    print(
-        f"  now - before, paired: median {statistics.median(diff) * 1e3:+.1f} ms, faster in {faster}/{rounds} rounds"
-    )
+    for other in ("before this wave", "before wave 5"):
+        diff = [a - b for a, b in zip(times["evaluation now"], times[other])]
+        faster = sum(d < 0 for d in diff)
+        print(
+            f"  now - {other}, paired: median {statistics.median(diff) * 1e3:+.1f} ms, "
+            f"faster in {faster}/{rounds} rounds"
+        )
 
 
 def lbfgs_ab(config: TransferConfig, size: int, rounds: int, history: int = 100) -> None:
