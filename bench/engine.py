@@ -231,9 +231,10 @@ def overhead_parts(
 #: Wave 5's switches (issue #16): "before wave 5" turns them off. The heap policy
 #: (painterly.heap) cannot be undone inside a process: compare runs with --no-keep-memory.
 WAVE_SWITCHES = (("syrk", "ENABLED"), ("fused_taps", "ENABLED"), ("losses", "FUSED_CONTENT"))
-#: This wave's (issue #16, the whole step): the calm term as one node. FastLBFGS has its own
+#: This wave's (issue #16, the whole step): the calm term as one node, the patch Gram's
+#: im2col and col2im as shifted copies. FastLBFGS has its own
 #: A/B (--lbfgs-ab): it does not change the evaluation.
-STEP_SWITCHES = (("calm", "FUSED"),)
+STEP_SWITCHES = (("calm", "FUSED"), ("patch_gram", "SHIFTED"))
 
 
 def stylize_targets(config: TransferConfig, net: VGG19Features, size: int):
