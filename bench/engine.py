@@ -4,6 +4,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --parts --steps 0 --memory-sizes ""
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --ab 21 --sizes 256 --steps 0 --memory-sizes ""
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --ab 11 --sizes 512 --steps 0 --memory-sizes "" --no-keep-memory
+    OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --steps 8 --runs 5 --sizes 256,512 --memory-sizes ""
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --steps 8 --warm 100 --sizes 256 --memory-sizes ""
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --lbfgs-ab 15 --steps 0 --memory-sizes ""
 
@@ -427,6 +428,9 @@ def main() -> None:
         help="unmeasured stylize steps before --steps (100: L-BFGS's history is full, as in most of a run)",
     )
     parser.add_argument(
+        "--runs", type=int, default=1, help="repeat the whole-step measurement: median and spread of the runs"
+    )
+    parser.add_argument(
         "--lbfgs-ab",
         type=int,
         default=0,
@@ -474,8 +478,24 @@ def measure(args: argparse.Namespace) -> None:
             print(
                 f"{size:>6} the {picture[0]}x{picture[1]} picture is painted on a {dims[0]}x{dims[1]} canvas (+{extra:.1%} pixels)"
             )
-        bare, step = interleaved_step_seconds(cfg, net, dims, args.steps, args.warm)
-        overhead = [(s / b - 1) * 100 for s, b in zip(step, bare)]
+        runs = []
+        for _ in range(args.runs):
+            bare, step = interleaved_step_seconds(cfg, net, dims, args.steps, args.warm)
+            overhead = [(s / b - 1) * 100 for s, b in zip(step, bare)]
+            runs.append((bare, step, overhead))
+            if args.runs > 1:
+                print(
+                    f"{size:>6} run {len(runs)}: bare {bare[1]:.3f} s, step {step[1]:.3f} s CPU: "
+                    f"{overhead[1]:+.1f}% (wall {overhead[0]:+.1f}%), load {os.getloadavg()[0]:.2f}"
+                )
+        bare, step, overhead = sorted(runs, key=lambda r: r[2][1])[len(runs) // 2]  # the median run
+        if args.runs > 1:
+            cpu = sorted(r[2][1] for r in runs)
+            print(
+                f"{size:>6} whole step over the bare pass, {args.runs} runs of {args.steps} steps"
+                f"{f' after {args.warm}' if args.warm else ''}: median {statistics.median(cpu):+.1f}% CPU, "
+                f"spread {cpu[0]:+.1f}…{cpu[-1]:+.1f}%"
+            )
         figures[f"step_{size}"] = {
             "bare_wall_s": round(bare[0], 4),
             "bare_cpu_s": round(bare[1], 4),
