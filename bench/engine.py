@@ -86,10 +86,16 @@ def interleaved_step_seconds(
 
     stylize(CONTENT, STYLE, config.replace(iterations=warm + steps + 1), between_steps, network=net)
     bare, engine = bare[1:], engine  # the first bare pass warms up the allocator
+    # bare[i] ran right after engine step i: their ratio drifts less with the machine's load
+    PAIRED_RATIOS[:] = [e[1] / b[1] for e, b in zip(engine, bare)]
     return (
         (statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)),
         (statistics.median(e[0] for e in engine), statistics.median(e[1] for e in engine)),
     )
+
+
+#: CPU time of each measured stylize step over the bare pass right after it (last call).
+PAIRED_RATIOS: list[float] = []
 
 
 def vgg_flops(width: int, height: int, last: str = "conv5_1") -> float:
@@ -479,14 +485,18 @@ def measure(args: argparse.Namespace) -> None:
                 f"{size:>6} the {picture[0]}x{picture[1]} picture is painted on a {dims[0]}x{dims[1]} canvas (+{extra:.1%} pixels)"
             )
         runs = []
+        pooled: list[float] = []
         for _ in range(args.runs):
             bare, step = interleaved_step_seconds(cfg, net, dims, args.steps, args.warm)
             overhead = [(s / b - 1) * 100 for s, b in zip(step, bare)]
             runs.append((bare, step, overhead))
+            paired = (statistics.median(PAIRED_RATIOS) - 1) * 100
+            pooled.extend(PAIRED_RATIOS)
             if args.runs > 1:
                 print(
                     f"{size:>6} run {len(runs)}: bare {bare[1]:.3f} s, step {step[1]:.3f} s CPU: "
-                    f"{overhead[1]:+.1f}% (wall {overhead[0]:+.1f}%), load {os.getloadavg()[0]:.2f}"
+                    f"{overhead[1]:+.1f}% (wall {overhead[0]:+.1f}%; step by step {paired:+.1f}%), "
+                    f"load {os.getloadavg()[0]:.2f}"
                 )
         bare, step, overhead = sorted(runs, key=lambda r: r[2][1])[len(runs) // 2]  # the median run
         if args.runs > 1:
@@ -494,7 +504,8 @@ def measure(args: argparse.Namespace) -> None:
             print(
                 f"{size:>6} whole step over the bare pass, {args.runs} runs of {args.steps} steps"
                 f"{f' after {args.warm}' if args.warm else ''}: median {statistics.median(cpu):+.1f}% CPU, "
-                f"spread {cpu[0]:+.1f}…{cpu[-1]:+.1f}%"
+                f"spread {cpu[0]:+.1f}…{cpu[-1]:+.1f}%; each step over the bare pass right after it, "
+                f"all {len(pooled)} steps: median {(statistics.median(pooled) - 1) * 100:+.1f}%"
             )
         figures[f"step_{size}"] = {
             "bare_wall_s": round(bare[0], 4),

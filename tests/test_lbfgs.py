@@ -137,3 +137,20 @@ def test_stylize_uses_it_and_ends_where_torch_does(example_content, example_styl
         assert result.status == "finished"
         totals[fast] = result.losses["total"]
     assert totals[True] == pytest.approx(totals[False], rel=1e-2)
+
+
+def test_the_combining_product_is_the_same_on_either_library(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numpy's product on one thread, torch's addmv otherwise: the same vector."""
+    import numpy as np
+
+    from painterly import syrk
+    from painterly.lbfgs import _combine
+
+    gen = torch.Generator().manual_seed(9)
+    block = torch.randn(6, 50, dtype=torch.float64, generator=gen)
+    g = torch.randn(50, dtype=torch.float64, generator=gen)
+    coef = np.linspace(-1, 1, 6)
+    expected = -0.5 * g + block.t() @ torch.from_numpy(coef)
+    for one in (True, False):
+        monkeypatch.setattr(syrk, "single_thread", lambda one=one: one)
+        assert torch.allclose(_combine(block, coef, g, -0.5), expected, rtol=1e-12, atol=1e-12)

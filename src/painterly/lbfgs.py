@@ -180,8 +180,11 @@ class _History:
 def _combine(block: torch.Tensor, coef: np.ndarray, g: torch.Tensor, beta: float) -> torch.Tensor:
     """beta·g + blockᵀ·coef. On the CPU numpy's (OpenBLAS's) row-combining product streams
     the history faster than torch's transposed ``addmv`` (5.6 against 6.6 ms for 100 pairs
-    at 256 px, one thread)."""
-    if block.device.type == "cpu" and block.dtype in (torch.float32, torch.float64):
+    at 256 px, one thread). Only on one torch thread, with OpenBLAS set to one as well
+    (syrk.single_thread): with more, torch's own product and thread pool."""
+    from painterly import syrk
+
+    if block.device.type == "cpu" and block.dtype in (torch.float32, torch.float64) and syrk.single_thread():
         d = torch.empty_like(g)
         np.matmul(coef.astype(block.numpy().dtype), block.numpy(), out=d.numpy())
         return d.add_(g, alpha=beta)
