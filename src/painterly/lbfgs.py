@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import torch
 
-#: Switch for the bench's A/B (bench/engine.py --lbfgs-ab) and for tests: False makes
-#: ``FastLBFGS.step`` torch's ``LBFGS.step``.
+#: Switch for A/B runs and tests (bench/step_same_result.py): False makes ``FastLBFGS.step``
+#: torch's ``LBFGS.step``. Flip it between runs only: the two keep different state.
 ENABLED = True
 
 
