@@ -1,9 +1,9 @@
 """Is a dark border band the border's doing or the picture's? (issue #17, item 2)
 
 Each preset runs in several variants on a photo: ``exact`` (painted at the picture's own
-size), ``grid`` (the default: on a canvas grown by the photo's reflection to VGG's 16 px
-pooling grid, cut off at the end; painterly.canvas), ``grid+N`` (at least N px more on every
-side), and ``outside`` (the reference: the photo with a reflected margin of ``size/16`` px on
+size), ``grid`` (on a canvas grown by the photo's reflection to VGG's 16 px pooling grid,
+cut off at the end; painterly.canvas), ``grid+N`` (with at least N px of it on every side;
+``grid+4`` is the default), and ``outside`` (the reference: the photo with a reflected margin of ``size/16`` px on
 every side run as a bigger photo, the same scales each grown by the margin's share, then
 cropped back to the photo). The margin moves the picture's edge away from the photo's edge:
 a band that the border makes (padding, clamping, upsampling between scales at the edge)
@@ -83,9 +83,30 @@ def texture_photo(size: int, seed: int = 0) -> Image.Image:
 
 
 def photo_image(path: str, size: int, seed: int = 0) -> Image.Image:
+    """The pair's photo; for a real photo and ``seed`` > 0, a window of 92–98 % of each
+    side at a random place: another sample of the same kind of edge (its own strokes
+    along it), which is what a mean over seeds needs."""
     if path == TEXTURE:
         return texture_photo(size, seed)
-    return load_image(EXAMPLES / path)
+    img = load_image(EXAMPLES / path)
+    if seed == 0:
+        return img
+    rng = np.random.default_rng(seed)
+    w, h = img.size
+    cw, ch = round(w * rng.uniform(0.92, 0.98)), round(h * rng.uniform(0.92, 0.98))
+    x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+    return img.crop((x, y, x + cw, y + ch))
+
+
+def paint(photo: Image.Image, painting: Path, config):  # -> torch.Tensor
+    """The preset's picture as a user gets it: portrait mode through its pipeline
+    (face found, its content weights and regions on the canvas too), the rest through
+    ``stylize``."""
+    if config.portrait:
+        from painterly.portrait import stylize_portrait
+
+        return stylize_portrait(photo, painting, config).result.tensor
+    return stylize(photo, painting, config).tensor
 
 
 def run(img: Image.Image, painting: Path, preset: str, size: int, variant: str, device: str) -> torch.Tensor:
@@ -93,14 +114,14 @@ def run(img: Image.Image, painting: Path, preset: str, size: int, variant: str, 
     w, h = fit_size(*img.size, size)
     photo = pil_to_tensor(resize(img, (w, h)))
     if variant == "exact":
-        return stylize(
+        return paint(
             tensor_to_pil(photo), painting, preset_config(preset, size=size, device=device, canvas="exact")
-        ).tensor
+        )
     if variant.startswith("grid"):
         extra = int(variant[5:] or 0)
-        return stylize(
+        return paint(
             tensor_to_pil(photo), painting, preset_config(preset, size=size, device=device, edge_margin=extra)
-        ).tensor
+        )
     assert variant == "outside", variant
     margin = round(size / 16)
     plain = preset_config(preset, size=size, device=device, canvas="exact")
@@ -110,7 +131,7 @@ def run(img: Image.Image, painting: Path, preset: str, size: int, variant: str, 
     scales = tuple(round(s * grow) for s in plain.scale_sizes()[:-1])
     config = preset_config(preset, size=big, scales=scales, device=device, canvas="exact")
     assert len(config.scale_sizes()) == len(plain.scale_sizes()), (config.scale_sizes(), plain.scale_sizes())
-    out = stylize(tensor_to_pil(padded), painting, config).tensor
+    out = paint(tensor_to_pil(padded), painting, config)
     return out[..., margin : margin + h, margin : margin + w]
 
 
@@ -127,21 +148,36 @@ def main() -> int:
     )
     parser.add_argument("--variants", default="exact,grid,outside", help="exact, grid, grid+N, outside")
     parser.add_argument(
-        "--seeds", type=int, default=1, help="generated photos per texture pair (their mean ± standard error)"
+        "--seeds",
+        type=int,
+        default=1,
+        help="samples per pair (their mean ± standard error): generated photos for the texture pairs, "
+        "random windows of a real photo (seed 0: the whole photo)",
     )
-    parser.add_argument("--first-seed", type=int, default=0, help="the first generated photo's seed [0]")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first sample's seed [0]")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "border_margin")
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        nargs="+",
+        metavar="ROWS",
+        help="no runs: plot the generated photos' band per painting, size and variant from results "
+        "files (results.json, or JSON lines) into --figure",
+    )
+    parser.add_argument("--figure", type=Path, default=ROOT / "out" / "border_margin" / "bands.png")
     args = parser.parse_args()
+    if args.plot:
+        rows = [row for path in args.plot for row in read_rows(path)]
+        summarise(rows)
+        plot_bands(rows, args.figure)
+        print(f"wrote {args.figure}")
+        return 0
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     args.out.mkdir(parents=True, exist_ok=True)
     wanted = [w.strip() for w in args.pairs.split(",")]
     labels = [label for label in PAIRS if any(w == label or w in label for w in wanted)]
-    runs = [
-        (label, args.first_seed + seed)
-        for label in labels
-        for seed in range(args.seeds if PAIRS[label][0] == TEXTURE else 1)
-    ]
+    runs = [(label, args.first_seed + seed) for label in labels for seed in range(args.seeds)]
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):
         for label, seed in runs:
@@ -172,24 +208,95 @@ def main() -> int:
 
 
 def summarise(rows: list[dict]) -> None:
-    """Mean ± standard error of the band (all four sides; the bottom and the right alone)
-    per preset, size and variant over the generated photos: one run's band moves by
-    several per cent with the strokes that happen to lie along an edge, a bias that the
-    border adds does not."""
+    """Mean ± standard error of the band (all four sides, and each side alone) per photo
+    kind, preset, size and variant over the samples: one run's band moves by several per
+    cent with the strokes that happen to lie along an edge, a bias that the border adds
+    does not. The generated photos are pooled over both paintings."""
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        if row["pair"].startswith(TEXTURE):
-            groups.setdefault((row["preset"], row["size"], row["variant"]), []).append(row)
+        kind = "generated photos" if row["pair"].startswith(TEXTURE) else row["pair"]
+        groups.setdefault((kind, row["preset"], row["size"], row["variant"]), []).append(row)
     if groups:
-        print("\ngenerated photos: band mean ± standard error (n runs)")
-    for (preset, size, variant), group in groups.items():
+        print("\nband mean ± standard error (n runs)")
+    for (kind, preset, size, variant), group in sorted(groups.items()):
         parts = []
-        for key in ("band", "bottom", "right"):
+        for key in ("band", *SIDES):
             values = [r[key] for r in group]
             mean = statistics.fmean(values)
             error = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else float("nan")
             parts.append(f"{key} {mean:+.1%} ± {error:.1%}")
-        print(f"  {preset:9} {size:4} px {variant:8} (n={len(group)}): " + "   ".join(parts), flush=True)
+        print(
+            f"  {kind:20} {preset:9} {size:4} px {variant:8} (n={len(group)}): " + "   ".join(parts),
+            flush=True,
+        )
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a results.json (a list) or of a JSON-lines file; rows without a band skipped."""
+    text = path.read_text()
+    rows = (
+        json.loads(text) if text.lstrip().startswith("[") else [json.loads(x) for x in text.splitlines() if x]
+    )
+    return [row for row in rows if "band" in row]
+
+
+def plot_bands(rows: list[dict], figure: Path) -> None:
+    """The generated photos' band, mean ± standard error, per painting (columns), preset
+    (rows), size and variant, against the issue's ±2 %: what a bias looks like next to noise."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    texture = [r for r in rows if r["pair"].startswith(TEXTURE)]
+    paintings = sorted({r["pair"] for r in texture})
+    presets = [
+        p
+        for p in ("draft", "balanced", "quality", "portrait", "photo")
+        if any(r["preset"] == p for r in texture)
+    ]
+    variants = sorted(
+        {r["variant"] for r in texture}, key=lambda v: (v != "exact", int(v[5:] or 0) if "+" in v else 0)
+    )
+    sizes = sorted({r["size"] for r in texture})
+    fig, axes = plt.subplots(
+        len(presets),
+        len(paintings),
+        figsize=(4.2 * len(paintings), 2.8 * len(presets)),
+        squeeze=False,
+        sharey=True,
+    )
+    for i, preset in enumerate(presets):
+        for j, painting in enumerate(paintings):
+            ax = axes[i][j]
+            ax.axhspan(-2, 2, color="0.9")
+            ax.axhline(0, color="0.5", lw=0.8)
+            for k, variant in enumerate(variants):
+                xs, ys, es = [], [], []
+                for n, size in enumerate(sizes):
+                    values = [
+                        r["band"] * 100
+                        for r in texture
+                        if (r["pair"], r["preset"], r["size"], r["variant"])
+                        == (painting, preset, size, variant)
+                    ]
+                    if len(values) > 1:
+                        xs.append(n + (k - (len(variants) - 1) / 2) * 0.12)
+                        ys.append(statistics.fmean(values))
+                        es.append(statistics.stdev(values) / len(values) ** 0.5)
+                if xs:
+                    ax.errorbar(xs, ys, yerr=es, fmt="o", capsize=3, color=f"C{k}", label=variant)
+            ax.set_xticks(range(len(sizes)), [f"{s} px" for s in sizes])
+            ax.set_title(f"{preset}: {painting.split('× ')[-1]}", fontsize=10)
+            if j == 0:
+                ax.set_ylabel("band − interior (%)")
+    for ax in axes.flat:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, title="canvas", title_fontsize=7, loc="lower right")
+    fig.suptitle("Border band on generated photos (mean ± s.e.; grey: the issue's ±2 %)", fontsize=11)
+    fig.tight_layout()
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(figure, dpi=110)
 
 
 if __name__ == "__main__":

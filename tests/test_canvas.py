@@ -41,10 +41,12 @@ def test_the_grid_follows_the_deepest_layer_and_the_backbone() -> None:
     assert pooling_grid(("conv3_1", "conv1_1")) == 4
     assert pooling_grid(("conv1_1",)) == 1
     assert pooling_grid(("conv4", "conv1"), "alexnet") == 1
-    assert scale_canvas((85, 128), TransferConfig()).size == (96, 128)
+    # the default: 4 px of margin on every side, then up to the grid
+    assert scale_canvas((85, 128), TransferConfig()).size == (96, 144)
+    assert scale_canvas((85, 128), TransferConfig(edge_margin=0)).size == (96, 128)
     assert not scale_canvas((85, 128), TransferConfig(canvas="exact")).padded
     assert not scale_canvas((85, 128), TransferConfig(), tiled=True).padded
-    assert scale_canvas((85, 128), TransferConfig(canvas="exact", edge_margin=3)).size == (91, 134)
+    assert not scale_canvas((85, 128), TransferConfig(canvas="exact", edge_margin=3)).padded
 
 
 def test_edge_margin_is_checked() -> None:

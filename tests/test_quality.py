@@ -49,8 +49,10 @@ def test_detrended_band_ignores_a_slope_but_sees_a_frame() -> None:
     sloped[..., :8, :] *= torch.linspace(0.8, 1.0, 8).view(1, 1, 8, 1)  # light falling off at the top
     assert abs(border_band(sloped, detrend=True)) < 0.02 < abs(border_band(sloped))
     framed = ramp.clone()
-    framed[..., 1:3, :] *= 0.8  # a frame on one side of four: a quarter of its 20 % in the mean profile
-    assert border_band(framed, detrend=True) < -0.04
+    # a frame on one side of four, 20 % darker where the ramp is at 0.3 of the picture's mean
+    # 0.45: a quarter of 20 % × 0.3 / 0.45 ≈ 3.3 % of the picture's brightness in the mean profile
+    framed[..., 1:3, :] *= 0.8
+    assert border_band(framed, detrend=True) < -0.03
     assert border_band(framed, detrend=True, reduce="mean") < -0.02
     assert abs(border_band(ramp, detrend=True)) < 1e-3
 
@@ -100,10 +102,12 @@ def test_reflect_padding_takes_most_of_the_dark_frame_away(real_net, example_sty
     # all (-6 %): on a photo with nothing to hold the picture, the painting's own layout near
     # the edge still reads darker. (Until the L-BFGS step was capped this run restarted every
     # third step and never left the flat photo, so it read 0 %: it measured nothing.)
+    # The picture at the canvas's edge (edge_margin 0; 64 px is on the grid), so that the
+    # padding is what the edge sees: with the default margin the edge lies inside the canvas.
     photo = Image.new("RGB", (64, 64), (128, 128, 128))
     bands = {}
     for padding in ("zeros", "reflect"):
-        config = TransferConfig(size=64, iterations=30, padding=padding)
+        config = TransferConfig(size=64, iterations=30, padding=padding, edge_margin=0)
         result = stylize(photo, example_style, config, network=real_net)
         assert float(result.tensor.std()) > 0.05  # it painted
         bands[padding] = border_band(result.tensor)

@@ -59,6 +59,14 @@ TV_DEFAULT = 0.0
 #: 128 px and 0.20-0.50x at 256 px, with the style distance -8 to +4 % of the run without it;
 #: 2 left the coffee at 256 px 0.58x, 4 softens the strokes more for little more calm.
 CALM_DEFAULT = 3.0
+#: Issue #17: px of the photo's reflection around the picture while it is painted (before the
+#: canvas is rounded up to the pooling grid). Measured on generated photos with no band of their
+#: own (bench/border_margin.py, draft and balanced, 9-10 photos a painting and size, GPU): the
+#: grid alone left The Scream's band +2.0/+3.1/+3.7 % at 128/256/512 px (its right edge up to
+#: +8 %) and The Starry Night's -3.6 % at 128 px; 4 px: -1.1 ... +2.0 % in every cell; 8 px:
+#: -1.7 ... +2.3 % (a bright top line with The Starry Night). Costs +12.5/+14/+7/+4 % of the
+#: pixel-steps at 128/256/512/1024 px.
+EDGE_MARGIN_DEFAULT = 4
 #: Photorealism weight (issue #13), measured: see TransferConfig.photo_weight.
 PHOTO_WEIGHT_DEFAULT = 3e7
 #: Issue #17: levels of the pixel pyramid L-BFGS optimises (painterly.pyramid). 1 (plain
@@ -356,7 +364,8 @@ class TransferConfig(ConfigBase):
         "What the picture is painted on: grid grows it by the photo's reflection to a multiple of the "
         "network's pooling grid (16 px for VGG) and cuts that off at the end, so the last rows and "
         "columns are painted like the middle (VGG's pooling drops the last row of an odd-sized map: "
-        "a thin dark line along the bottom at 512x341); exact paints at the picture's own size.",
+        "a thin dark line along the bottom at 512x341), with --edge-margin px around it; exact "
+        "paints at the picture's own size (no margin).",
     )
     calm_weight: float = knob(
         CALM_DEFAULT,
@@ -366,9 +375,11 @@ class TransferConfig(ConfigBase):
         "higher is calmer and softer.",
     )
     edge_margin: int = knob(
-        0,
-        "Pixels of the photo's reflection added on every side while painting (before rounding up "
-        "to the grid), cut off at the end: the picture's edges are then painted like its middle.",
+        EDGE_MARGIN_DEFAULT,
+        "With --canvas grid: pixels of the photo's reflection around the picture while it is "
+        "painted (before rounding up to the grid), cut off at the end, so the picture's edges are "
+        "painted like its middle (without it, some paintings leave an edge a few per cent brighter "
+        "or darker). 0: the grid alone, a little faster.",
     )
 
     def __post_init__(self) -> None:

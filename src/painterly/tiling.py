@@ -302,7 +302,11 @@ def plan_tiles(
         elif unsupported:
             tile = 0  # automatic tiling only where it works; the estimate refuses the rest
         else:
-            need = scale_peak_bytes(config, (w, h), style_sizes, longest, count, 0)
+            # untiled, the scale is painted on its canvas (issue #17: margin and grid), not at (w, h)
+            from painterly.transfer import scale_canvas
+
+            ch, cw = scale_canvas((h, w), config).size
+            need = scale_peak_bytes(config, (cw, ch), style_sizes, longest, count, 0)
             tile = 0 if need <= budget else largest_tile(config, (w, h), style_sizes, longest, count, budget)
         if tile and unsupported:
             raise ConfigError(f"tile: tiling does not work with {unsupported} yet; use a smaller --size")

@@ -700,9 +700,10 @@ def scale_canvas(size: Sequence[int], config: TransferConfig, tiled: bool = Fals
     h, w = size
     if tiled:
         return Canvas(h, w)
+    if config.canvas == "exact":  # the picture's own size: the margin belongs to the grid canvas
+        return Canvas(h, w)
     layers = (*config.content_layers, *config.style_layers)
-    grid = pooling_grid(layers, config.backbone) if config.canvas == "grid" else 1
-    return plan_canvas(h, w, grid, config.edge_margin)
+    return plan_canvas(h, w, pooling_grid(layers, config.backbone), config.edge_margin)
 
 
 def on_canvas(scale: ScaleInputs, canvas: Canvas) -> ScaleInputs:

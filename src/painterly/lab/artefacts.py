@@ -60,10 +60,13 @@ def side_profiles(image: torch.Tensor, depth: int, detrend: bool = False) -> tor
     1.0 everywhere when the edge looks like what lies next to it. Comparing each side with
     its own neighbourhood keeps a dark bottom half from counting.
 
-    ``detrend``: divide by the straight line fitted to the strip instead of its mean,
-    so a smooth brightness slope towards the edge (a vignette, a dark foreground that
-    the painting evens out) is not read as a band; a frame a few pixels deep is a dip
-    against that line and still shows."""
+    ``detrend``: 1 + (luminance − the straight line fitted to the strip) / the picture's
+    mean luminance, so a smooth brightness slope towards the edge (a vignette, a dark
+    foreground that the painting evens out) is not read as a band; a frame a few pixels
+    deep is a dip against that line and still shows. The difference is divided by the
+    whole picture's mean, not by the line: a strip's mean moves with the strokes in it,
+    and a ratio to a noisy value is biased upwards (on generated photos with no band of
+    their own, +1…+3 % where there is no border at all)."""
     y = luminance(image)[0, 0]
     reach = 3 * depth
     sides = [
@@ -79,7 +82,7 @@ def side_profiles(image: torch.Tensor, depth: int, detrend: bool = False) -> tor
     for p in sides:
         slope = (x * (p[depth:] - p[depth:].mean())).sum() / x.square().sum()
         trend = p[depth:].mean() + slope * (d - d[depth:].mean())
-        out.append(p / trend.clamp_min(1e-6))
+        out.append(1 + (p - trend) / y.mean().clamp_min(1e-6))
     return torch.stack(out)
 
 
