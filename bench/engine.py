@@ -4,6 +4,9 @@
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --parts --steps 0 --memory-sizes ""
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --ab 21 --sizes 256 --steps 0 --memory-sizes ""
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --ab 11 --sizes 512 --steps 0 --memory-sizes "" --no-keep-memory
+    OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --steps 8 --runs 5 --sizes 256,512 --memory-sizes ""
+    OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --steps 8 --warm 100 --sizes 256 --memory-sizes ""
+    OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --lbfgs-ab 15 --steps 0 --memory-sizes ""
 
 The "bare" pass is what no engine can beat: VGG19 forward to the deepest layer the
 default config uses (conv5_1) and a backward pass to the pixels. The overhead is
@@ -51,20 +54,26 @@ def clocks() -> tuple[float, float]:
 
 
 def interleaved_step_seconds(
-    config: TransferConfig, net: VGG19Features, size: tuple[int, int], steps: int
+    config: TransferConfig, net: VGG19Features, size: tuple[int, int], steps: int, warm: int = 0
 ) -> tuple[tuple[float, float], tuple[float, float]]:
     """Median (wall, CPU) seconds of a bare pass and of a stylize step, interleaved.
 
     The bare pass (forward to conv5_1, backward to the pixels, nothing else) runs inside
     the progress callback between two engine steps, so both see the same machine: on a
-    shared VM, timings taken one block after the other drift by ±20 %.
+    shared VM, timings taken one block after the other drift by ±20 %. ``warm`` steps run
+    first unmeasured: after 100 of them L-BFGS works with its full history, as in most of
+    a real run's steps.
     """
     x = torch.rand(1, 3, size[1], size[0], requires_grad=True)
     bare: list[tuple[float, float]] = []
     engine: list[tuple[float, float]] = []
     resumed: list[tuple[float, float]] = []
+    seen = [0]
 
     def between_steps(event: object) -> None:
+        seen[0] += 1
+        if seen[0] <= warm:
+            return
         now = clocks()
         if resumed:
             engine.append((now[0] - resumed[-1][0], now[1] - resumed[-1][1]))
@@ -75,12 +84,18 @@ def interleaved_step_seconds(
         bare.append((end[0] - start[0], end[1] - start[1]))
         resumed.append(clocks())
 
-    stylize(CONTENT, STYLE, config.replace(iterations=steps + 1), between_steps, network=net)
+    stylize(CONTENT, STYLE, config.replace(iterations=warm + steps + 1), between_steps, network=net)
     bare, engine = bare[1:], engine  # the first bare pass warms up the allocator
+    # bare[i] ran right after engine step i: their ratio drifts less with the machine's load
+    PAIRED_RATIOS[:] = [e[1] / b[1] for e, b in zip(engine, bare)]
     return (
         (statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)),
         (statistics.median(e[0] for e in engine), statistics.median(e[1] for e in engine)),
     )
+
+
+#: CPU time of each measured stylize step over the bare pass right after it (last call).
+PAIRED_RATIOS: list[float] = []
 
 
 def vgg_flops(width: int, height: int, last: str = "conv5_1") -> float:
@@ -220,46 +235,70 @@ def overhead_parts(
     return {k: (statistics.median(v), min(v)) for k, v in times.items()}
 
 
-#: This wave's switches (issue #16, wave 5): "before" turns them off. The heap policy
+#: Wave 5's switches (issue #16): "before wave 5" turns them off. The heap policy
 #: (painterly.heap) cannot be undone inside a process: compare runs with --no-keep-memory.
 WAVE_SWITCHES = (("syrk", "ENABLED"), ("fused_taps", "ENABLED"), ("losses", "FUSED_CONTENT"))
+#: This wave's (issue #16, the whole step): the calm term as one node, the patch Gram's
+#: im2col and col2im as shifted copies. FastLBFGS has its own
+#: A/B (--lbfgs-ab): it does not change the evaluation.
+STEP_SWITCHES = (("calm", "FUSED"), ("patch_gram", "SHIFTED"))
+
+
+def stylize_targets(config: TransferConfig, net: VGG19Features, size: int):
+    """The picture on its canvas and the targets stylize optimises at ``size`` px (the
+    calm term's flatness map included), for evaluations timed outside a run."""
+    import painterly.transfer as engine
+    from painterly.images import load_image
+
+    device = torch.device("cpu")
+    picture = engine.prepare_scale(
+        load_image(CONTENT), [load_image(STYLE)], [], [], None, size, config, device
+    )
+    scale = engine.on_canvas(picture, scale_canvas(picture.content.shape[-2:], config))
+    return scale.content.contiguous(), engine.compute_scale_targets(net, scale, config, None)
 
 
 def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int) -> None:
-    """Bare pass, loss evaluation now, and as before this wave (no syrk, no linked taps,
-    content loss through autograd's chain), CPU time, the order reversed every other
-    round; prints median, mean of the faster half, fastest, the paired difference, and
-    the median system time and page faults of each (what painterly.heap removes)."""
+    """Bare pass and the loss evaluation stylize runs (on the canvas, the calm term
+    included): now; before this wave (the calm term through autograd's chain); and before
+    wave 5 too (no syrk, no linked taps, content loss through autograd's chain). CPU time,
+    the order reversed every other round; prints median, mean of the faster half, fastest,
+    the paired differences, and the median system time and page faults of each (what
+    painterly.heap removes)."""
     import importlib
     import resource
 
     import painterly.transfer as engine
-    from painterly.images import load_tensor
 
     cfg = config.replace(size=size)
-    content = load_tensor(CONTENT, size)
-    targets = engine.compute_targets(net, content, [load_tensor(STYLE, size)], cfg)
+    content, targets = stylize_targets(cfg, net, size)
     x = content.clone().requires_grad_(True)
-    modules = {name: importlib.import_module(f"painterly.{name}") for name, _ in WAVE_SWITCHES}
+    switches = (*STEP_SWITCHES, *WAVE_SWITCHES)
+    modules = {name: importlib.import_module(f"painterly.{name}") for name, _ in switches}
 
     def bare() -> None:
         net(x, ["conv5_1"])["conv5_1"].sum().backward()
         x.grad = None
 
-    def evaluation(now: bool) -> Callable[[], None]:
+    def evaluation(off: tuple[tuple[str, str], ...]) -> Callable[[], None]:
         def run() -> None:
-            for name, flag in WAVE_SWITCHES:
-                setattr(modules[name], flag, now)
+            for name, flag in off:
+                setattr(modules[name], flag, False)
             try:
                 engine.compute_losses(net, x, targets, cfg)["total"].backward()
             finally:
-                for name, flag in WAVE_SWITCHES:
+                for name, flag in off:
                     setattr(modules[name], flag, True)
             x.grad = None
 
         return run
 
-    runs = {"bare pass": bare, "evaluation now": evaluation(True), "evaluation before": evaluation(False)}
+    runs = {
+        "bare pass": bare,
+        "evaluation now": evaluation(()),
+        "before this wave": evaluation(STEP_SWITCHES),
+        "before wave 5": evaluation(switches),
+    }
     for run in runs.values():
         run()
         run()
@@ -281,7 +320,8 @@ def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int
 
     base = times["bare pass"]
     print(
-        f"\n{size} px, {rounds} rounds (CPU ms), load {os.getloadavg()[0]:.1f}: median / faster half / fastest"
+        f"\n{size} px ({x.shape[-1]}x{x.shape[-2]} canvas), {rounds} rounds (CPU ms), load "
+        f"{os.getloadavg()[0]:.1f}: median / faster half / fastest"
     )
     for name, v in times.items():
         over = (
@@ -294,10 +334,69 @@ def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int
             f"  {name:<18} {statistics.median(v) * 1e3:8.1f} / {low_half(v) * 1e3:8.1f} / {min(v) * 1e3:8.1f}{over}"
             f"   (system {statistics.median(system[name]) * 1e3:.0f} ms, {statistics.median(faults[name]):.0f} faults)"
         )
-    diff = [a - b for a, b in zip(times["evaluation now"], times["evaluation before"])]
-    faster = sum(d < 0 for d in diff)
+    for other in ("before this wave", "before wave 5"):
+        diff = [a - b for a, b in zip(times["evaluation now"], times[other])]
+        faster = sum(d < 0 for d in diff)
+        print(
+            f"  now - {other}, paired: median {statistics.median(diff) * 1e3:+.1f} ms, "
+            f"faster in {faster}/{rounds} rounds"
+        )
+
+
+def lbfgs_ab(config: TransferConfig, size: int, rounds: int, history: int = 100) -> None:
+    """L-BFGS's own CPU time a step (the step less its closure) with a full history, torch's
+    LBFGS and FastLBFGS side by side on the canvas's number of values, their steps
+    alternating. The closure is a cheap, badly conditioned smooth function of the picture (a
+    weighted quadratic plus a quartic), so both optimisers keep a real, changing history;
+    its time is measured and taken off."""
+    from painterly.lbfgs import FastLBFGS
+
+    w, h = Image.open(CONTENT).size
+    scale = size / max(w, h)
+    canvas = scale_canvas((round(h * scale), round(w * scale)), config.replace(size=size))
+    shape = (1, 3, *canvas.size)
+    gen = torch.Generator().manual_seed(0)
+    # condition number 1e6: L-BFGS is far from converged after the history fills
+    weights = 10 ** (6 * torch.rand(shape, generator=gen) - 3)
+    centre = torch.rand(shape, generator=gen)
+    runs = {}
+    for name, kind in (("torch LBFGS", torch.optim.LBFGS), ("FastLBFGS", FastLBFGS)):
+        x = torch.zeros(shape, requires_grad=True)
+        runs[name] = (x, kind([x], lr=1, max_iter=1, history_size=history))
+    own: dict[str, list[float]] = {k: [] for k in runs}
+
+    def step(name: str) -> float:
+        x, optimizer = runs[name]
+        spent = [0.0]
+
+        def closure() -> torch.Tensor:
+            start = time.process_time()
+            optimizer.zero_grad(set_to_none=True)
+            loss = (weights * (x - centre).square()).sum() + 0.05 * (x - centre).pow(4).sum()
+            loss.backward()
+            spent[0] += time.process_time() - start
+            return loss
+
+        start = time.process_time()
+        optimizer.step(closure)
+        return time.process_time() - start - spent[0]
+
+    for _ in range(history + 2):  # fill both histories
+        for name in runs:
+            step(name)
+    for r in range(rounds):
+        for name in list(runs)[:: 1 if r % 2 == 0 else -1]:
+            own[name].append(step(name))
+    pairs = [
+        len(optimizer.state[x].get("old_dirs") or optimizer.state[x]["memory"].order)
+        for x, optimizer in runs.values()
+    ]
+    assert pairs == [history, history], f"the histories are not full: {pairs}"
+    a, b = (statistics.median(own[k]) * 1e3 for k in runs)
     print(
-        f"  now - before, paired: median {statistics.median(diff) * 1e3:+.1f} ms, faster in {faster}/{rounds} rounds"
+        f"\nL-BFGS's own time a step, {history}-pair history, {shape[2]}x{shape[3]} canvas "
+        f"({3 * shape[2] * shape[3]:,} values), {rounds} rounds, load {os.getloadavg()[0]:.1f}: "
+        f"torch LBFGS {a:.2f} ms, FastLBFGS {b:.2f} ms ({b - a:+.2f} ms)"
     )
 
 
@@ -326,6 +425,23 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7, help="rounds of --parts")
     parser.add_argument(
         "--ab", type=int, default=0, metavar="ROUNDS", help="paired A/B: evaluation now vs before (CPU time)"
+    )
+    parser.add_argument(
+        "--warm",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="unmeasured stylize steps before --steps (100: L-BFGS's history is full, as in most of a run)",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="repeat the whole-step measurement: median and spread of the runs"
+    )
+    parser.add_argument(
+        "--lbfgs-ab",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="paired A/B of L-BFGS's own time a step with a full history: FastLBFGS vs torch's LBFGS",
     )
     parser.add_argument(
         "--no-keep-memory",
@@ -368,8 +484,29 @@ def measure(args: argparse.Namespace) -> None:
             print(
                 f"{size:>6} the {picture[0]}x{picture[1]} picture is painted on a {dims[0]}x{dims[1]} canvas (+{extra:.1%} pixels)"
             )
-        bare, step = interleaved_step_seconds(cfg, net, dims, args.steps)
-        overhead = [(s / b - 1) * 100 for s, b in zip(step, bare)]
+        runs = []
+        pooled: list[float] = []
+        for _ in range(args.runs):
+            bare, step = interleaved_step_seconds(cfg, net, dims, args.steps, args.warm)
+            overhead = [(s / b - 1) * 100 for s, b in zip(step, bare)]
+            runs.append((bare, step, overhead))
+            paired = (statistics.median(PAIRED_RATIOS) - 1) * 100
+            pooled.extend(PAIRED_RATIOS)
+            if args.runs > 1:
+                print(
+                    f"{size:>6} run {len(runs)}: bare {bare[1]:.3f} s, step {step[1]:.3f} s CPU: "
+                    f"{overhead[1]:+.1f}% (wall {overhead[0]:+.1f}%; step by step {paired:+.1f}%), "
+                    f"load {os.getloadavg()[0]:.2f}"
+                )
+        bare, step, overhead = sorted(runs, key=lambda r: r[2][1])[len(runs) // 2]  # the median run
+        if args.runs > 1:
+            cpu = sorted(r[2][1] for r in runs)
+            print(
+                f"{size:>6} whole step over the bare pass, {args.runs} runs of {args.steps} steps"
+                f"{f' after {args.warm}' if args.warm else ''}: median {statistics.median(cpu):+.1f}% CPU, "
+                f"spread {cpu[0]:+.1f}…{cpu[-1]:+.1f}%; each step over the bare pass right after it, "
+                f"all {len(pooled)} steps: median {(statistics.median(pooled) - 1) * 100:+.1f}%"
+            )
         figures[f"step_{size}"] = {
             "bare_wall_s": round(bare[0], 4),
             "bare_cpu_s": round(bare[1], 4),
@@ -411,6 +548,8 @@ def measure(args: argparse.Namespace) -> None:
             print(f"           load average {os.getloadavg()[0]:.1f}")
     for size in map(int, args.sizes.split(",") if args.ab else ()):
         paired_ab(config, net, size, args.ab)
+    for size in map(int, args.sizes.split(",") if args.lbfgs_ab else ()):
+        lbfgs_ab(config, size, args.lbfgs_ab)
     if args.profile:
         profile_step(config.replace(size=min(map(int, args.sizes.split(",")))), net)
 

@@ -78,7 +78,7 @@ class _PatchGramL2(torch.autograd.Function):
         target: torch.Tensor,
         channels: float,
     ) -> torch.Tensor:
-        p = F.unfold(x, 3)
+        p = _unfold3(x)
         n, k, positions = p.shape
         scale = channels * positions
         moments = p.new_empty(n, k + 1, k + 1)  # M̃: [[P Pᵀ, P 1], [1ᵀ Pᵀ, HW]]
@@ -103,7 +103,7 @@ class _PatchGramL2(torch.autograd.Function):
         dgram = diff.mul(grad * (2.0 / (diff.numel() * ctx.scale)))
         w = augmented.expand(n, -1, -1)
         kk = torch.bmm(torch.bmm(w.transpose(1, 2), dgram + dgram.transpose(1, 2)), w)
-        dx = F.fold(torch.bmm(kk[:, :k, :k], p), ctx.size, 3)  # col2im: back onto the pixels
+        dx = _fold3(torch.bmm(kk[:, :k, :k], p), ctx.size)  # col2im: back onto the pixels
         # P̃'s ones row gives each patch entry (c, dy, dx) the constant kk[c·9+dy·3+dx, k]; on
         # the pixels that is Σ over the offsets whose window covers the pixel: rows × cols
         # indicators, a rank-3 product per channel (a broadcast copy of 27×HW values before).
@@ -112,6 +112,40 @@ class _PatchGramL2(torch.autograd.Function):
         cols = _window_indicator(w_, p)  # (W+2)×3
         const = kk[:, :k, k].reshape(n, -1, 3, 3)  # N×3×3(dy)×3(dx)
         return dx.add_(rows @ const @ cols.transpose(0, 1)), None, None, None
+
+
+#: Whether the patches are made and folded by 9 shifted copies / adds (bench A/B, tests):
+#: torch's im2col and col2im took 2.0 and 1.65 ms at 256 px, the shifted ones 0.3 and 0.34.
+SHIFTED = True
+
+
+def _unfold3(x: torch.Tensor) -> torch.Tensor:
+    """F.unfold(x, 3) (N×C·9×HW, rows in (channel, dy, dx) order) as 9 shifted copies."""
+    if not SHIFTED:
+        return F.unfold(x, 3)
+    x = x.contiguous()
+    n, c, height, width = x.shape
+    h, w = height - 2, width - 2
+    out = x.new_empty(n, c, 3, 3, h, w)
+    for dy in range(3):
+        for dx in range(3):
+            out[:, :, dy, dx] = x[:, :, dy : dy + h, dx : dx + w]
+    return out.view(n, c * 9, h * w)
+
+
+def _fold3(p: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """F.fold(p, size, 3), the adjoint of :func:`_unfold3`, as 9 shifted adds."""
+    if not SHIFTED:
+        return F.fold(p, size, 3)
+    height, width = size
+    h, w = height - 2, width - 2
+    n = p.shape[0]
+    q = p.reshape(n, -1, 3, 3, h, w)
+    out = p.new_zeros(n, q.shape[1], height, width)
+    for dy in range(3):
+        for dx in range(3):
+            out[:, :, dy : dy + h, dx : dx + w] += q[:, :, dy, dx]
+    return out
 
 
 def _window_indicator(padded_size: int, like: torch.Tensor) -> torch.Tensor:

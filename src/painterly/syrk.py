@@ -80,6 +80,16 @@ def _blas() -> _Blas | None:
     return None
 
 
+def single_thread() -> bool:
+    """Whether numpy's OpenBLAS is there and torch runs on one thread; OpenBLAS is then set
+    to one thread too, so a numpy product beside torch's (lbfgs.py) spins no idle threads."""
+    blas = _blas() if torch.get_num_threads() == 1 else None
+    if blas is None:
+        return False
+    blas.follow_torch_threads()
+    return True
+
+
 def available() -> bool:
     """Whether :func:`gram_minus` can run here (numpy's OpenBLAS was found)."""
     return _blas() is not None

@@ -41,6 +41,7 @@ from painterly.images import (
     resolve_styles,
     tensor_to_pil,
 )
+from painterly.lbfgs import FastLBFGS
 from painterly.losses import (
     content_loss,
     distance,
@@ -336,11 +337,12 @@ def initial_image(
 
 
 def make_optimizer(
-    image: torch.Tensor | list[torch.Tensor], config: TransferConfig, lr: float
+    image: torch.Tensor | list[torch.Tensor], config: TransferConfig, lr: float, steps: int | None = None
 ) -> torch.optim.Optimizer:
     """L-BFGS with one loss evaluation per step (no line search) or with a strong-Wolfe
     line search (several evaluations a step, no overshoot), or Adam. ``image`` may be a
-    list of tensors (the levels of a :class:`~painterly.pyramid.PixelPyramid`)."""
+    list of tensors (the levels of a :class:`~painterly.pyramid.PixelPyramid`). ``steps``
+    (the steps the optimiser will take, when known) caps the L-BFGS history it reserves."""
     params = image if isinstance(image, list) else [image]
     if config.optimizer == "lbfgs":
         if config.line_search == "strong_wolfe":
@@ -353,7 +355,8 @@ def make_optimizer(
                 history_size=100,
                 line_search_fn="strong_wolfe",
             )
-        return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=100)
+        # issue #16: the same L-BFGS, its direction from two matrix-vector products (lbfgs.py)
+        return FastLBFGS(params, lr=lr, max_iter=1, history_size=100, capacity=steps)
     return torch.optim.Adam(params, lr=lr)
 
 
@@ -784,7 +787,7 @@ def optimise(
     # Plain pixels' L-BFGS steps are capped (cap_step); the pyramid has its warm-up instead.
     capped = config.optimizer == "lbfgs" and config.line_search == "none" and len(pyramid.leaves) == 1
     lr = config.lr
-    optimizer = make_optimizer(pyramid.leaves, config, lr)
+    optimizer = make_optimizer(pyramid.leaves, config, lr, iterations)
     since = 0  # steps since the optimiser (re)started
     best_image, best_loss = image.detach().clone(), float("inf")
     history: list[dict[str, float]] = []
@@ -824,7 +827,7 @@ def optimise(
                     message = f"the loss kept diverging (step {step + step_offset}); kept the best image"
                     break
                 lr *= 0.5
-                optimizer = make_optimizer(pyramid.leaves, config, lr)
+                optimizer = make_optimizer(pyramid.leaves, config, lr, iterations - step)
                 since = 0
                 losses["restart"] = float(restarts)
             elif total < best_loss:
