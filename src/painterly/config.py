@@ -379,7 +379,7 @@ class TransferConfig(ConfigBase):
         "With --canvas grid: pixels of the photo's reflection around the picture while it is "
         "painted (before rounding up to the grid), cut off at the end, so the picture's edges are "
         "painted like its middle (without it, some paintings leave an edge a few per cent brighter "
-        "or darker). 0: the grid alone, a little faster.",
+        "or darker). 0: the grid alone, a little faster. Not used with --pyramid-levels above 1.",
     )
 
     def __post_init__(self) -> None:
