@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from painterly.images import fit_size, load_image, pil_to_tensor, resize, tensor_to_pil
-from painterly.lab.artefacts import band_depth, border_band, side_profiles
+from painterly.lab.artefacts import band_depth, side_profiles
 from painterly.presets import preset_config
 from painterly.transfer import stylize
 
@@ -190,7 +190,7 @@ def main() -> int:
                     t0 = time.process_time()
                     image = run(img, painting, preset, size, variant, args.device)
                     sides = side_bands(image, photo)
-                    band = border_band(image, photo, detrend=True, reduce="mean")
+                    band = statistics.fmean(sides.values())  # border_band(detrend=True, reduce="mean")
                     tag = f"{label}_{seed}_{preset}_{size}_{variant}"
                     slug = "".join(c if c.isalnum() else "_" for c in tag)
                     tensor_to_pil(image).save(args.out / f"{slug}.png")

@@ -55,8 +55,9 @@ def clocks() -> tuple[float, float]:
 
 def interleaved_step_seconds(
     config: TransferConfig, net: VGG19Features, size: tuple[int, int], steps: int, warm: int = 0
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Median (wall, CPU) seconds of a bare pass and of a stylize step, interleaved.
+) -> tuple[tuple[float, float], tuple[float, float], list[float]]:
+    """Median (wall, CPU) seconds of a bare pass and of a stylize step, interleaved, and the
+    CPU time of each measured step over the bare pass right after it.
 
     The bare pass (forward to conv5_1, backward to the pixels, nothing else) runs inside
     the progress callback between two engine steps, so both see the same machine: on a
@@ -87,15 +88,12 @@ def interleaved_step_seconds(
     stylize(CONTENT, STYLE, config.replace(iterations=warm + steps + 1), between_steps, network=net)
     bare, engine = bare[1:], engine  # the first bare pass warms up the allocator
     # bare[i] ran right after engine step i: their ratio drifts less with the machine's load
-    PAIRED_RATIOS[:] = [e[1] / b[1] for e, b in zip(engine, bare)]
+    paired = [e[1] / b[1] for e, b in zip(engine, bare)]
     return (
         (statistics.median(b[0] for b in bare), statistics.median(b[1] for b in bare)),
         (statistics.median(e[0] for e in engine), statistics.median(e[1] for e in engine)),
+        paired,
     )
-
-
-#: CPU time of each measured stylize step over the bare pass right after it (last call).
-PAIRED_RATIOS: list[float] = []
 
 
 def vgg_flops(width: int, height: int, last: str = "conv5_1") -> float:
@@ -487,11 +485,11 @@ def measure(args: argparse.Namespace) -> None:
         runs = []
         pooled: list[float] = []
         for _ in range(args.runs):
-            bare, step = interleaved_step_seconds(cfg, net, dims, args.steps, args.warm)
+            bare, step, ratios = interleaved_step_seconds(cfg, net, dims, args.steps, args.warm)
             overhead = [(s / b - 1) * 100 for s, b in zip(step, bare)]
             runs.append((bare, step, overhead))
-            paired = (statistics.median(PAIRED_RATIOS) - 1) * 100
-            pooled.extend(PAIRED_RATIOS)
+            paired = (statistics.median(ratios) - 1) * 100
+            pooled.extend(ratios)
             if args.runs > 1:
                 print(
                     f"{size:>6} run {len(runs)}: bare {bare[1]:.3f} s, step {step[1]:.3f} s CPU: "

@@ -34,10 +34,8 @@ def gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
     import torch
     import torch.nn.functional as F
 
-    radius = max(1, round(3 * sigma))
-    x = torch.arange(-radius, radius + 1, dtype=image.dtype, device=image.device)
-    kernel = torch.exp(-(x**2) / (2 * sigma**2))
-    kernel = kernel / kernel.sum()
+    kernel = torch.tensor(_kernel(sigma), dtype=image.dtype, device=image.device)
+    radius = len(kernel) // 2
     c = image.shape[1]
     padded = F.pad(image, (radius, radius, radius, radius), mode="replicate")
     out = F.conv2d(padded, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
@@ -106,7 +104,8 @@ FUSED = True
 
 
 def _kernel(sigma: float) -> list[float]:
-    """gaussian_blur's separable kernel taps, as Python floats."""
+    """The separable Gaussian kernel's taps (radius 3σ, at least 1), normalised to sum 1:
+    gaussian_blur's and the fused calm node's."""
     import math
 
     radius = max(1, round(3 * sigma))

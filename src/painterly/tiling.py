@@ -290,6 +290,7 @@ def plan_tiles(
     """
     from painterly.estimate import largest_tile, planning_budget, scale_peak_bytes
     from painterly.images import fit_size
+    from painterly.transfer import scale_canvas
 
     sizes = config.scale_sizes()
     steps = config.steps_per_scale()
@@ -303,8 +304,6 @@ def plan_tiles(
             tile = 0  # automatic tiling only where it works; the estimate refuses the rest
         else:
             # untiled, the scale is painted on its canvas (issue #17: margin and grid), not at (w, h)
-            from painterly.transfer import scale_canvas
-
             ch, cw = scale_canvas((h, w), config).size
             need = scale_peak_bytes(config, (cw, ch), style_sizes, longest, count, 0)
             tile = 0 if need <= budget else largest_tile(config, (w, h), style_sizes, longest, count, budget)

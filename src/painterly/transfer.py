@@ -698,9 +698,7 @@ def add_photoreal_targets(
 def scale_canvas(size: Sequence[int], config: TransferConfig, tiled: bool = False) -> Canvas:
     """The canvas one scale of ``size`` (h, w) is painted on (issue #17, painterly.canvas)."""
     h, w = size
-    if tiled:
-        return Canvas(h, w)
-    if config.canvas == "exact":  # the picture's own size: the margin belongs to the grid canvas
+    if tiled or config.canvas == "exact":  # tiles keep their own edges; exact: no margin either
         return Canvas(h, w)
     layers = (*config.content_layers, *config.style_layers)
     # The pixel pyramid (opt-in) was tuned on the grid alone: with the margin its L-BFGS
