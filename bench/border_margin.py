@@ -36,8 +36,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from painterly.canvas import plan_canvas
+from painterly.config import EDGE_MARGIN_DEFAULT
 from painterly.images import fit_size, load_image, pil_to_tensor, resize, tensor_to_pil
-from painterly.lab.artefacts import band_depth, side_profiles
+from painterly.lab.artefacts import band_depth, luminance, side_profiles
 from painterly.presets import preset_config
 from painterly.transfer import stylize
 
@@ -135,6 +137,86 @@ def run(img: Image.Image, painting: Path, preset: str, size: int, variant: str, 
     return out[..., margin : margin + h, margin : margin + w]
 
 
+RESPONSE_DEPTH = 40  # px of each side's profile kept by --response
+
+
+def edge_response(photo: Image.Image, painting: Path, preset: str, device: str) -> dict[str, list[float]]:
+    """How a run paints near the canvas's own edges: the photo (its sides already on the
+    grid) painted at its own size with no margin, and each side's luminance profile over
+    its first RESPONSE_DEPTH px, divided by the picture's mean, minus the photo's. With a
+    photo whose statistics are the same everywhere, the mean over many photos says what a
+    picture edge k px inside the canvas would read: :func:`band_at_depth`."""
+    config = preset_config(preset, size=max(photo.size), device=device, canvas="exact")
+    image = paint(photo, painting, config)
+
+    def profiles(x: torch.Tensor) -> list[torch.Tensor]:
+        y = luminance(x)[0, 0]
+        y = y / y.mean()
+        return [
+            y[:RESPONSE_DEPTH].mean(1),
+            y.flip(0)[:RESPONSE_DEPTH].mean(1),
+            y[:, :RESPONSE_DEPTH].mean(0),
+            y.flip(1)[:, :RESPONSE_DEPTH].mean(0),
+        ]
+
+    ours, theirs = profiles(image), profiles(pil_to_tensor(photo))
+    return {side: [round(float(v), 5) for v in a - b] for side, a, b in zip(SIDES, ours, theirs, strict=True)}
+
+
+def band_at_depth(profile: list[float], depth: int, band: int = 3) -> float:
+    """The band a picture edge ``depth`` px inside the canvas would read (as side_bands:
+    its first ``band`` lines against the line fitted to the next 2·``band``) from one side's
+    :func:`edge_response` profile."""
+    p = np.asarray(profile[depth : depth + 3 * band])
+    d = np.arange(3 * band, dtype=float)
+    x = d[band:] - d[band:].mean()
+    slope = float((x * (p[band:] - p[band:].mean())).sum() / (x * x).sum())
+    trend = p[band:].mean() + slope * (d - d[band:].mean())
+    return float((p - trend)[:band].mean())
+
+
+def plot_response(rows: list[dict], figure: Path, marks: dict[str, int]) -> None:
+    """The band each side would read with its picture edge k px inside the canvas (mean ±
+    standard error over the rows), with the canvas's margins at 128 px marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    depths = range(min(len(r["response"][s]) for r in rows for s in SIDES) - 9 + 1)
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    ax.axhspan(-2, 2, color="0.9")
+    ax.axhline(0, color="0.5", lw=0.8)
+    for k, side in enumerate(SIDES):
+        values = np.array([[band_at_depth(r["response"][side], d) * 100 for d in depths] for r in rows])
+        mean, error = values.mean(0), values.std(0, ddof=1) / len(values) ** 0.5
+        ax.errorbar(
+            np.array(depths) + (k - 1.5) * 0.12,
+            mean,
+            yerr=error,
+            fmt="-o",
+            ms=3,
+            capsize=2,
+            label=side,
+            color=f"C{k}",
+        )
+        if side in marks:
+            ax.axvline(marks[side], color=f"C{k}", lw=0.8, ls=":")
+    kinds = sorted({(r["preset"], r["size"]) for r in rows})
+    ax.set_xlabel("picture edge's distance from the canvas edge (px)")
+    ax.set_ylabel("band − interior (%)")
+    ax.set_title(
+        f"Band by distance from the canvas edge, generated photos ({len(rows)} runs; "
+        + ", ".join(f"{p} {s} px" for p, s in kinds)
+        + ")",
+        fontsize=9,
+    )
+    ax.legend(fontsize=8, ncol=4)
+    fig.tight_layout()
+    figure.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(figure, dpi=110)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -166,7 +248,32 @@ def main() -> int:
         "files (results.json, or JSON lines) into --figure",
     )
     parser.add_argument("--figure", type=Path, default=ROOT / "out" / "border_margin" / "bands.png")
+    parser.add_argument(
+        "--response",
+        action="store_true",
+        help="paint generated photos at --sizes (multiples of 16: 144 is 144x96) with no margin and "
+        "write each side's profile near the canvas edge to --out/response.jsonl",
+    )
+    parser.add_argument(
+        "--plot-response",
+        type=Path,
+        nargs="+",
+        metavar="ROWS",
+        help="no runs: plot the band each side would read k px inside the canvas, from --response rows",
+    )
     args = parser.parse_args()
+    if args.plot_response:
+        rows = [json.loads(x) for path in args.plot_response for x in path.read_text().splitlines() if x]
+        canvas = plan_canvas(85, 128, 16, EDGE_MARGIN_DEFAULT)
+        plot_response(rows, args.figure, {"top": canvas.top, "bottom": canvas.bottom, "left": canvas.left})
+        for side in SIDES:
+            reach = min(17, min(len(r["response"][side]) for r in rows) - 8)
+            values = [[band_at_depth(r["response"][side], d) for d in range(reach)] for r in rows]
+            print(
+                f"{side:6}", " ".join(f"{statistics.fmean(v[d] for v in values):+.1%}" for d in range(reach))
+            )
+        print(f"wrote {args.figure}")
+        return 0
     if args.plot:
         rows = [row for path in args.plot for row in read_rows(path)]
         summarise(rows)
@@ -179,6 +286,26 @@ def main() -> int:
     labels = [label for label in PAIRS if any(w == label or w in label for w in wanted)]
     runs = [(label, args.first_seed + seed) for label in labels for seed in range(args.seeds)]
     rows = []
+    if args.response:
+        for size in (int(s) for s in args.sizes.split(",")):
+            for label, seed in runs:
+                photo_path, painting_path = PAIRS[label]
+                for preset in args.presets.split(","):
+                    response = edge_response(
+                        photo_image(photo_path, size, seed), EXAMPLES / painting_path, preset, args.device
+                    )
+                    row = {"pair": label, "seed": seed, "preset": preset, "size": size, "response": response}
+                    with (args.out / "response.jsonl").open("a") as f:
+                        f.write(json.dumps(row) + "\n")
+                    print(
+                        label,
+                        seed,
+                        preset,
+                        size,
+                        " ".join(f"{s} {band_at_depth(response[s], 0):+.1%}" for s in SIDES),
+                        flush=True,
+                    )
+        return 0
     for size in (int(s) for s in args.sizes.split(",")):
         for label, seed in runs:
             photo_path, painting_path = PAIRS[label]

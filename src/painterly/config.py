@@ -65,7 +65,8 @@ CALM_DEFAULT = 3.0
 #: grid alone left The Scream's band +2.0/+3.1/+3.7 % at 128/256/512 px (its right edge up to
 #: +8 %) and The Starry Night's -3.6 % at 128 px; 4 px: -1.1 ... +2.0 % in every cell; 8 px:
 #: -1.7 ... +2.3 % (a bright top line with The Starry Night). Costs +12.5/+14/+7/+4 % of the
-#: pixel-steps at 128/256/512/1024 px.
+#: pixel-steps at 128/256/512/1024 px. The top takes more of the grid's spare rows (up to
+#: painterly.canvas.TOP_MARGIN): the network darkens a stripe 4-6 px below the canvas's top.
 EDGE_MARGIN_DEFAULT = 4
 #: Photorealism weight (issue #13), measured: see TransferConfig.photo_weight.
 PHOTO_WEIGHT_DEFAULT = 3e7
