@@ -7,6 +7,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --steps 8 --runs 5 --sizes 256,512 --memory-sizes ""
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --steps 8 --warm 100 --sizes 256 --memory-sizes ""
     OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --lbfgs-ab 15 --steps 0 --memory-sizes ""
+    OMP_NUM_THREADS=1 .venv/bin/python bench/engine.py --preset draft,balanced,quality --sizes 256,512 --steps 0 --memory-sizes ""
 
 The "bare" pass is what no engine can beat: VGG19 forward to the deepest layer the
 default config uses (conv5_1) and a backward pass to the pixels. The overhead is
@@ -94,6 +95,61 @@ def interleaved_step_seconds(
         (statistics.median(e[0] for e in engine), statistics.median(e[1] for e in engine)),
         paired,
     )
+
+
+def preset_run_overhead(name: str, net: VGG19Features, size: int) -> list[dict[str, float]]:
+    """A preset's whole run as a user gets it (its scales, its steps, L-BFGS's history as it
+    grows and fills), each step's CPU time against a bare pass at that scale's canvas run
+    right after it. One row per scale: steps, pairs L-BFGS held on average, and the
+    scale's step time over its bare passes. Only the steps count (not the targets each
+    scale computes once), so this is the figure the per-step target speaks of, weighted as
+    a real run weights it."""
+    from painterly.presets import preset_config
+
+    config = preset_config(name, size=size)
+    w, h = Image.open(CONTENT).size
+    canvases = []
+    for longest in config.scale_sizes():
+        scale = longest / max(w, h)
+        canvases.append(scale_canvas((round(h * scale), round(w * scale)), config).size)
+    inputs = [torch.rand(1, 3, *c, requires_grad=True) for c in canvases]
+    steps_at = config.steps_per_scale()
+    engine: dict[int, list[float]] = {i: [] for i in range(len(canvases))}
+    bare: dict[int, list[float]] = {i: [] for i in range(len(canvases))}
+    last = [0.0, -1]
+
+    def bare_pass(x: torch.Tensor) -> float:
+        start = time.process_time()
+        net(x, ["conv5_1"])["conv5_1"].sum().backward()
+        x.grad = None
+        return time.process_time() - start
+
+    def between_steps(event: object) -> None:
+        scale = event.scale  # type: ignore[attr-defined]
+        now = time.process_time()
+        if last[1] == scale:  # the first step of a scale also builds its targets: not counted
+            engine[scale].append(now - last[0])
+        else:
+            bare_pass(inputs[scale])  # warms the allocator for this size
+        bare[scale].append(bare_pass(inputs[scale]))
+        last[0], last[1] = time.process_time(), scale
+
+    stylize(CONTENT, STYLE, config, between_steps, network=net)
+    rows = []
+    for i, canvas in enumerate(canvases):
+        steps = steps_at[i]
+        # pairs held at step k (1-based): min(k − 1, 100, steps − 1); step 1 is not measured
+        pairs = statistics.fmean(min(k - 1, 100, steps - 1) for k in range(2, steps + 1))
+        rows.append(
+            {
+                "canvas": f"{canvas[1]}x{canvas[0]}",
+                "steps": len(engine[i]),
+                "pairs": round(pairs, 1),
+                "engine_s": sum(engine[i]),
+                "bare_s": sum(bare[i][1 : len(engine[i]) + 1]),
+            }
+        )
+    return rows
 
 
 def vgg_flops(width: int, height: int, last: str = "conv5_1") -> float:
@@ -442,6 +498,12 @@ def main() -> None:
         help="paired A/B of L-BFGS's own time a step with a full history: FastLBFGS vs torch's LBFGS",
     )
     parser.add_argument(
+        "--preset",
+        default="",
+        metavar="NAMES",
+        help="comma list of presets: each one's whole run at --sizes, its steps over bare passes (CPU time)",
+    )
+    parser.add_argument(
         "--no-keep-memory",
         action="store_true",
         help="measure without painterly.heap's policy (glibc gives large freed blocks back each time)",
@@ -546,6 +608,18 @@ def measure(args: argparse.Namespace) -> None:
             print(f"           load average {os.getloadavg()[0]:.1f}")
     for size in map(int, args.sizes.split(",") if args.ab else ()):
         paired_ab(config, net, size, args.ab)
+    for name in filter(None, args.preset.split(",")):
+        for size in map(int, args.sizes.split(",")):
+            rows = preset_run_overhead(name, net, size)
+            print(f"\n{name} at {size} px, a whole run, each step's CPU time over a bare pass at its canvas:")
+            for row in rows:
+                print(
+                    f"  {row['canvas']:>9}  {row['steps']:>4} steps, {row['pairs']:5.1f} pairs on average: "
+                    f"{(row['engine_s'] / row['bare_s'] - 1) * 100:+5.1f}%"
+                )
+            total = sum(r["engine_s"] for r in rows) / sum(r["bare_s"] for r in rows) - 1
+            print(f"  the whole run: {total * 100:+.1f}% (load {os.getloadavg()[0]:.2f})")
+            figures[f"preset_{name}_{size}_overhead_pct"] = round(total * 100, 2)
     for size in map(int, args.sizes.split(",") if args.lbfgs_ab else ()):
         lbfgs_ab(config, size, args.lbfgs_ab)
     if args.profile:

@@ -26,7 +26,7 @@ from painterly.canvas import Canvas, plan_canvas, pooling_grid
 from painterly.config import INIT_KEYWORDS, TransferConfig, normalised
 from painterly.devices import resolve_device
 from painterly.errors import ConfigError
-from painterly.estimate import ScheduleClock
+from painterly.estimate import LBFGS_HISTORY, ScheduleClock
 from painterly.events import Progress, ProgressCallback, RunStatus, Stop
 from painterly.fused_taps import TapLink
 from painterly.images import (
@@ -352,11 +352,11 @@ def make_optimizer(
                 lr=lr,
                 max_iter=1,
                 max_eval=1 + LINE_SEARCH_EVALS,
-                history_size=100,
+                history_size=LBFGS_HISTORY,
                 line_search_fn="strong_wolfe",
             )
         # issue #16: the same L-BFGS, its direction from two matrix-vector products (lbfgs.py)
-        return FastLBFGS(params, lr=lr, max_iter=1, history_size=100, capacity=steps)
+        return FastLBFGS(params, lr=lr, max_iter=1, history_size=LBFGS_HISTORY, capacity=steps)
     return torch.optim.Adam(params, lr=lr)
 
 
