@@ -42,8 +42,13 @@ PLAN_SHARE = 0.9
 BASE_BYTES = 400 * 1024**2
 #: Measured peak bytes of VGG's forward+backward per float of activation it keeps.
 ACTIVATION_FACTOR = 1.4
-#: torch's L-BFGS history (make_optimizer's history_size) and its working vectors.
-LBFGS_HISTORY, LBFGS_WORK_VECTORS = 100, 8
+#: L-BFGS's history (make_optimizer's history_size) and its working vectors. 50 pairs, not
+#: torch's 100 (issue #16, bench/history.py, quality, seed 0): the best loss moved -0.75...+0.14 %
+#: (4 pairs at 128 px, 300 steps on one scale; 2 pairs at 256 px) where a rounding-only change
+#: moves it -0.36...+0.51 %, and 25 pairs did as well. A full history costs half as much: 2 × 50
+#: float32 pictures to keep and read twice a step (L-BFGS 15.1 -> 9.6 ms a step at 256 px and
+#: 50.8 -> 28.3 ms at 512 px; 0.9 instead of 1.8 GB at 1024 px).
+LBFGS_HISTORY, LBFGS_WORK_VECTORS = 50, 8
 #: Bytes per pixel of the image-sized tensors a scale keeps (photo, image, best image,
 #: gradient, colour source; 3 float32 channels each).
 IMAGE_BYTES_PER_PX = 6 * 3 * 4
