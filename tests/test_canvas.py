@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from painterly import TransferConfig, stylize
-from painterly.canvas import Canvas, plan_canvas, pooling_grid
+from painterly.canvas import TOP_MARGIN, Canvas, plan_canvas, pooling_grid
 from painterly.transfer import scale_canvas
 
 
@@ -25,11 +25,10 @@ def test_the_canvas_reaches_the_grid_with_the_margin_asked_for() -> None:
 def test_the_top_takes_the_spare_rows_first_up_to_its_own_margin() -> None:
     # VGG19 paints a darker stripe 4-6 px below the canvas's top edge: with a margin, the
     # picture's top row goes at least TOP_MARGIN down when the grid leaves the rows for it
-    from painterly.canvas import TOP_MARGIN
-
     c = plan_canvas(85, 128, 16, margin=4)  # 11 spare rows: 7 above, 4 below (was 5 / 6)
     assert (c.top, c.bottom, c.left, c.right) == (TOP_MARGIN, 4, 8, 8) and c.size == (96, 144)
-    assert (plan_canvas(341, 512, 16, margin=4).top, plan_canvas(341, 512, 16, margin=4).bottom) == (7, 4)
+    c = plan_canvas(341, 512, 16, margin=4)
+    assert (c.top, c.bottom) == (7, 4)
     c = plan_canvas(171, 256, 16, margin=4)  # the even split already puts 10 above: unchanged
     assert (c.top, c.bottom) == (10, 11)
     c = plan_canvas(87, 128, 16, margin=4)  # 9 spare rows: the bottom keeps its 4 px margin
