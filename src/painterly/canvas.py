@@ -76,7 +76,7 @@ def pooling_grid(layers: tuple[str, ...], backbone: str = "vgg19") -> int:
 #: along the other edges (issue #17; generated photos with the same statistics everywhere,
 #: quality on a 144x96 canvas, 10 runs, bench/border_margin.py --response: a picture edge
 #: 4-5 px down would read -11 ± 3 %, 7 px 0 ± 3 %, 8-10 px +5...+7 %; the other sides within
-#: ±4 % at 3-8 px). At 128 px quality's top edge went from -9.4 ± 2.3 % (5 px) to -0.4 ± 2.1 %.
+#: ±4 % at 3-8 px). At 128 px quality's top edge went from -9.4 ± 2.3 % (5 px) to -2.1 ± 1.6 % (38 photos).
 TOP_MARGIN = 7
 
 
