@@ -32,8 +32,10 @@ from PIL import Image
 
 from painterly import TransferConfig, stylize
 from painterly.backbones import VGG19Features, load_vgg19_weights
+from painterly.canvas import Canvas
 from painterly.estimate import LBFGS_HISTORY
 from painterly.heap import keep_freed_memory
+from painterly.images import fit_size
 from painterly.transfer import build_network, scale_canvas
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +55,19 @@ def weight_load_seconds(repeats: int = 5) -> float:
 def clocks() -> tuple[float, float]:
     """(wall, CPU) seconds: CPU time is the fairer figure when other work shares the cores."""
     return time.perf_counter(), time.process_time()
+
+
+def bare_pass(net: VGG19Features, x: torch.Tensor) -> None:
+    """What no engine can beat: VGG19 forward to conv5_1 and backward to the pixels ``x``."""
+    net(x, ["conv5_1"])["conv5_1"].sum().backward()
+    x.grad = None
+
+
+def content_canvas(size: int, config: TransferConfig) -> tuple[tuple[int, int], Canvas]:
+    """The benchmark photo's (width, height) at ``size`` px, as stylize fits it, and the
+    canvas stylize paints it on."""
+    width, height = fit_size(*Image.open(CONTENT).size, size)
+    return (width, height), scale_canvas((height, width), config.replace(size=size))
 
 
 def interleaved_step_seconds(
@@ -81,8 +96,7 @@ def interleaved_step_seconds(
         if resumed:
             engine.append((now[0] - resumed[-1][0], now[1] - resumed[-1][1]))
         start = clocks()
-        net(x, ["conv5_1"])["conv5_1"].sum().backward()
-        x.grad = None
+        bare_pass(net, x)
         end = clocks()
         bare.append((end[0] - start[0], end[1] - start[1]))
         resumed.append(clocks())
@@ -108,21 +122,16 @@ def preset_run_overhead(name: str, net: VGG19Features, size: int) -> list[dict[s
     from painterly.presets import preset_config
 
     config = preset_config(name, size=size)
-    w, h = Image.open(CONTENT).size
-    canvases = []
-    for longest in config.scale_sizes():
-        scale = longest / max(w, h)
-        canvases.append(scale_canvas((round(h * scale), round(w * scale)), config).size)
+    canvases = [content_canvas(longest, config)[1].size for longest in config.scale_sizes()]
     inputs = [torch.rand(1, 3, *c, requires_grad=True) for c in canvases]
     steps_at = config.steps_per_scale()
     engine: dict[int, list[float]] = {i: [] for i in range(len(canvases))}
     bare: dict[int, list[float]] = {i: [] for i in range(len(canvases))}
     last = [0.0, -1]
 
-    def bare_pass(x: torch.Tensor) -> float:
+    def timed_bare_pass(x: torch.Tensor) -> float:
         start = time.process_time()
-        net(x, ["conv5_1"])["conv5_1"].sum().backward()
-        x.grad = None
+        bare_pass(net, x)
         return time.process_time() - start
 
     def between_steps(event: object) -> None:
@@ -131,8 +140,8 @@ def preset_run_overhead(name: str, net: VGG19Features, size: int) -> list[dict[s
         if last[1] == scale:  # the first step of a scale also builds its targets: not counted
             engine[scale].append(now - last[0])
         else:
-            bare_pass(inputs[scale])  # warms the allocator for this size
-        bare[scale].append(bare_pass(inputs[scale]))
+            bare_pass(net, inputs[scale])  # warms the allocator for this size
+        bare[scale].append(timed_bare_pass(inputs[scale]))
         last[0], last[1] = time.process_time(), scale
 
     stylize(CONTENT, STYLE, config, between_steps, network=net)
@@ -248,8 +257,7 @@ def overhead_parts(
     fused, applies, blocks = engine.style_loss, patch_gram.applies, losses.SYMMETRIC_BLOCKS_FROM
 
     def bare() -> None:
-        net(x, ["conv5_1"])["conv5_1"].sum().backward()
-        x.grad = None
+        bare_pass(net, x)
 
     def evaluation(style_loss: object, from_patches: bool = True) -> Callable[[], None]:
         def run() -> None:
@@ -335,8 +343,7 @@ def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int
     modules = {name: importlib.import_module(f"painterly.{name}") for name, _ in switches}
 
     def bare() -> None:
-        net(x, ["conv5_1"])["conv5_1"].sum().backward()
-        x.grad = None
+        bare_pass(net, x)
 
     def evaluation(off: tuple[tuple[str, str], ...]) -> Callable[[], None]:
         def run() -> None:
@@ -409,10 +416,7 @@ def lbfgs_ab(config: TransferConfig, size: int, rounds: int, history: int = LBFG
     its time is measured and taken off."""
     from painterly.lbfgs import FastLBFGS
 
-    w, h = Image.open(CONTENT).size
-    scale = size / max(w, h)
-    canvas = scale_canvas((round(h * scale), round(w * scale)), config.replace(size=size))
-    shape = (1, 3, *canvas.size)
+    shape = (1, 3, *content_canvas(size, config)[1].size)
     gen = torch.Generator().manual_seed(0)
     # condition number 1e6: L-BFGS is far from converged after the history fills
     weights = 10 ** (6 * torch.rand(shape, generator=gen) - 3)
@@ -542,12 +546,9 @@ def measure(args: argparse.Namespace) -> None:
     )
     for size in map(int, args.sizes.split(",") if args.steps else ()):
         cfg = config.replace(size=size)
-        w, h = Image.open(CONTENT).size
-        scale = size / max(w, h)
-        picture = (round(w * scale), round(h * scale))
         # issue #17: the engine paints on a canvas grown to VGG's pooling grid, so its network
         # sees the canvas; the bare pass runs at that size too and the canvas's cost is printed.
-        canvas = scale_canvas((picture[1], picture[0]), cfg)
+        picture, canvas = content_canvas(size, config)
         dims = (canvas.size[1], canvas.size[0])
         if dims != picture:
             extra = dims[0] * dims[1] / (picture[0] * picture[1]) - 1
