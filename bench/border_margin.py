@@ -39,7 +39,7 @@ from PIL import Image
 from painterly.canvas import plan_canvas
 from painterly.config import EDGE_MARGIN_DEFAULT
 from painterly.images import fit_size, load_image, pil_to_tensor, resize, tensor_to_pil
-from painterly.lab.artefacts import band_depth, luminance, side_profiles
+from painterly.lab.artefacts import band_depth, edge_lines, luminance, off_line, side_profiles
 from painterly.presets import preset_config
 from painterly.transfer import stylize
 
@@ -151,13 +151,7 @@ def edge_response(photo: Image.Image, painting: Path, preset: str, device: str) 
 
     def profiles(x: torch.Tensor) -> list[torch.Tensor]:
         y = luminance(x)[0, 0]
-        y = y / y.mean()
-        return [
-            y[:RESPONSE_DEPTH].mean(1),
-            y.flip(0)[:RESPONSE_DEPTH].mean(1),
-            y[:, :RESPONSE_DEPTH].mean(0),
-            y.flip(1)[:, :RESPONSE_DEPTH].mean(0),
-        ]
+        return edge_lines(y / y.mean(), RESPONSE_DEPTH)
 
     ours, theirs = profiles(image), profiles(pil_to_tensor(photo))
     return {side: [round(float(v), 5) for v in a - b] for side, a, b in zip(SIDES, ours, theirs, strict=True)}
@@ -167,12 +161,8 @@ def band_at_depth(profile: list[float], depth: int, band: int = 3) -> float:
     """The band a picture edge ``depth`` px inside the canvas would read (as side_bands:
     its first ``band`` lines against the line fitted to the next 2·``band``) from one side's
     :func:`edge_response` profile."""
-    p = np.asarray(profile[depth : depth + 3 * band])
-    d = np.arange(3 * band, dtype=float)
-    x = d[band:] - d[band:].mean()
-    slope = float((x * (p[band:] - p[band:].mean())).sum() / (x * x).sum())
-    trend = p[band:].mean() + slope * (d - d[band:].mean())
-    return float((p - trend)[:band].mean())
+    strip = torch.tensor(profile[depth : depth + 3 * band], dtype=torch.float64)
+    return float(off_line(strip, band)[:band].mean())
 
 
 def plot_response(rows: list[dict], figure: Path, marks: dict[str, int]) -> None:

@@ -68,22 +68,30 @@ def side_profiles(image: torch.Tensor, depth: int, detrend: bool = False) -> tor
     and a ratio to a noisy value is biased upwards (on generated photos with no band of
     their own, +1…+3 % where there is no border at all)."""
     y = luminance(image)[0, 0]
-    reach = 3 * depth
-    sides = [
+    sides = edge_lines(y, 3 * depth)
+    if not detrend:
+        return torch.stack([p / p[depth:].mean().clamp_min(1e-6) for p in sides])
+    return torch.stack([1 + off_line(p, depth) / y.mean().clamp_min(1e-6) for p in sides])
+
+
+def edge_lines(y: torch.Tensor, reach: int) -> list[torch.Tensor]:
+    """The mean of each line of the H×W map ``y`` parallel to its top, bottom, left and
+    right edge, over the first ``reach`` lines from that edge (edge first)."""
+    return [
         y[:reach, :].mean(1),
         y.flip(0)[:reach, :].mean(1),
         y[:, :reach].mean(0),
         y.flip(1)[:, :reach].mean(0),
     ]
-    if not detrend:
-        return torch.stack([p / p[depth:].mean().clamp_min(1e-6) for p in sides])
-    d = torch.arange(reach, dtype=y.dtype, device=y.device)
-    x, out = d[depth:] - d[depth:].mean(), []
-    for p in sides:
-        slope = (x * (p[depth:] - p[depth:].mean())).sum() / x.square().sum()
-        trend = p[depth:].mean() + slope * (d - d[depth:].mean())
-        out.append(1 + (p - trend) / y.mean().clamp_min(1e-6))
-    return torch.stack(out)
+
+
+def off_line(profile: torch.Tensor, start: int) -> torch.Tensor:
+    """``profile`` less the straight line fitted (least squares) to ``profile[start:]`` and
+    carried on to its first values: how far the lines near an edge leave the strip's slope."""
+    d = torch.arange(len(profile), dtype=profile.dtype, device=profile.device)
+    x, strip = d[start:] - d[start:].mean(), profile[start:]
+    slope = (x * (strip - strip.mean())).sum() / x.square().sum()
+    return profile - (strip.mean() + slope * (d - d[start:].mean()))
 
 
 def edge_profile(image: torch.Tensor, depth: int, detrend: bool = False) -> torch.Tensor:
