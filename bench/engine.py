@@ -12,7 +12,9 @@
 The "bare" pass is what no engine can beat: VGG19 forward to the deepest layer the
 default config uses (conv5_1) and a backward pass to the pixels. The overhead is
 what stylize adds on top (Gram matrices, losses, L-BFGS, bookkeeping). Bare passes
-and engine steps are interleaved and their medians compared.
+and engine steps are interleaved and their medians compared. Next to each size's figure
+it prints the overhead's floor: the style Grams' own FLOPs as a share of the bare pass's,
+and the bytes L-BFGS must read a step, which no engine of the same objective avoids.
 """
 
 from __future__ import annotations
@@ -180,6 +182,27 @@ def vgg_flops(width: int, height: int, last: str = "conv5_1") -> float:
                 return 2 * flops
         scale *= 2
     return 2 * flops
+
+
+def loss_floor(width: int, height: int, config: TransferConfig) -> tuple[float, float]:
+    """What the exact objective and L-BFGS must add to the bare pass, whatever the engine:
+    the style Grams' FLOPs (the symmetric product forward, C(C+1)·HW, and its gradient
+    (G − A)·F backward, 2·C²·HW; conv1_1's from the image's 28-row patches as
+    painterly.patch_gram takes it) and the bytes L-BFGS reads a step with a full history
+    (its 2·m float32 rows of the canvas's size, twice). Why: it says how close to the
+    arithmetic floor an overhead figure is, and so whether a target is reachable at all."""
+    from painterly.patch_gram import FIRST_CONV
+    from painterly.taps import tap_downsampling
+
+    flops = 0.0
+    for tap in config.style_layers:
+        stride, channels = 2 ** tap_downsampling(tap), (64, 128, 256, 512, 512)[int(tap[4]) - 1]
+        pixels = (width // stride) * (height // stride)
+        if tap == FIRST_CONV and FIRST_CONV not in config.content_layers:
+            flops += 28 * 29 * pixels + 2 * 27 * 28 * pixels  # P̃P̃ᵀ, and the gradient to the patches
+        else:
+            flops += channels * (channels + 1) * pixels + 2 * channels * channels * pixels
+    return flops, 2 * (2 * LBFGS_HISTORY) * 3 * width * height * 4
 
 
 def cpu_peak_gflops(threads: int) -> tuple[float, str]:
@@ -597,6 +620,12 @@ def measure(args: argparse.Namespace) -> None:
             f"       bare pass: {vgg_flops(*dims) / 1e9:.1f} GFLOP, {gflops:.1f} GFLOP/s wall "
             f"({vgg_flops(*dims) / bare[1] / 1e9:.1f} per CPU-second) = {gflops / peak:.0%} of the "
             f"{peak:.0f} GFLOP/s peak of {torch.get_num_threads()} thread(s) ({how})"
+        )
+        gram, history = loss_floor(*dims, config)
+        print(
+            f"       floor of the overhead: the style Grams {gram / 1e9:.2f} GFLOP "
+            f"({gram / vgg_flops(*dims):.1%} of the bare pass's FLOPs), L-BFGS reads "
+            f"{history / 1e6:.0f} MB a step with {LBFGS_HISTORY} pairs"
         )
         if args.layouts:
             ab = channels_last_ab(net, dims, args.steps)
