@@ -34,6 +34,7 @@ from PIL import Image
 
 from painterly import TransferConfig, stylize
 from painterly.backbones import VGG19Features, load_vgg19_weights
+from painterly.backbones.weights import VGG_CHANNELS
 from painterly.canvas import Canvas
 from painterly.estimate import LBFGS_HISTORY
 from painterly.heap import keep_freed_memory
@@ -172,10 +173,10 @@ def vgg_flops(width: int, height: int, last: str = "conv5_1") -> float:
     pixels only (the weights are frozen, so no weight gradients): 2 × the forward's."""
     from painterly.taps import VGG19_BLOCKS
 
-    channels, flops, c_in, scale = (64, 128, 256, 512, 512), 0.0, 3, 1
+    flops, c_in, scale = 0.0, 3, 1
     for block, count in enumerate(VGG19_BLOCKS):
         for index in range(count):
-            c_out = channels[block]
+            c_out = VGG_CHANNELS[block]
             flops += 2 * 9 * c_in * c_out * (width // scale) * (height // scale)
             c_in = c_out
             if f"conv{block + 1}_{index + 1}" == last:
@@ -196,7 +197,7 @@ def loss_floor(width: int, height: int, config: TransferConfig) -> tuple[float, 
 
     flops = 0.0
     for tap in config.style_layers:
-        stride, channels = 2 ** tap_downsampling(tap), (64, 128, 256, 512, 512)[int(tap[4]) - 1]
+        stride, channels = 2 ** tap_downsampling(tap), VGG_CHANNELS[int(tap[4]) - 1]
         pixels = (width // stride) * (height // stride)
         if tap == FIRST_CONV and FIRST_CONV not in config.content_layers:
             flops += 28 * 29 * pixels + 2 * 27 * 28 * pixels  # P̃P̃ᵀ, and the gradient to the patches
