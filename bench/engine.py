@@ -34,7 +34,6 @@ from PIL import Image
 
 from painterly import TransferConfig, stylize
 from painterly.backbones import VGG19Features, load_vgg19_weights
-from painterly.backbones.weights import VGG_CHANNELS
 from painterly.canvas import Canvas
 from painterly.estimate import LBFGS_HISTORY
 from painterly.heap import keep_freed_memory
@@ -171,7 +170,7 @@ def preset_run_overhead(name: str, net: VGG19Features, size: int) -> list[dict[s
 def vgg_flops(width: int, height: int, last: str = "conv5_1") -> float:
     """FLOPs of the bare pass: VGG19 convolutions to ``last`` forward, and backward to the
     pixels only (the weights are frozen, so no weight gradients): 2 × the forward's."""
-    from painterly.taps import VGG19_BLOCKS
+    from painterly.taps import VGG19_BLOCKS, VGG_CHANNELS
 
     flops, c_in, scale = 0.0, 3, 1
     for block, count in enumerate(VGG19_BLOCKS):
@@ -193,7 +192,7 @@ def loss_floor(width: int, height: int, config: TransferConfig) -> tuple[float, 
     (its 2·m float32 rows of the canvas's size, twice). Why: it says how close to the
     arithmetic floor an overhead figure is, and so whether a target is reachable at all."""
     from painterly.patch_gram import FIRST_CONV
-    from painterly.taps import tap_downsampling
+    from painterly.taps import VGG_CHANNELS, tap_downsampling
 
     flops = 0.0
     for tap in config.style_layers:

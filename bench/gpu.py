@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 
 import painterly.transfer as engine
+from engine import vgg_flops  # bench/engine.py's bare-pass FLOPs (bench/ is on the path)
 from painterly import TransferConfig, stylize
 from painterly.images import load_tensor
 from painterly.precision import run_precision
@@ -100,17 +101,6 @@ def cuda_ms(run: Callable[[], None], repeats: int) -> float:
 def sync() -> None:
     if DEVICE == "cuda":
         torch.cuda.synchronize()
-
-
-def vgg_flops(width: int, height: int) -> float:
-    """Forward to conv5_1 and backward to the pixels (no weight gradients): 2 × forward."""
-    channels, flops, c_in, scale = (64, 128, 256, 512, 512), 0.0, 3, 1
-    for block, count in enumerate((2, 2, 4, 4, 1)):
-        for _ in range(count):
-            flops += 2 * 9 * c_in * channels[block] * (width // scale) * (height // scale)
-            c_in = channels[block]
-        scale *= 2
-    return 2 * flops
 
 
 def setup(size: int, config: TransferConfig) -> tuple[torch.nn.Module, engine.Targets, torch.Tensor]:

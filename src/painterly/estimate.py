@@ -68,7 +68,6 @@ SCALE_START_STEPS = 0.6
 #: and 11.5 µs per pixel-step at 128, 181, 256, 362 and 512 px. A fast desktop is a few
 #: times quicker, a loaded machine slower; the calibrated estimate replaces it.
 SECONDS_PER_PIXEL_STEP = 10.8e-6
-VGG_CHANNELS = (64, 128, 256, 512, 512)
 
 
 class MemoryError_(ConfigError):
@@ -105,7 +104,7 @@ def activation_floats_per_px(config: TransferConfig) -> float:
     """Floats per input pixel that VGG keeps for the backward pass, up to the deepest
     layer the config uses (a conv's and its ReLU's output; pools; each block at ¼ the
     pixels of the one before)."""
-    from painterly.taps import VGG_BLOCKS, tap_names
+    from painterly.taps import VGG_BLOCKS, VGG_CHANNELS, tap_names
 
     taps = tap_names(config.backbone)
     deepest = max(taps.index(t) for t in (*config.content_layers, *config.style_layers))

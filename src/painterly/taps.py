@@ -8,6 +8,8 @@ from __future__ import annotations
 
 #: Convolutions per block of VGG19.
 VGG19_BLOCKS: tuple[int, ...] = (2, 2, 4, 4, 4)
+#: Output channels of each VGG block (VGG16's and VGG19's alike).
+VGG_CHANNELS: tuple[int, ...] = (64, 128, 256, 512, 512)
 
 
 def vgg19_tap_names() -> tuple[str, ...]:

