@@ -1,0 +1,40 @@
+"""bench/engine.py's helpers stay callable for every preset's scales (issue #16).
+
+The benchmark is not a timed test; this only checks that ``--preset`` can plan its canvases:
+a refactor once passed a multi-scale preset's whole schedule to a single smaller size, and
+``--preset`` stopped with a config error before its first step."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from painterly.presets import preset_config
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "engine.py"
+
+
+@pytest.fixture(scope="module")
+def engine():
+    spec = importlib.util.spec_from_file_location("bench_engine", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_engine"] = module
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop("bench_engine", None)
+
+
+@pytest.mark.parametrize("name", ["draft", "balanced", "quality", "portrait", "photo"])
+@pytest.mark.parametrize("size", [256, 512])
+def test_content_canvas_plans_every_scale_of_a_preset(engine, name: str, size: int) -> None:
+    config = preset_config(name, size=size)
+    sizes = config.scale_sizes()
+    canvases = [engine.content_canvas(longest, config)[1] for longest in sizes]
+    picture = [engine.content_canvas(longest, config)[0] for longest in sizes]
+    for (width, height), canvas in zip(picture, canvases):
+        assert max(width, height) <= max(canvas.size)
+        assert canvas.size[0] >= height and canvas.size[1] >= width
+    assert max(picture[-1]) == size
