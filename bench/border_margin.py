@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from painterly import canvas as canvas_module
 from painterly.canvas import plan_canvas
 from painterly.config import EDGE_MARGIN_DEFAULT
 from painterly.images import fit_size, load_image, pil_to_tensor, resize, tensor_to_pil
@@ -251,7 +252,15 @@ def main() -> int:
         metavar="ROWS",
         help="no runs: plot the band each side would read k px inside the canvas, from --response rows",
     )
+    parser.add_argument(
+        "--top-margin",
+        type=int,
+        help="rows the canvas's top takes first (painterly.canvas.TOP_MARGIN, "
+        f"{canvas_module.TOP_MARGIN} by default); 5 gives 128 and 512 px the even split",
+    )
     args = parser.parse_args()
+    if args.top_margin is not None:
+        canvas_module.TOP_MARGIN = args.top_margin
     if args.plot_response:
         rows = [json.loads(x) for path in args.plot_response for x in path.read_text().splitlines() if x]
         canvas = plan_canvas(85, 128, 16, EDGE_MARGIN_DEFAULT)
@@ -312,6 +321,8 @@ def main() -> int:
                     slug = "".join(c if c.isalnum() else "_" for c in tag)
                     tensor_to_pil(image).save(args.out / f"{slug}.png")
                     row = {"pair": label, "seed": seed, "preset": preset, "size": size, "variant": variant}
+                    if args.top_margin is not None:
+                        row["top_margin"] = args.top_margin
                     row.update({"band": band, **sides, "cpu": time.process_time() - t0})
                     rows.append(row)
                     print(
