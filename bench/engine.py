@@ -69,9 +69,8 @@ def content_canvas(size: int, config: TransferConfig) -> tuple[tuple[int, int], 
     """The benchmark photo's (width, height) at ``size`` px, as stylize fits it, and the
     canvas stylize paints it on."""
     width, height = fit_size(*Image.open(CONTENT).size, size)
-    # one scale of size px: the schedule's other scales would not fit a smaller size
-    one_scale = config.replace(size=size, scales=(), scale_iterations=(), multiscale=False)
-    return (width, height), scale_canvas((height, width), one_scale)
+    # the run's own config, as stylize passes it for every scale (the canvas needs no size)
+    return (width, height), scale_canvas((height, width), config)
 
 
 def interleaved_step_seconds(

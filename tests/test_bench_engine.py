@@ -31,10 +31,8 @@ def engine():
 @pytest.mark.parametrize("size", [256, 512])
 def test_content_canvas_plans_every_scale_of_a_preset(engine, name: str, size: int) -> None:
     config = preset_config(name, size=size)
-    sizes = config.scale_sizes()
-    canvases = [engine.content_canvas(longest, config)[1] for longest in sizes]
-    picture = [engine.content_canvas(longest, config)[0] for longest in sizes]
-    for (width, height), canvas in zip(picture, canvases):
+    planned = [engine.content_canvas(longest, config) for longest in config.scale_sizes()]
+    for (width, height), canvas in planned:
         assert max(width, height) <= max(canvas.size)
         assert canvas.size[0] >= height and canvas.size[1] >= width
-    assert max(picture[-1]) == size
+    assert max(planned[-1][0]) == size
