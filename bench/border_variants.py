@@ -1,0 +1,240 @@
+"""The border band under canvas and style-Gram variants, many runs at a time (issue #17).
+
+`bench/border_margin.py` paints one run after another; a mean over 16–32 generated photos a cell,
+each preset, size and variant, is hundreds of runs. This script plans them as jobs and runs
+them in ``--workers`` processes (a GPU takes 6–8 at once), skips the ones already in the rows
+(so a call stopped by its time limit carries on), and writes each run's band per side to
+``--out/rows.jsonl`` in border_margin's row format plus ``canvas_variant``.
+
+A variant changes how the picture sits on its canvas, or what the painting's Grams see:
+
+    default                  the product's canvas (painterly.canvas.plan_canvas)
+    top=N                    the top takes up to N spare rows first (painterly.canvas.TOP_MARGIN)
+    right=N                  the right takes up to N spare columns first
+    left=L,right=R           exactly L and R columns (their sum must be the spare columns)
+    margin=M                 the canvas planned with an edge margin of M px instead of 4
+    swap                     the larger half of the spare columns on the left
+    last:SPEC / coarse:SPEC  SPEC on the last scale's canvas only / on the coarser scales' only
+    interior=PAD             the paintings' Grams from their interior: reflected PAD px, each
+                             map cut back to the painting, so no feature that sees the
+                             painting's own edge enters its Gram
+
+    PYTHONPATH=src python bench/border_variants.py --sizes 256 --presets quality \\
+        --paintings "The Scream" --seeds 900-915 --variants default,last:left=4,right=12 --workers 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from painterly.canvas import Canvas  # noqa: E402
+
+VARIANT_SEPARATOR = ";"  # between variants on the command line (a variant may hold commas)
+
+
+def parse_variant(spec: str) -> tuple[str, dict[str, int]]:
+    """("all" | "last" | "coarse", {key: value}) of a variant such as ``last:left=4,right=12``."""
+    scope, _, body = spec.rpartition(":")
+    scope = scope or "all"
+    if scope not in ("all", "last", "coarse"):
+        raise ValueError(f"variant {spec!r}: scope must be last: or coarse:")
+    values: dict[str, int] = {}
+    if body != "default":
+        for part in body.split(","):
+            key, _, value = part.partition("=")
+            if key not in ("top", "right", "left", "margin", "swap", "interior"):
+                raise ValueError(f"variant {spec!r}: unknown key {key!r}")
+            values[key] = int(value) if value else 1
+    if "left" in values and "right" not in values:
+        raise ValueError(f"variant {spec!r}: left= needs right=")
+    return scope, values
+
+
+def variant_canvas(plan, values: dict[str, int], height: int, width: int, grid: int, margin: int) -> Canvas:
+    """The canvas ``plan`` (painterly.canvas.plan_canvas) gives, changed by the variant's
+    ``values``; canvases without a margin (``--canvas exact``, tiles) are left alone."""
+    if not margin:
+        return plan(height, width, grid, margin)
+    canvas = plan(height, width, grid, values.get("margin", margin))
+    margin = values.get("margin", margin)
+    spare = canvas.left + canvas.right
+    if "left" in values:
+        if values["left"] + values["right"] != spare:
+            raise ValueError(f"left+right must be the {spare} spare columns of a {width} px wide picture")
+        return replace(canvas, left=values["left"], right=values["right"])
+    if "right" in values:
+        right = max(canvas.right, min(values["right"], spare - margin))
+        return replace(canvas, left=spare - right, right=right)
+    if "swap" in values:
+        return replace(canvas, left=spare - spare // 2, right=spare // 2)
+    return canvas
+
+
+def interior_grams(pad: int):
+    """A stand-in for painterly.transfer._cached_grams that reads the painting's interior."""
+
+    def grams(network, style, layers, cache):  # cache unused: these Grams must not be stored
+        import torch.nn.functional as F
+
+        from painterly.losses import gram_matrix
+        from painterly.taps import tap_scale
+
+        feats = network(F.pad(style, (pad,) * 4, mode="reflect"), layers)
+        out = {}
+        for layer in layers:
+            cut = pad // tap_scale(layer)
+            f = feats[layer]
+            out[layer] = gram_matrix(f[..., cut : f.shape[-2] - cut, cut : f.shape[-1] - cut].contiguous())
+        return out
+
+    return grams
+
+
+def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
+    """Patch the engine for one run: ``final_size`` (h, w) is the last scale's picture."""
+    import painterly.transfer as transfer
+    from painterly import canvas as canvas_module
+
+    originals = getattr(transfer, "_border_variant_originals", None)
+    if originals is None:
+        originals = (transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN)
+        transfer._border_variant_originals = originals
+    plan, cached_grams, top_margin = originals
+    scope, values = parse_variant(spec)
+    canvas_module.TOP_MARGIN = values.get("top", top_margin)
+    transfer._cached_grams = interior_grams(values["interior"]) if "interior" in values else cached_grams
+
+    def planned(height: int, width: int, grid: int, margin: int = 0) -> Canvas:
+        last = (height, width) == final_size
+        if scope == "all" or (scope == "last") == last:
+            return variant_canvas(plan, values, height, width, grid, margin)
+        return plan(height, width, grid, margin)
+
+    transfer.plan_canvas = planned
+
+
+def plan_jobs(args: argparse.Namespace) -> list[dict]:
+    first, _, last = args.seeds.partition("-")
+    seeds = range(int(first), int(last or first) + 1)
+    return [
+        {"painting": painting, "preset": preset, "size": size, "seed": seed, "variant": variant}
+        for size in (int(s) for s in args.sizes.split(","))
+        for seed in seeds
+        for variant in args.variants.split(VARIANT_SEPARATOR)
+        for preset in args.presets.split(",")
+        for painting in args.paintings.split(",")
+    ]
+
+
+def job_key(row: dict) -> tuple:
+    painting = row["painting"] if "painting" in row else row["pair"].split(" × ")[1]
+    return painting, row["preset"], row["size"], row["seed"], row.get("canvas_variant") or row.get("variant")
+
+
+def run_job(job: dict, device: str) -> dict:
+    import border_margin as bm
+    from painterly.images import fit_size, pil_to_tensor, resize
+
+    label = f"{bm.TEXTURE} × {job['painting']}"
+    photo_path, painting_path = bm.PAIRS[label]
+    img = bm.photo_image(photo_path, job["size"], job["seed"])
+    w, h = fit_size(*img.size, job["size"])
+    apply_variant(job["variant"], (h, w))
+    t0 = time.perf_counter()
+    image = bm.run(img, bm.EXAMPLES / painting_path, job["preset"], job["size"], "grid+4", device)
+    sides = bm.side_bands(image.cpu(), pil_to_tensor(resize(img, (w, h))))
+    return {
+        "pair": label, "seed": job["seed"], "preset": job["preset"], "size": job["size"], "variant": "grid+4",
+        "canvas_variant": job["variant"], "band": statistics.fmean(sides.values()), **sides,
+        "seconds": time.perf_counter() - t0, "device": device,
+    }  # fmt: skip
+
+
+def worker(jobs, lock, out: Path, device: str, deadline: float, seconds: dict) -> None:
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    if device.startswith("cuda"):  # float32 as on a CPU: the band should not be TF32's
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    while True:
+        with lock:
+            if not jobs:
+                return
+            job = jobs.pop(0)
+        if time.time() + seconds.get(job["preset"], 60) > deadline:
+            continue  # would outrun the budget: left for the next call
+        row = run_job(job, device)
+        with lock, (out / "rows.jsonl").open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(
+            f"{job['painting']:13} {job['preset']:9} {job['size']:4} px {job['seed']} {job['variant']:24} "
+            f"band {row['band']:+.1%}  "
+            + "  ".join(f"{s} {row[s]:+.1%}" for s in ("top", "bottom", "left", "right")),
+            flush=True,
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="256")
+    parser.add_argument("--presets", default="quality")
+    parser.add_argument("--paintings", default="Starry Night,The Scream")
+    parser.add_argument("--seeds", default="900-915", help="first-last generated photo")
+    parser.add_argument(
+        "--variants", default="default", help=f"variants separated by {VARIANT_SEPARATOR!r} (see above)"
+    )
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--budget", type=float, default=1e9, help="seconds; runs that would outlast it wait")
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "border_variants")
+    parser.add_argument("--done", type=Path, nargs="*", default=[], help="rows of runs already made")
+    args = parser.parse_args()
+    for spec in args.variants.split(VARIANT_SEPARATOR):
+        try:
+            parse_variant(spec)  # a bad variant stops the command before any run
+        except ValueError as error:
+            parser.error(str(error))
+    args.out.mkdir(parents=True, exist_ok=True)
+    done = {
+        job_key(json.loads(line))
+        for path in [*args.done, args.out / "rows.jsonl"]
+        if path.exists()
+        for line in path.read_text().splitlines()
+        if line.strip()
+    }
+    todo = [job for job in plan_jobs(args) if job_key(job) not in done]
+    print(f"{len(todo)} runs to make", flush=True)
+    # seconds a run takes at 512 px on an H100 with 6 at a time; what a run may need at most
+    seconds = {"quality": 25, "draft": 8, "balanced": 8, "portrait": 10, "photo": 10}
+    deadline = time.time() + args.budget
+    context = mp.get_context("spawn")
+    with mp.Manager() as manager:
+        jobs, lock = manager.list(todo), manager.Lock()
+        procs = [
+            context.Process(target=worker, args=(jobs, lock, args.out, args.device, deadline, seconds))
+            for _ in range(args.workers)
+        ]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        print(f"{len(jobs)} left", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

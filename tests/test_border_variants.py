@@ -1,0 +1,103 @@
+"""bench/border_variants.py plans the canvases its variants name (issue #17).
+
+The README's table of what moves the 256 px right edge rests on these variants; a variant that
+silently planned the default canvas would make every paired difference zero."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from painterly import canvas as canvas_module
+from painterly.canvas import Canvas, plan_canvas
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "border_variants.py"
+
+
+@pytest.fixture(scope="module")
+def variants():
+    spec = importlib.util.spec_from_file_location("bench_border_variants", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_border_variants"] = module
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop("bench_border_variants", None)
+
+
+def sides(canvas: Canvas) -> tuple[int, int, int, int]:
+    return canvas.top, canvas.bottom, canvas.left, canvas.right
+
+
+@pytest.mark.parametrize(
+    ("spec", "height", "width", "expected"),
+    [
+        ("default", 171, 256, (10, 11, 8, 8)),
+        ("left=4,right=12", 171, 256, (10, 11, 4, 12)),
+        ("left=12,right=4", 171, 256, (10, 11, 12, 4)),
+        ("margin=12", 171, 256, (18, 19, 16, 16)),
+        ("right=12", 121, 181, (11, 12, 4, 7)),  # 11 spare columns: the left keeps its 4
+        ("right=12", 85, 128, (7, 4, 4, 12)),
+        ("swap", 121, 181, (11, 12, 6, 5)),
+        ("margin=6", 121, 181, (11, 12, 13, 14)),
+    ],
+)
+def test_variant_canvases(variants, spec, height, width, expected):
+    _, values = variants.parse_variant(spec)
+    assert sides(variants.variant_canvas(plan_canvas, values, height, width, 16, 4)) == expected
+
+
+def test_no_margin_is_left_alone(variants):
+    _, values = variants.parse_variant("left=4,right=12")
+    assert variants.variant_canvas(plan_canvas, values, 171, 256, 16, 0) == plan_canvas(171, 256, 16, 0)
+
+
+@pytest.mark.parametrize("spec", ["left=4", "nearer=3", "first:top=5", "left=1,right=2"])
+def test_bad_variants_are_refused(variants, spec):
+    with pytest.raises(ValueError):
+        _, values = variants.parse_variant(spec)
+        variants.variant_canvas(plan_canvas, values, 171, 256, 16, 4)
+
+
+def test_scopes_patch_only_their_scales(variants):
+    import painterly.transfer as transfer
+
+    plan, grams, top = transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN
+    try:
+        variants.apply_variant("last:left=4,right=12", (171, 256))
+        assert sides(transfer.plan_canvas(171, 256, 16, 4)) == (10, 11, 4, 12)
+        assert sides(transfer.plan_canvas(121, 181, 16, 4)) == (11, 12, 5, 6)  # a coarser scale
+        variants.apply_variant("coarse:swap", (171, 256))
+        assert sides(transfer.plan_canvas(171, 256, 16, 4)) == (10, 11, 8, 8)
+        assert sides(transfer.plan_canvas(121, 181, 16, 4)) == (11, 12, 6, 5)
+        variants.apply_variant("top=5", (85, 128))
+        assert canvas_module.TOP_MARGIN == 5
+        assert sides(transfer.plan_canvas(85, 128, 16, 4)) == (5, 6, 8, 8)
+        variants.apply_variant("interior=32", (85, 128))
+        assert transfer._cached_grams is not grams
+        variants.apply_variant("default", (85, 128))
+        assert (transfer.plan_canvas(85, 128, 16, 4), transfer._cached_grams) == (plan(85, 128, 16, 4), grams)
+        assert top == canvas_module.TOP_MARGIN
+    finally:
+        transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN = plan, grams, top
+        transfer.__dict__.pop("_border_variant_originals", None)
+
+
+def test_interior_grams_cut_the_reflection_back(variants):
+    """A painting's interior Grams come from maps of the painting's own size at every layer."""
+
+    seen = {}
+
+    def network(image, layers):
+        seen["size"] = tuple(image.shape[-2:])
+        return {"conv1_1": torch.ones(1, 2, *image.shape[-2:]), "conv3_1": torch.ones(1, 2, 12, 14)}
+
+    grams = variants.interior_grams(8)(network, torch.zeros(1, 3, 32, 40), ("conv1_1", "conv3_1"), None)
+    assert seen["size"] == (48, 56)
+    assert grams["conv1_1"].shape == (1, 2, 2) and torch.allclose(
+        grams["conv1_1"], torch.full((1, 2, 2), 0.5)
+    )
+    assert torch.allclose(grams["conv3_1"], torch.full((1, 2, 2), 0.5))
