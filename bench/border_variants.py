@@ -142,7 +142,7 @@ def job_key(row: dict) -> tuple:
     return painting, row["preset"], row["size"], row["seed"], row.get("canvas_variant") or row.get("variant")
 
 
-def run_job(job: dict, device: str) -> dict:
+def run_job(job: dict, device: str, pictures: Path | None = None) -> dict:
     import border_margin as bm
     from painterly.images import fit_size, pil_to_tensor, resize
 
@@ -154,6 +154,10 @@ def run_job(job: dict, device: str) -> dict:
     t0 = time.perf_counter()
     image = bm.run(img, bm.EXAMPLES / painting_path, job["preset"], job["size"], "grid+4", device)
     sides = bm.side_bands(image.cpu(), pil_to_tensor(resize(img, (w, h))))
+    if pictures is not None:
+        tag = f"{job['painting']}_{job['preset']}_{job['size']}_{job['seed']}_{job['variant']}"
+        slug = "".join(c if c.isalnum() or c in "=-" else "_" for c in tag)
+        bm.tensor_to_pil(image.cpu()).save(pictures / f"{slug}.png")
     return {
         "pair": label, "seed": job["seed"], "preset": job["preset"], "size": job["size"], "variant": "grid+4",
         "canvas_variant": job["variant"], "band": statistics.fmean(sides.values()), **sides,
@@ -161,7 +165,7 @@ def run_job(job: dict, device: str) -> dict:
     }  # fmt: skip
 
 
-def worker(jobs, lock, out: Path, device: str, deadline: float, seconds: dict) -> None:
+def worker(jobs, lock, out: Path, device: str, deadline: float, seconds: dict, pictures: bool) -> None:
     import torch
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
@@ -175,7 +179,7 @@ def worker(jobs, lock, out: Path, device: str, deadline: float, seconds: dict) -
             job = jobs.pop(0)
         if time.time() + seconds.get(job["preset"], 60) > deadline:
             continue  # would outrun the budget: left for the next call
-        row = run_job(job, device)
+        row = run_job(job, device, out / "pictures" if pictures else None)
         with lock, (out / "rows.jsonl").open("a") as f:
             f.write(json.dumps(row) + "\n")
         print(
@@ -202,13 +206,16 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=1e9, help="seconds; runs that would outlast it wait")
     parser.add_argument("--out", type=Path, default=ROOT / "out" / "border_variants")
     parser.add_argument("--done", type=Path, nargs="*", default=[], help="rows of runs already made")
+    parser.add_argument(
+        "--pictures", action="store_true", help="also save each run's picture in --out/pictures"
+    )
     args = parser.parse_args()
     for spec in args.variants.split(VARIANT_SEPARATOR):
         try:
             parse_variant(spec)  # a bad variant stops the command before any run
         except ValueError as error:
             parser.error(str(error))
-    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "pictures").mkdir(parents=True, exist_ok=True)
     done = {
         job_key(json.loads(line))
         for path in [*args.done, args.out / "rows.jsonl"]
@@ -225,7 +232,9 @@ def main() -> int:
     with mp.Manager() as manager:
         jobs, lock = manager.list(todo), manager.Lock()
         procs = [
-            context.Process(target=worker, args=(jobs, lock, args.out, args.device, deadline, seconds))
+            context.Process(
+                target=worker, args=(jobs, lock, args.out, args.device, deadline, seconds, args.pictures)
+            )
             for _ in range(args.workers)
         ]
         for p in procs:
