@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -18,6 +19,17 @@ from painterly.backbones import VGG19Features, random_vgg19_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+
+
+def loaded_bench(name: str):
+    """bench/<name>.py as a module for a module-scoped fixture (the benchmarks are scripts,
+    not a package); it leaves sys.modules when the fixture ends."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
 
 
 def ctrl_c_after(args: list[str], delay: float) -> tuple[int, str]:

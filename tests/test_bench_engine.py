@@ -6,25 +6,15 @@ a refactor once passed a multi-scale preset's whole schedule to a single smaller
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
+from conftest import loaded_bench
 from painterly.presets import preset_config
-
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "engine.py"
 
 
 @pytest.fixture(scope="module")
 def engine():
-    spec = importlib.util.spec_from_file_location("bench_engine", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_engine"] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("bench_engine", None)
+    yield from loaded_bench("engine")
 
 
 @pytest.mark.parametrize("name", ["draft", "balanced", "quality", "portrait", "photo"])

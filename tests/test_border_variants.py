@@ -5,27 +5,17 @@ silently planned the default canvas would make every paired difference zero."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
+from conftest import loaded_bench
 from painterly import canvas as canvas_module
 from painterly.canvas import Canvas, plan_canvas
-
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "border_variants.py"
 
 
 @pytest.fixture(scope="module")
 def variants():
-    spec = importlib.util.spec_from_file_location("bench_border_variants", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_border_variants"] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("bench_border_variants", None)
+    yield from loaded_bench("border_variants")
 
 
 def sides(canvas: Canvas) -> tuple[int, int, int, int]:
