@@ -2,12 +2,15 @@
 engine hook, the preset and the sweep specs."""
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, ROOT
 from painterly import photoreal
 from painterly.config import TransferConfig
 from painterly.errors import ConfigError
@@ -36,6 +39,19 @@ def test_building_the_laplacian_keeps_torchs_thread_count():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_laplacian_compiles_pymattings_one_function_not_its_package():
+    """Importing the pymatting package compiles ~30 numba functions (80 s on a fresh
+    install here); the Laplacian loads its one file, so a first photo run starts at once."""
+    code = (
+        "import sys, torch; from painterly import photoreal; "
+        "photoreal.matting_laplacian(torch.rand(1, 3, 12, 10)); "
+        "assert 'pymatting' not in sys.modules, sorted(m for m in sys.modules if 'pymatting' in m)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def affine_recolour(photo: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,10 @@ inside the functions that need them.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import warnings
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -34,7 +37,6 @@ MATTING_SMOOTH_LAMBDA = 1e-2
 
 
 def _require(module: str) -> None:
-    import importlib.util
 
     if importlib.util.find_spec(module) is None:
         raise MissingDependencyError(f"photorealistic mode needs {module}: pip install 'painterly[photo]'")
@@ -47,13 +49,46 @@ def _to_hwc(image: torch.Tensor) -> np.ndarray:
     return image[0].detach().permute(1, 2, 0).double().cpu().numpy().clip(0, 1)
 
 
+#: pymatting's Laplacian module, loaded under its own name (see :func:`_cf_laplacian`).
+_CF_MODULE = "pymatting.laplacian.cf_laplacian"
+
+
+def _cf_laplacian():  # -> pymatting's cf_laplacian function
+    """pymatting's closed-form Laplacian, loaded from its own file. Importing the pymatting
+    package compiles every numba function it has (about 30, eagerly typed) before the first
+    Laplacian: 80 s on a fresh install of this 2-core machine, paid again by each new venv
+    (CI). Its Laplacian file needs only numpy, scipy and numba and compiles one function
+    (4 s). It is registered under its own dotted name, so numba's cache beside the file is
+    the one the package import reads and writes too, and a later ``import pymatting``
+    reuses it. Falls back to the package import where the file is not where pymatting 1.1
+    keeps it."""
+    module = sys.modules.get(_CF_MODULE)
+    if module is None:
+        spec = importlib.util.find_spec("pymatting")  # finds the package without importing it
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        path = Path(locations[0]) / "laplacian" / "cf_laplacian.py" if locations else None
+        if path is None or not path.is_file():
+            from pymatting import cf_laplacian
+
+            return cf_laplacian
+        file_spec = importlib.util.spec_from_file_location(_CF_MODULE, path)
+        module = importlib.util.module_from_spec(file_spec)
+        sys.modules[_CF_MODULE] = module  # before running it: numba's cache imports it by name
+        try:
+            file_spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[_CF_MODULE]
+            raise
+    return module.cf_laplacian
+
+
 def matting_laplacian_scipy(photo: torch.Tensor):  # -> scipy.sparse.csr_matrix
     """The (H·W)×(H·W) matting Laplacian of a 1×3×H×W photo as a scipy CSR matrix
     (pixels in row-major order)."""
     _require("pymatting")
     threads = torch.get_num_threads()
     try:
-        from pymatting import cf_laplacian
+        cf_laplacian = _cf_laplacian()
 
         return cf_laplacian(_to_hwc(photo), epsilon=MATTING_EPSILON, radius=MATTING_RADIUS).tocsr()
     finally:
