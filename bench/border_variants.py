@@ -66,8 +66,8 @@ def variant_canvas(plan, values: dict[str, int], height: int, width: int, grid: 
     ``values``; canvases without a margin (``--canvas exact``, tiles) are left alone."""
     if not margin:
         return plan(height, width, grid, margin)
-    canvas = plan(height, width, grid, values.get("margin", margin))
     margin = values.get("margin", margin)
+    canvas = plan(height, width, grid, margin)
     spare = canvas.left + canvas.right
     if "left" in values:
         if values["left"] + values["right"] != spare:
@@ -124,11 +124,23 @@ def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
     transfer.plan_canvas = planned
 
 
+#: What names a run, in its job and in its row alike.
+JOB_KEYS = ("pair", "preset", "size", "seed", "canvas_variant")
+
+
 def plan_jobs(args: argparse.Namespace) -> list[dict]:
+    import border_margin as bm
+
     first, _, last = args.seeds.partition("-")
     seeds = range(int(first), int(last or first) + 1)
     return [
-        {"painting": painting, "preset": preset, "size": size, "seed": seed, "variant": variant}
+        {
+            "pair": f"{bm.TEXTURE} × {painting}",
+            "preset": preset,
+            "size": size,
+            "seed": seed,
+            "canvas_variant": variant,
+        }
         for size in (int(s) for s in args.sizes.split(","))
         for seed in seeds
         for variant in args.variants.split(VARIANT_SEPARATOR)
@@ -138,29 +150,27 @@ def plan_jobs(args: argparse.Namespace) -> list[dict]:
 
 
 def job_key(row: dict) -> tuple:
-    painting = row["painting"] if "painting" in row else row["pair"].split(" × ")[1]
-    return painting, row["preset"], row["size"], row["seed"], row.get("canvas_variant") or row.get("variant")
+    return tuple(row[key] for key in JOB_KEYS)
 
 
 def run_job(job: dict, device: str, pictures: Path | None = None) -> dict:
     import border_margin as bm
     from painterly.images import fit_size, pil_to_tensor, resize
 
-    label = f"{bm.TEXTURE} × {job['painting']}"
-    photo_path, painting_path = bm.PAIRS[label]
+    photo_path, painting_path = bm.PAIRS[job["pair"]]
     img = bm.photo_image(photo_path, job["size"], job["seed"])
     w, h = fit_size(*img.size, job["size"])
-    apply_variant(job["variant"], (h, w))
+    apply_variant(job["canvas_variant"], (h, w))
     t0 = time.perf_counter()
     image = bm.run(img, bm.EXAMPLES / painting_path, job["preset"], job["size"], "grid+4", device)
     sides = bm.side_bands(image.cpu(), pil_to_tensor(resize(img, (w, h))))
     if pictures is not None:
-        tag = f"{job['painting']}_{job['preset']}_{job['size']}_{job['seed']}_{job['variant']}"
+        painting = job["pair"].split(" × ")[1]
+        tag = f"{painting}_{job['preset']}_{job['size']}_{job['seed']}_{job['canvas_variant']}"
         slug = "".join(c if c.isalnum() or c in "=-" else "_" for c in tag)
         bm.tensor_to_pil(image.cpu()).save(pictures / f"{slug}.png")
     return {
-        "pair": label, "seed": job["seed"], "preset": job["preset"], "size": job["size"], "variant": "grid+4",
-        "canvas_variant": job["variant"], "band": statistics.fmean(sides.values()), **sides,
+        **job, "variant": "grid+4", "band": statistics.fmean(sides.values()), **sides,
         "seconds": time.perf_counter() - t0, "device": device,
     }  # fmt: skip
 
@@ -183,7 +193,7 @@ def worker(jobs, lock, out: Path, device: str, deadline: float, seconds: dict, p
         with lock, (out / "rows.jsonl").open("a") as f:
             f.write(json.dumps(row) + "\n")
         print(
-            f"{job['painting']:13} {job['preset']:9} {job['size']:4} px {job['seed']} {job['variant']:24} "
+            f"{job['pair'].split(' × ')[1]:13} {job['preset']:9} {job['size']:4} px {job['seed']} {job['canvas_variant']:24} "
             f"band {row['band']:+.1%}  "
             + "  ".join(f"{s} {row[s]:+.1%}" for s in ("top", "bottom", "left", "right")),
             flush=True,
@@ -215,7 +225,7 @@ def main() -> int:
             parse_variant(spec)  # a bad variant stops the command before any run
         except ValueError as error:
             parser.error(str(error))
-    (args.out / "pictures").mkdir(parents=True, exist_ok=True)
+    (args.out / "pictures" if args.pictures else args.out).mkdir(parents=True, exist_ok=True)
     done = {
         job_key(json.loads(line))
         for path in [*args.done, args.out / "rows.jsonl"]

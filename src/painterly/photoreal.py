@@ -37,7 +37,6 @@ MATTING_SMOOTH_LAMBDA = 1e-2
 
 
 def _require(module: str) -> None:
-
     if importlib.util.find_spec(module) is None:
         raise MissingDependencyError(f"photorealistic mode needs {module}: pip install 'painterly[photo]'")
 
