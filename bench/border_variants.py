@@ -21,6 +21,8 @@ A variant changes how the picture sits on its canvas, or what the painting's Gra
 
     PYTHONPATH=src python bench/border_variants.py --sizes 256 --presets quality \\
         --paintings "The Scream" --seeds 900-915 --variants default,last:left=4,right=12 --workers 6
+    python bench/border_variants.py --compare docs/quality/border_margin_h100_default.jsonl \\
+        docs/quality/border_margin_cpu_interior.jsonl       # variants against the same photos' defaults
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from painterly.canvas import Canvas  # noqa: E402
+from painterly.style_edges import FRAME  # noqa: E402
 
 VARIANT_SEPARATOR = ";"  # between variants on the command line (a variant may hold commas)
 
@@ -82,21 +85,20 @@ def variant_canvas(plan, values: dict[str, int], height: int, width: int, grid: 
 
 
 def interior_grams(pad: int):
-    """A stand-in for painterly.transfer._cached_grams that reads the painting's interior."""
+    """painterly.transfer._cached_grams with the painting's interior seen through a frame of
+    ``pad`` px (painterly.style_edges), whatever the run's --style-edges."""
+    import painterly.transfer as transfer
 
-    def grams(network, style, layers, cache):  # cache unused: these Grams must not be stored
-        import torch.nn.functional as F
+    cached_grams = getattr(transfer, "_border_variant_originals", (None, transfer._cached_grams))[1]
 
+    def grams(network, style, layers, cache, edges="whole"):
         from painterly.losses import gram_matrix
-        from painterly.taps import tap_scale
+        from painterly.style_edges import painting_features
 
-        feats = network(F.pad(style, (pad,) * 4, mode="reflect"), layers)
-        out = {}
-        for layer in layers:
-            cut = pad // tap_scale(layer)
-            f = feats[layer]
-            out[layer] = gram_matrix(f[..., cut : f.shape[-2] - cut, cut : f.shape[-1] - cut].contiguous())
-        return out
+        if pad == FRAME:  # the product's own interior Grams (cached under their own key)
+            return cached_grams(network, style, layers, cache, "interior")
+        feats = painting_features(network, style, layers, "interior", frame=pad)
+        return {layer: gram_matrix(feats[layer]) for layer in layers}
 
     return grams
 
@@ -200,6 +202,48 @@ def worker(jobs, lock, out: Path, device: str, deadline: float, seconds: dict, p
         )
 
 
+SIDES = ("top", "bottom", "left", "right")
+
+
+def paired_cells(base: list[dict], rows: list[dict]) -> dict[tuple, list[tuple[dict, dict]]]:
+    """Each run of ``rows`` with the ``base`` run of the same photo, painting, preset and size
+    (the default canvas's, wherever it was made), grouped by (painting, preset, size, variant)."""
+    defaults = {
+        (r["pair"], r["preset"], r["size"], r["seed"]): r
+        for r in base
+        if r.get("canvas_variant", "default") == "default"
+    }
+    cells: dict[tuple, list[tuple[dict, dict]]] = {}
+    for row in rows:
+        other = defaults.get((row["pair"], row["preset"], row["size"], row["seed"]))
+        if other is not None and row.get("canvas_variant", "default") != "default":
+            key = (row["pair"].split(" × ")[1], row["preset"], row["size"], row["canvas_variant"])
+            cells.setdefault(key, []).append((other, row))
+    return cells
+
+
+def mean_se(values: list[float]) -> str:
+    """Mean ± standard error, in percentage points."""
+    se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+    return f"{statistics.fmean(values) * 100:+.1f} ± {se * 100:.1f}"
+
+
+def compare(base: list[dict], rows: list[dict]) -> None:
+    """Print each variant cell against the default runs of the same photos: both bands, and
+    the paired difference of the band and of each side."""
+    for (painting, preset, size, variant), runs in sorted(paired_cells(base, rows).items()):
+        paired = "  ".join(f"{side} {mean_se([r[side] - b[side] for b, r in runs])}" for side in SIDES)
+        print(
+            f"{painting:13} {preset:9} {size:4} px {variant:22} {len(runs):3} photos  "
+            f"default {mean_se([b['band'] for b, _ in runs])}  variant {mean_se([r['band'] for _, r in runs])}  "
+            f"paired {mean_se([r['band'] - b['band'] for b, r in runs])}  ({paired})"
+        )
+
+
+def read_rows(paths: list[Path]) -> list[dict]:
+    return [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -219,7 +263,18 @@ def main() -> int:
     parser.add_argument(
         "--pictures", action="store_true", help="also save each run's picture in --out/pictures"
     )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        nargs="+",
+        metavar="ROWS",
+        help="no runs: pair the variants' rows in the files after the first with the first "
+        "file's default runs of the same photos, and print the differences",
+    )
     args = parser.parse_args()
+    if args.compare:
+        compare(read_rows(args.compare[:1]), read_rows(args.compare[1:]))
+        return 0
     for spec in args.variants.split(VARIANT_SEPARATOR):
         try:
             parse_variant(spec)  # a bad variant stops the command before any run
@@ -227,11 +282,7 @@ def main() -> int:
             parser.error(str(error))
     (args.out / "pictures" if args.pictures else args.out).mkdir(parents=True, exist_ok=True)
     done = {
-        job_key(json.loads(line))
-        for path in [*args.done, args.out / "rows.jsonl"]
-        if path.exists()
-        for line in path.read_text().splitlines()
-        if line.strip()
+        job_key(row) for row in read_rows([p for p in [*args.done, args.out / "rows.jsonl"] if p.exists()])
     }
     todo = [job for job in plan_jobs(args) if job_key(job) not in done]
     print(f"{len(todo)} runs to make", flush=True)

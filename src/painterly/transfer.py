@@ -55,6 +55,7 @@ from painterly.losses import (
 )
 from painterly.precision import with_config_precision
 from painterly.pyramid import PixelPyramid, step_scale
+from painterly.style_edges import StyleEdges, painting_features
 from painterly.taps import tap_min_size
 from painterly.threads import with_config_threads
 
@@ -190,7 +191,7 @@ def compute_targets(
     blend = normalised(config.style_blend_weights, len(styles))
     with torch.no_grad():
         content_feats = network(content, config.content_layers)
-    grams = style_grams(network, styles, config.style_layers, blend, cache=cache)
+    grams = style_grams(network, styles, config.style_layers, blend, cache=cache, edges=config.style_edges)
     taps = list(dict.fromkeys(config.content_layers + config.style_layers))
     return Targets({k: content_feats[k] for k in config.content_layers}, grams, taps)
 
@@ -201,13 +202,15 @@ def style_grams(
     layers: Sequence[str],
     blend: Sequence[float],
     cache: GramCache | None = None,
+    edges: StyleEdges = "whole",
 ) -> dict[str, torch.Tensor]:
     """The blend-weighted sum of the paintings' Gram matrices at each style layer
-    (each painting's own Grams read from / written to ``cache`` when one is given)."""
+    (each painting's own Grams read from / written to ``cache`` when one is given), of
+    the whole paintings or of their interiors (painterly.style_edges)."""
     grams: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         for weight, style in zip(blend, styles):
-            own = _cached_grams(network, style, layers, cache)
+            own = _cached_grams(network, style, layers, cache, edges)
             for layer in layers:
                 g = own[layer] * weight
                 grams[layer] = grams[layer] + g if layer in grams else g
@@ -215,15 +218,19 @@ def style_grams(
 
 
 def _cached_grams(
-    network: VGG19Features, style: torch.Tensor, layers: Sequence[str], cache: GramCache | None
+    network: VGG19Features,
+    style: torch.Tensor,
+    layers: Sequence[str],
+    cache: GramCache | None,
+    edges: StyleEdges = "whole",
 ) -> dict[str, torch.Tensor]:
     """One painting's Gram matrices: from the cache, else computed (and stored)."""
-    key = cache.key(style, layers, network) if cache is not None else ""
+    key = cache.key(style, layers, network, edges) if cache is not None else ""
     if cache is not None:
         found = cache.get(key, style.device)
         if found is not None and set(found) == set(layers):
             return found
-    feats = network(style, layers)
+    feats = painting_features(network, style, layers, edges)
     own = {layer: gram_matrix(feats[layer]) for layer in layers}
     if cache is not None:
         cache.put(key, own)
@@ -659,7 +666,9 @@ def compute_scale_targets(
         for mask, style, weight in scale.regions:
             grams = None
             if style is not None:
-                grams = style_grams(network, [style], config.style_layers, [1.0], cache=cache)
+                grams = style_grams(
+                    network, [style], config.style_layers, [1.0], cache=cache, edges=config.style_edges
+                )
             region_list.append(Region(mask, grams, weight))
         rest = masks.remainder([r.mask for r in region_list])
         if float(rest.max()) > 1e-3:  # soft masks summing to 1 leave only rounding noise

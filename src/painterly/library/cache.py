@@ -65,8 +65,11 @@ class GramCache:
         self.hits = 0
         self.misses = 0
 
-    def key(self, style: torch.Tensor, layers: Sequence[str], network: VGG19Features) -> str:
-        """Hash of the pixels VGG sees, their shape, the layers, the network and the device."""
+    def key(
+        self, style: torch.Tensor, layers: Sequence[str], network: VGG19Features, edges: str = "whole"
+    ) -> str:
+        """Hash of the pixels VGG sees, their shape, the layers, the network, the device and
+        which positions enter the Grams (painterly.style_edges)."""
         import torch
 
         digest = hashlib.sha256()
@@ -80,6 +83,8 @@ class GramCache:
             "layers": list(layers),
             "network": network_fingerprint(network),
         }
+        if edges != "whole":  # issue #17: the whole painting (the old only choice) keeps old keys
+            meta["edges"] = edges
         digest.update(json.dumps(meta, sort_keys=True).encode())
         return digest.hexdigest()
 

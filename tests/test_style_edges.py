@@ -1,0 +1,78 @@
+"""The paintings' Grams from their interior (issue #17, painterly.style_edges)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from painterly.config import TransferConfig
+from painterly.errors import ConfigError
+from painterly.library.cache import GramCache
+from painterly.style_edges import painting_features, reflect_margin
+from painterly.transfer import style_grams
+
+LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
+
+
+@pytest.mark.parametrize(
+    ("size", "pad"),
+    [((256, 256), 32), ((85, 128), 32), ((40, 48), 32), ((32, 32), 16), ((17, 90), 16), ((16, 64), 0)],
+)
+def test_the_frame_shrinks_for_small_paintings(size: tuple[int, int], pad: int) -> None:
+    """Reflection needs fewer px than the side has, and whole strides, or none at all."""
+    assert reflect_margin(*size) == pad
+
+
+@pytest.mark.parametrize("size", [(85, 128), (121, 181), (40, 48)])
+def test_interior_maps_have_the_paintings_own_positions(tiny_net, size: tuple[int, int]) -> None:
+    style = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(1))
+    whole = painting_features(tiny_net, style, LAYERS, "whole")
+    inside = painting_features(tiny_net, style, LAYERS, "interior")
+    for layer in LAYERS:
+        assert inside[layer].shape == whole[layer].shape, layer
+
+
+def test_the_cut_is_aligned_with_the_painting(tiny_net) -> None:
+    """With reflect padding, conv1_1 (a 3×3 conv on the pixels) sees the same neighbours
+    either way: the interior map is the whole one if the cut is on the painting's own
+    positions; deeper maps differ only near the edges."""
+    style = torch.rand(1, 3, 85, 128, generator=torch.Generator().manual_seed(2))
+    net = tiny_net.with_padding("reflect")
+    whole = painting_features(net, style, LAYERS, "whole")
+    inside = painting_features(net, style, LAYERS, "interior")
+    torch.testing.assert_close(inside["conv1_1"], whole["conv1_1"], atol=1e-5, rtol=1e-4)
+    deep_whole, deep_inside = whole["conv3_1"], inside["conv3_1"]
+    assert not torch.allclose(deep_inside, deep_whole, atol=1e-4)
+    torch.testing.assert_close(
+        deep_inside[..., 6:-6, 6:-6], deep_whole[..., 6:-6, 6:-6], atol=1e-4, rtol=1e-3
+    )
+
+
+def test_interior_grams_are_cached_under_their_own_key(tiny_net, tmp_path) -> None:
+    style = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(3))
+    cache = GramCache(tmp_path)
+    whole = style_grams(tiny_net, [style], LAYERS, [1.0], cache=cache)
+    inside = style_grams(tiny_net, [style], LAYERS, [1.0], cache=cache, edges="interior")
+    assert cache.misses == 2
+    assert not torch.allclose(inside["conv5_1"], whole["conv5_1"])
+    again = style_grams(tiny_net, [style], LAYERS, [1.0], cache=cache, edges="interior")
+    assert cache.hits == 1
+    torch.testing.assert_close(again["conv5_1"], inside["conv5_1"])
+
+
+def test_a_wrong_choice_is_named() -> None:
+    with pytest.raises(ConfigError, match="style_edges"):
+        TransferConfig(style_edges="frame")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("edges", ["interior", "whole"])
+def test_a_run_takes_its_style_targets_as_configured(tiny_net, edges: str) -> None:
+    from painterly.transfer import compute_targets
+
+    content = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(4))
+    style = torch.rand(1, 3, 56, 72, generator=torch.Generator().manual_seed(5))
+    config = TransferConfig(style_edges=edges)  # type: ignore[arg-type]
+    targets = compute_targets(tiny_net, content, [style], config)
+    expected = style_grams(tiny_net, [style], config.style_layers, [1.0], edges=edges)  # type: ignore[arg-type]
+    for layer in config.style_layers:
+        torch.testing.assert_close(targets.style[layer], expected[layer])
