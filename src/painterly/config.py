@@ -339,9 +339,9 @@ class TransferConfig(ConfigBase):
     # edges, and the optimiser paints that along the picture's edges (painterly.style_edges).
     style_edges: StyleEdges = knob(
         "whole",
-        "Which of the painting enters its style: interior (reflected past its edges, the "
-        "features along them left out, so no dark line is painted along the picture's edges) "
-        "or whole (every position, the paper's).",
+        "Which of the painting enters its style: whole (every position, the paper's) or "
+        "interior (reflected past its edges and the features along them left out, so the "
+        "painting's own edges are not painted along the picture's; some edges come out lighter).",
     )
     # --- high resolution within memory: issue #12 ---
     tile: int = knob(

@@ -1,12 +1,14 @@
-"""A painting's feature maps without its frame (issue #17).
+"""A painting's feature maps without its frame (issue #17; opt-in: ``--style-edges interior``).
 
 A painting's Gram matrices average its feature maps over every position, the positions
 along its edges included. There the convolutions see past the painting's edge (its
-padding), so the Grams carry features of "the canvas ends here", and the optimiser paints
-them along the picture's own edges: a dark line down the right edge of quality at 256 px
-× The Scream (docs/quality/quality256_scream_interior_grams.jpg). Reflecting the painting
-past its edges before the network and cutting each map back to the painting leaves the
-Grams of what was painted, not of where the canvas stops.
+padding), so the Grams carry what the painting looks like where its canvas stops, and the
+optimiser paints that along the picture's own edges: a dark line down the right edge of
+quality at 256 px × The Scream (docs/quality/quality256_scream_interior_grams.jpg).
+Reflecting the painting past its edges before the network and cutting each map back to the
+painting leaves the Grams of what was painted. Measured over generated photos it brings that
+cell within 2 % but lightens The Starry Night's edges at 128 px by about 2 points, so the
+default stays the whole painting (the README's Picture quality has the table).
 """
 
 from __future__ import annotations
