@@ -379,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
             results += rows
         elif mode in ("mesh", "calm", "edges"):
             # issue #17: the mesh's cause, plain-pixel L-BFGS, against the pixel pyramid; and
-            # against the calm term (the default since it halved the mesh at 128 and 256 px).
+            # against the calm term (the default since it halved the mesh at 128 and 256 px);
+            # and the paintings' Grams of the whole painting against its interior (edges).
             for size in (int(x) for x in args.sizes.split(",")):
                 if mode == "mesh":
                     variants = {
