@@ -18,6 +18,8 @@ A variant changes how the picture sits on its canvas, or what the painting's Gra
     interior=PAD             the paintings' Grams from their interior: reflected PAD px, each
                              map cut back to the painting, so no feature that sees the
                              painting's own edge enters its Gram
+    picture                  the picture's Grams from the picture's own positions (the canvas's
+                             margin left out of each style layer's map); the unfused loss path
 
     PYTHONPATH=src python bench/border_variants.py --sizes 256 --presets quality \\
         --paintings "The Scream" --seeds 900-915 --variants default,last:left=4,right=12 --workers 6
@@ -56,7 +58,7 @@ def parse_variant(spec: str) -> tuple[str, dict[str, int]]:
     if body != "default":
         for part in body.split(","):
             key, _, value = part.partition("=")
-            if key not in ("top", "right", "left", "margin", "swap", "interior"):
+            if key not in ("top", "right", "left", "margin", "swap", "interior", "picture"):
                 raise ValueError(f"variant {spec!r}: unknown key {key!r}")
             values[key] = int(value) if value else 1
     if "left" in values and "right" not in values:
@@ -103,25 +105,58 @@ def interior_grams(pad: int):
     return grams
 
 
+def picture_only(style_loss, canvases: dict[tuple[int, int], Canvas]):
+    """painterly.losses.style_loss over the picture's own positions of each map: the map's
+    canvas is the one whose size is the map's times a tap stride (canvases are multiples of
+    the 16 px grid)."""
+
+    def loss(features, target_gram, kind="l2", *, link=None):
+        fh, fw = features.shape[-2:]
+        for stride in (1, 2, 4, 8, 16):
+            canvas = canvases.get((fh * stride, fw * stride))
+            if canvas is not None:
+                top, left = round(canvas.top / stride), round(canvas.left / stride)
+                bottom, right = (
+                    round((canvas.top + canvas.height) / stride),
+                    round((canvas.left + canvas.width) / stride),
+                )
+                features = features[..., top:bottom, left:right]
+                break
+        return style_loss(features, target_gram, kind)
+
+    return loss
+
+
 def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
     """Patch the engine for one run: ``final_size`` (h, w) is the last scale's picture."""
     import painterly.transfer as transfer
     from painterly import canvas as canvas_module
+    from painterly import fused_taps, patch_gram
 
     originals = getattr(transfer, "_border_variant_originals", None)
     if originals is None:
-        originals = (transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN)
+        originals = (transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN,
+                     transfer.style_loss, patch_gram.applies, fused_taps.ENABLED)  # fmt: skip
         transfer._border_variant_originals = originals
-    plan, cached_grams, top_margin = originals
+    plan, cached_grams, top_margin, style_loss, applies, fused = originals
     scope, values = parse_variant(spec)
     canvas_module.TOP_MARGIN = values.get("top", top_margin)
     transfer._cached_grams = interior_grams(values["interior"]) if "interior" in values else cached_grams
+    canvases: dict[tuple[int, int], Canvas] = {}
+    if "picture" in values:  # every style layer through the plain loss, cut to the picture
+        transfer.style_loss = picture_only(style_loss, canvases)
+        patch_gram.applies, fused_taps.ENABLED = (lambda *args: False), False
+    else:
+        transfer.style_loss, patch_gram.applies, fused_taps.ENABLED = style_loss, applies, fused
 
     def planned(height: int, width: int, grid: int, margin: int = 0) -> Canvas:
         last = (height, width) == final_size
         if scope == "all" or (scope == "last") == last:
-            return variant_canvas(plan, values, height, width, grid, margin)
-        return plan(height, width, grid, margin)
+            canvas = variant_canvas(plan, values, height, width, grid, margin)
+        else:
+            canvas = plan(height, width, grid, margin)
+        canvases[canvas.size] = canvas
+        return canvas
 
     transfer.plan_canvas = planned
 

@@ -117,3 +117,14 @@ def test_compare_pairs_each_run_with_the_same_photos_default(variants, capsys):
     ]
     variants.compare(base, rows)
     assert "2 photos  default -3.0 ± 1.0  variant -0.5 ± 0.5  paired +2.5 ± 0.5" in capsys.readouterr().out
+
+
+def test_picture_variant_cuts_each_map_to_the_picture(variants):
+    """``picture``: the style loss sees the picture's own positions of a canvas's maps."""
+    seen = []
+    canvas = plan_canvas(171, 256, 16, 4)  # 192 × 272: 10/11 rows, 8/8 columns of margin
+    loss = variants.picture_only(lambda f, g, kind: seen.append(tuple(f.shape[-2:])), {canvas.size: canvas})
+    for stride in (1, 4, 16):
+        loss(torch.zeros(1, 2, 192 // stride, 272 // stride), None)
+    loss(torch.zeros(1, 2, 50, 60), None)  # no canvas of that size: left whole
+    assert seen == [(171, 256), (43, 64), (10, 16), (50, 60)]  # 171 rows: 42.75 at 4 px, 10.7 at 16
