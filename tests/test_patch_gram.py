@@ -58,9 +58,10 @@ def test_patch_gram_in_float32_is_within_rounding(monkeypatch) -> None:
     assert (ours_grad - plain_grad).abs().max() <= 1e-5 * plain_grad.abs().max()
 
 
-def test_patch_gram_gradcheck() -> None:
+@pytest.mark.parametrize("batch", [1, 2])
+def test_patch_gram_gradcheck(batch: int) -> None:
     net, _config, content, targets = _setup("zeros", torch.float64)
-    image = content[..., :9, :11].clone().requires_grad_()
+    image = torch.cat([content[..., :9, :11], content[..., 1:10, 2:13].flip(1)][:batch]).requires_grad_()
     target = targets.style["conv1_1"]
     assert torch.autograd.gradcheck(lambda x: patch_gram.style_loss(net, x, target), (image,))
 
