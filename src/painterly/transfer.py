@@ -23,7 +23,7 @@ from painterly import color, fused_taps, masks, patch_gram, photoreal, tiling
 from painterly.backbones.vgg import VGG19Features, deepest_tap
 from painterly.calm import calm_loss, flatness_map
 from painterly.canvas import Canvas, plan_canvas, pooling_grid
-from painterly.config import INIT_KEYWORDS, TransferConfig, normalised
+from painterly.config import INIT_KEYWORDS, StyleEdges, TransferConfig, normalised
 from painterly.devices import resolve_device
 from painterly.errors import ConfigError
 from painterly.estimate import LBFGS_HISTORY, ScheduleClock
@@ -55,7 +55,7 @@ from painterly.losses import (
 )
 from painterly.precision import with_config_precision
 from painterly.pyramid import PixelPyramid, step_scale
-from painterly.style_edges import StyleEdges, painting_features
+from painterly.style_edges import painting_features
 from painterly.taps import tap_min_size
 from painterly.threads import with_config_threads
 
