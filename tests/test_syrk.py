@@ -54,3 +54,23 @@ def test_other_cases_keep_torchs_products(monkeypatch: pytest.MonkeyPatch) -> No
     assert syrk.gram_minus(flat.transpose(1, 2), torch.zeros(1, 20, 20), 1.0, True) is None  # strided rows
     monkeypatch.setattr(syrk, "ENABLED", False)
     assert syrk.gram_minus(flat, torch.zeros(1, 4, 4), 1.0, True) is None
+
+
+@needs_blas
+@pytest.mark.parametrize("block", [3, 128, None], ids=["blocks-of-3", "blocks-of-128", "no-omatcopy"])
+def test_mirror_in_blocks_is_exact(block: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lower triangle copied block by block (partial blocks at the edges included), or
+    by torch where OpenBLAS lacks omatcopy: the same matrix, exactly symmetric."""
+    if block is None:
+        monkeypatch.setattr(syrk._blas(), "omatcopy", {})
+    else:
+        monkeypatch.setattr(syrk, "MIRROR_BLOCK", block)
+    gen = torch.Generator().manual_seed(4)
+    c = 7 if block == 3 else 300
+    flat = torch.randn(2, 40, c, generator=gen)
+    target = torch.randn(1, c, c, generator=gen)
+    target = target + target.transpose(1, 2)
+    ours = syrk.gram_minus(flat, target, 40.0, True)
+    assert torch.equal(ours, ours.transpose(1, 2))
+    expected = flat.transpose(1, 2) @ flat / 40.0 - target
+    assert torch.allclose(ours, expected, rtol=1e-5, atol=1e-5 * expected.abs().max().item())

@@ -156,7 +156,7 @@ def _fold3(p: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     out = p.new_zeros(n, q.shape[1], height, width)
     for dy in range(3):
         for dx in range(3):
-            out[:, :, dy : dy + h, dx : dx + w] += q[:, :, dy, dx]
+            out[:, :, dy : dy + h, dx : dx + w].add_(q[:, :, dy, dx])  # no setitem copy-back
     return out
 
 

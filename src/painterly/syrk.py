@@ -38,6 +38,7 @@ class _Blas:
     def __init__(self, lib: ctypes.CDLL, prefix: str, suffix: str) -> None:
         i64, ptr = ctypes.c_int64, ctypes.c_void_p
         self.syrk: dict[torch.dtype, Any] = {}
+        self.omatcopy: dict[torch.dtype, Any] = {}
         for dtype, letter, real in (
             (torch.float32, "s", ctypes.c_float),
             (torch.float64, "d", ctypes.c_double),
@@ -46,6 +47,12 @@ class _Blas:
             fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, i64, i64, real, ptr, i64, real, ptr, i64]
             fn.restype = None
             self.syrk[dtype] = fn
+            # (out-of-place, strided) transposing copy, an OpenBLAS extension: optional
+            fn = getattr(lib, f"{prefix}cblas_{letter}omatcopy{suffix}", None)
+            if fn is not None:
+                fn.argtypes = [ctypes.c_int, ctypes.c_int, i64, i64, real, ptr, i64, ptr, i64]
+                fn.restype = None
+                self.omatcopy[dtype] = fn
         self._set_threads = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}")
         self._set_threads.argtypes = [ctypes.c_int]
         self._threads = 0
@@ -123,7 +130,8 @@ def gram_minus(
     syrk = blas.syrk[flat.dtype]
     trans = _TRANS if positions_first else _NO_TRANS
     row = flat.stride(1)
-    upper = _upper_mask(c, diff.device)
+    omatcopy = blas.omatcopy.get(flat.dtype)
+    upper = _upper_mask(c, diff.device) if omatcopy is None else None
     for k in range(n):
         # C := (1/scale)·op(A)ᵀop(A) − C on the upper triangle (row-major), in place.
         syrk(
@@ -139,10 +147,40 @@ def gram_minus(
             diff[k].data_ptr(),
             c,
         )
-        # the lower triangle from a blocked transpose (torch's 2-D transposing copy) and one
-        # select: 0.4 ms at 512 channels where triu_ + a strided transposed add took 1.7 ms
-        torch.where(upper, diff[k], diff[k].t().contiguous(), out=diff[k])
+        if omatcopy is not None:
+            _mirror_blocks(diff[k], omatcopy)
+        else:  # a transposing copy and one select: 0.7–0.9 ms at 512 channels in a run
+            torch.where(upper, diff[k], diff[k].t().contiguous(), out=diff[k])
     return diff
+
+
+#: Side of the square blocks the mirror copies: at 512 channels 128 measured fastest
+#: (0.38 ms out of cache, 64: 0.56, 256: 0.41, one copy and select of the whole: 0.85).
+MIRROR_BLOCK = 128
+
+
+def _mirror_blocks(matrix: torch.Tensor, omatcopy: Any) -> None:
+    """Copy the upper triangle of the dense C×C ``matrix`` onto its lower one, in place.
+
+    Each block above the diagonal is written transposed straight into its mirror block by
+    BLAS's strided transposing copy (OpenBLAS's kernels move 512×512 in ~0.1 ms where
+    torch's 2-D transposing copy takes 0.4); only the blocks on the diagonal go through a
+    small scratch block and a select. Copies only: exactly the values of the triangle."""
+    c = matrix.shape[0]
+    size = matrix.element_size()
+    base = matrix.data_ptr()
+    scratch = matrix.new_empty(MIRROR_BLOCK, MIRROR_BLOCK)
+    for top in range(0, c, MIRROR_BLOCK):
+        rows = min(MIRROR_BLOCK, c - top)
+        for left in range(top + MIRROR_BLOCK, c, MIRROR_BLOCK):
+            cols = min(MIRROR_BLOCK, c - left)
+            # block (top, left) transposed into block (left, top): disjoint memory
+            src, dst = base + (top * c + left) * size, base + (left * c + top) * size
+            omatcopy(_ROW_MAJOR, _TRANS, rows, cols, 1.0, src, c, dst, c)
+        block = matrix[top : top + rows, top : top + rows]
+        flipped = scratch[:rows, :rows]
+        omatcopy(_ROW_MAJOR, _TRANS, rows, rows, 1.0, block.data_ptr(), c, flipped.data_ptr(), MIRROR_BLOCK)
+        torch.where(_upper_mask(rows, matrix.device), block, flipped, out=block)
 
 
 @functools.lru_cache(maxsize=16)
