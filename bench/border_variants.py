@@ -20,6 +20,8 @@ A variant changes how the picture sits on its canvas, or what the painting's Gra
                              painting's own edge enters its Gram
     picture                  the picture's Grams from the picture's own positions (the canvas's
                              margin left out of each style layer's map); the unfused loss path
+    picture=2                the same with each position weighted by the share of its cell
+                             inside the picture (no rounding of the cut at the deep maps)
 
     PYTHONPATH=src python bench/border_variants.py --sizes 256 --presets quality \\
         --paintings "The Scream" --seeds 900-915 --variants default,last:left=4,right=12 --workers 6
@@ -105,7 +107,16 @@ def interior_grams(pad: int):
     return grams
 
 
-def picture_only(style_loss, canvases: dict[tuple[int, int], Canvas]):
+def cell_shares(count: int, start: int, length: int, stride: int, like):
+    """The share of each of ``count`` cells of ``stride`` px inside [start, start + length)."""
+    import torch
+
+    cells = torch.arange(count, dtype=like.dtype, device=like.device) * stride
+    inside = (cells + stride).clamp(max=start + length) - cells.clamp(min=start)
+    return inside.clamp(min=0) / stride
+
+
+def picture_only(style_loss, canvases: dict[tuple[int, int], Canvas], weighted: bool = False):
     """painterly.losses.style_loss over the picture's own positions of each map: the map's
     canvas is the one whose size is the map's times a tap stride (canvases are multiples of
     the 16 px grid)."""
@@ -114,6 +125,14 @@ def picture_only(style_loss, canvases: dict[tuple[int, int], Canvas]):
         fh, fw = features.shape[-2:]
         for stride in (1, 2, 4, 8, 16):
             canvas = canvases.get((fh * stride, fw * stride))
+            if canvas is not None and weighted:
+                # each position weighted by the share of its stride cell inside the picture
+                # (no rounding), the Gram normalised by the weights' sum: F·diag(w)·Fᵀ / Σw
+                rows = cell_shares(fh, canvas.top, canvas.height, stride, features)
+                cols = cell_shares(fw, canvas.left, canvas.width, stride, features)
+                w = rows[:, None] * cols[None]
+                features = features * (w * (fh * fw) / w.sum()).sqrt()
+                break
             if canvas is not None:
                 top, left = round(canvas.top / stride), round(canvas.left / stride)
                 bottom, right = (
@@ -144,7 +163,8 @@ def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
     transfer._cached_grams = interior_grams(values["interior"]) if "interior" in values else cached_grams
     canvases: dict[tuple[int, int], Canvas] = {}
     if "picture" in values:  # every style layer through the plain loss, cut to the picture
-        transfer.style_loss = picture_only(style_loss, canvases)
+        # picture=2: weighted by each position's share of the picture instead of cut
+        transfer.style_loss = picture_only(style_loss, canvases, weighted=values["picture"] == 2)
         patch_gram.applies, fused_taps.ENABLED = (lambda *args: False), False
     else:
         transfer.style_loss, patch_gram.applies, fused_taps.ENABLED = style_loss, applies, fused

@@ -128,3 +128,21 @@ def test_picture_variant_cuts_each_map_to_the_picture(variants):
         loss(torch.zeros(1, 2, 192 // stride, 272 // stride), None)
     loss(torch.zeros(1, 2, 50, 60), None)  # no canvas of that size: left whole
     assert seen == [(171, 256), (43, 64), (10, 16), (50, 60)]  # 171 rows: 42.75 at 4 px, 10.7 at 16
+
+
+def test_weighted_picture_variant_weighs_positions_by_their_share_of_the_picture(variants):
+    """``picture=2``: no cut; each position counts by the share of its cell inside the picture,
+    so the Gram is F·diag(w)·Fᵀ / Σw (the plain loss's own normalisation undone)."""
+    canvas = plan_canvas(171, 256, 16, 4)
+    seen = []
+    loss = variants.picture_only(lambda f, g, kind: seen.append(f), {canvas.size: canvas}, weighted=True)
+    features = torch.rand(1, 3, 12, 17, dtype=torch.float64)  # the 16 px stride's map
+    loss(features, None)
+    rows = variants.cell_shares(12, canvas.top, canvas.height, 16, features)
+    cols = variants.cell_shares(17, canvas.left, canvas.width, 16, features)
+    assert rows[0] == (16 - canvas.top) / 16 and rows[1:-1].eq(1).all() and 0 < rows[-1] < 1
+    w = (rows[:, None] * cols[None]).reshape(-1)
+    f = features.reshape(3, -1)
+    seen_f = seen[0].reshape(3, -1)
+    expected = (f * w) @ f.T / w.sum()
+    assert torch.allclose(seen_f @ seen_f.T / seen_f.shape[1], expected)
