@@ -65,7 +65,7 @@ def test_a_wrong_choice_is_named() -> None:
         TransferConfig(style_edges="frame")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("edges", ["interior", "whole"])
+@pytest.mark.parametrize("edges", ["interior", "whole", "both"])
 def test_a_run_takes_its_style_targets_as_configured(tiny_net, edges: str) -> None:
     from painterly.transfer import compute_targets
 
@@ -73,6 +73,106 @@ def test_a_run_takes_its_style_targets_as_configured(tiny_net, edges: str) -> No
     style = torch.rand(1, 3, 56, 72, generator=torch.Generator().manual_seed(5))
     config = TransferConfig(style_edges=edges)  # type: ignore[arg-type]
     targets = compute_targets(tiny_net, content, [style], config)
-    expected = style_grams(tiny_net, [style], config.style_layers, [1.0], edges=edges)  # type: ignore[arg-type]
+    painting = "interior" if edges == "both" else edges  # both: the painting's interior
+    expected = style_grams(tiny_net, [style], config.style_layers, [1.0], edges=painting)  # type: ignore[arg-type]
     for layer in config.style_layers:
         torch.testing.assert_close(targets.style[layer], expected[layer])
+
+
+def test_both_shares_the_interiors_cached_grams(tiny_net, tmp_path) -> None:
+    style = torch.rand(1, 3, 48, 64, generator=torch.Generator().manual_seed(6))
+    cache = GramCache(tmp_path)
+    inside = style_grams(tiny_net, [style], LAYERS, [1.0], cache=cache, edges="interior")
+    both = style_grams(tiny_net, [style], LAYERS, [1.0], cache=cache, edges="both")
+    assert (cache.misses, cache.hits) == (1, 1)
+    torch.testing.assert_close(both["conv5_1"], inside["conv5_1"])
+
+
+def test_both_weighs_the_pictures_positions_by_their_share(tiny_net) -> None:
+    """``both``: each style layer's Gram of the output is F·diag(w)·Fᵀ / (C·Σw), w each map
+    position's share of the picture on its canvas (the margin left out, partial cells at
+    the deep maps counted by their share), and conv1_1 no longer comes from the patches."""
+    from painterly import patch_gram
+    from painterly.canvas import plan_canvas
+    from painterly.losses import distance
+    from painterly.transfer import Region, compute_losses, compute_targets
+
+    canvas = plan_canvas(37, 50, 16, 4)  # spare rows and columns on every side
+    content = canvas.extend(torch.rand(1, 3, 37, 50, generator=torch.Generator().manual_seed(7)))
+    style = torch.rand(1, 3, 56, 72, generator=torch.Generator().manual_seed(8))
+    config = TransferConfig(style_edges="both")
+    targets = compute_targets(tiny_net, content, [style], config)
+    targets.picture_area = Region(canvas.picture_mask(content), None)
+    assert not patch_gram.applies(tiny_net, targets, config)
+    image = content.clone()
+    parts = compute_losses(tiny_net, image, targets, config)
+    feats = tiny_net(image, list(config.style_layers))
+    for layer in config.style_layers:
+        f = feats[layer]
+        c, h, w = f.shape[1:]
+        stride = content.shape[-2] // h
+        rows = (
+            torch.tensor(
+                [
+                    min(max(canvas.top + canvas.height - i * stride, 0), stride)
+                    - min(max(canvas.top - i * stride, 0), stride)
+                    for i in range(h)
+                ]
+            )
+            / stride
+        )
+        cols = (
+            torch.tensor(
+                [
+                    min(max(canvas.left + canvas.width - j * stride, 0), stride)
+                    - min(max(canvas.left - j * stride, 0), stride)
+                    for j in range(w)
+                ]
+            )
+            / stride
+        )
+        share = (rows[:, None] * cols[None]).reshape(-1)
+        flat = f.reshape(c, -1)
+        gram = (flat * share) @ flat.T / (c * share.sum())
+        expected = distance(gram[None], targets.style[layer], config.loss)
+        weight = config.style_weight / len(config.style_layers)
+        torch.testing.assert_close(parts[f"style/{layer}"], weight * expected, rtol=1e-4, atol=0)
+
+
+def test_the_command_line_paints_with_both(capsys, photo, painting, tmp_path, monkeypatch) -> None:
+    """``--style-edges both`` end to end: every step's losses see the picture's share of its
+    canvas (1 on the picture, 0 on the margin), and the picture comes out at its own size."""
+    import painterly.transfer as engine
+    from painterly.cli import run_command
+
+    seen = []
+    real = engine.compute_losses
+
+    def recording(network, image, targets, config):
+        area = targets.picture_area
+        seen.append(None if area is None else (tuple(area.mask.shape[-2:]), float(area.mask.mean())))
+        return real(network, image, targets, config)
+
+    monkeypatch.setattr(engine, "compute_losses", recording)
+    out = tmp_path / "both.png"
+    code = run_command(
+        [
+            "run",
+            str(photo),
+            str(painting),
+            "-o",
+            str(out),
+            "-s",
+            "48",
+            "-n",
+            "2",
+            "-q",
+            "--style-edges",
+            "both",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    from PIL import Image
+
+    assert Image.open(out).size[0] == 48
+    assert seen and all(s is not None and 0 < s[1] < 1 for s in seen)  # a canvas with a margin

@@ -52,6 +52,15 @@ class Canvas:
         mode = "reflect" if max(self.top, self.bottom) < h and max(self.left, self.right) < w else "replicate"
         return F.pad(image, (self.left, self.right, self.top, self.bottom), mode=mode)
 
+    def picture_mask(self, like: torch.Tensor) -> torch.Tensor:
+        """1×1×H×W at the canvas's size: 1 on the picture, 0 on the margin (``like``'s
+        dtype and device)."""
+        import torch
+
+        mask = torch.zeros(1, 1, *self.size, dtype=like.dtype, device=like.device)
+        mask[..., self.top : self.top + self.height, self.left : self.left + self.width] = 1
+        return mask
+
     def crop(self, image: torch.Tensor) -> torch.Tensor:
         """The picture inside a canvas-sized ``image``."""
         if not self.padded:

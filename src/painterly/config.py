@@ -49,7 +49,7 @@ KeepRange = Literal["clamp", "penalty", "none"]
 PresetName = Literal["none", "draft", "balanced", "quality", "portrait", "photo"]
 Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
 CanvasKind = Literal["grid", "exact"]  # issue #17
-StyleEdges = Literal["interior", "whole"]  # issue #17
+StyleEdges = Literal["interior", "whole", "both"]  # issue #17
 #: Default TV weight (issue #17; see transfer.TV_SCALE). 0 by measurement (bench/quality.py
 #: --modes tv, four pairs at 128 px): 3e-4 lowers the mesh measure 32–47 % but blurs the
 #: strokes and bares a coarse pooling grid (docs/quality/tv_side_by_side.jpg); 1e-3 halves it
@@ -341,7 +341,9 @@ class TransferConfig(ConfigBase):
         "whole",
         "Which of the painting enters its style: whole (every position, the paper's) or "
         "interior (reflected past its edges and the features along them left out, so the "
-        "painting's own edges are not painted along the picture's; some edges come out lighter).",
+        "painting's own edges are not painted along the picture's; some edges come out lighter); "
+        "both: interior, and the picture's own Grams without its canvas's margin (each position "
+        "weighted by its share of the picture; slower: the plain loss path).",
     )
     # --- high resolution within memory: issue #12 ---
     tile: int = knob(

@@ -27,8 +27,9 @@ FIRST_CONV = "conv1_1"
 
 def applies(network: Any, targets: Any, config: Any) -> bool:
     """Whether conv1_1's style loss can come from the patches: a VGG network, conv1_1 a
-    plain Gram style layer (l2, no regions or other statistics, a fixed target) and not
-    also a content layer (then its features are needed anyway)."""
+    plain Gram style layer (l2, no regions or other statistics, a fixed target, over the
+    whole canvas: not ``style_edges="both"``) and not also a content layer (then its
+    features are needed anyway)."""
     convs = getattr(network, "convs", None)
     return (
         FIRST_CONV in config.style_layers
@@ -36,6 +37,7 @@ def applies(network: Any, targets: Any, config: Any) -> bool:
         and config.loss == "l2"
         and not targets.regions
         and not targets.style_stats
+        and getattr(targets, "picture_area", None) is None
         and convs is not None
         and FIRST_CONV in convs
         and tuple(convs[FIRST_CONV].kernel_size) == (3, 3)

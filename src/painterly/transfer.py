@@ -55,7 +55,7 @@ from painterly.losses import (
 )
 from painterly.precision import with_config_precision
 from painterly.pyramid import PixelPyramid, step_scale
-from painterly.style_edges import painting_features
+from painterly.style_edges import painting_edges, painting_features
 from painterly.taps import tap_min_size
 from painterly.threads import with_config_threads
 
@@ -124,6 +124,9 @@ class Targets:
     style_stats: dict[str, list[tuple[float, object]]] = field(default_factory=dict)
     #: issue #17: how flat the photo is at each pixel (calm.flatness_map, 1×1×H×W), or None.
     calm: torch.Tensor | None = None
+    #: issue #17, ``style_edges="both"``: the picture's share of each canvas position (1 on
+    #: the picture, 0 on the margin); the picture's Grams weigh each position by it.
+    picture_area: Region | None = None
 
 
 @dataclass
@@ -225,6 +228,7 @@ def _cached_grams(
     edges: StyleEdges = "whole",
 ) -> dict[str, torch.Tensor]:
     """One painting's Gram matrices: from the cache, else computed (and stored)."""
+    edges = painting_edges(edges)
     key = cache.key(style, layers, network, edges) if cache is not None else ""
     if cache is not None:
         found = cache.get(key, style.device)
@@ -282,6 +286,11 @@ def compute_losses(
                 ),
                 zero,
             )
+        elif targets.picture_area is not None:  # issue #17: the picture's Grams, not the margin's
+            f = feats[layer]
+            share = targets.picture_area.at(tuple(f.shape[-2:]))  # area-averaged: each cell's share
+            # guided_gram weighs by the mask squared: F·diag(share)·Fᵀ / (C·Σ share)
+            value = distance(masks.guided_gram(f, share.sqrt()), targets.style[layer], config.loss)
         elif from_patches and layer == patch_gram.FIRST_CONV:
             value = patch_gram.style_loss(network, image, targets.style[layer])
         else:
@@ -501,6 +510,8 @@ def stylize(
         targets.extra = (
             extra_loss if extra_loss is None or not canvas.padded else _cropped(extra_loss, canvas)
         )
+        if config.style_edges == "both" and canvas.padded and not tiles[index]:
+            targets.picture_area = Region(canvas.picture_mask(scale.content), None)
         h, w = picture.content.shape[-2:]
         if image is None and init_image is not None:
             image = F.interpolate(init_image.to(device), size=(h, w), mode="bilinear", align_corners=False)
