@@ -22,6 +22,8 @@ A variant changes how the picture sits on its canvas, or what the painting's Gra
                              margin left out of each style layer's map); the unfused loss path
     picture=2                the same with each position weighted by the share of its cell
                              inside the picture (no rounding of the cut at the deep maps)
+    both                     the product's --style-edges both (what interior=32,picture=2 tries,
+                             in the engine: its fused paths where they apply, portraits' regions)
 
     PYTHONPATH=src python bench/border_variants.py --sizes 256 --presets quality \\
         --paintings "The Scream" --seeds 900-915 --variants default,last:left=4,right=12 --workers 6
@@ -60,7 +62,7 @@ def parse_variant(spec: str) -> tuple[str, dict[str, int]]:
     if body != "default":
         for part in body.split(","):
             key, _, value = part.partition("=")
-            if key not in ("top", "right", "left", "margin", "swap", "interior", "picture"):
+            if key not in ("top", "right", "left", "margin", "swap", "interior", "picture", "both"):
                 raise ValueError(f"variant {spec!r}: unknown key {key!r}")
             values[key] = int(value) if value else 1
     if "left" in values and "right" not in values:
@@ -159,6 +161,14 @@ def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
         transfer._border_variant_originals = originals
     plan, cached_grams, top_margin, style_loss, applies, fused = originals
     scope, values = parse_variant(spec)
+    import border_margin
+
+    preset_config = getattr(border_margin, "_variant_preset_config", border_margin.preset_config)
+    border_margin._variant_preset_config = preset_config
+    if "both" in values:
+        border_margin.preset_config = lambda *a, **k: preset_config(*a, **{"style_edges": "both", **k})
+    else:
+        border_margin.preset_config = preset_config
     canvas_module.TOP_MARGIN = values.get("top", top_margin)
     transfer._cached_grams = interior_grams(values["interior"]) if "interior" in values else cached_grams
     canvases: dict[tuple[int, int], Canvas] = {}

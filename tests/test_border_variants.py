@@ -146,3 +146,24 @@ def test_weighted_picture_variant_weighs_positions_by_their_share_of_the_picture
     seen_f = seen[0].reshape(3, -1)
     expected = (f * w) @ f.T / w.sum()
     assert torch.allclose(seen_f @ seen_f.T / seen_f.shape[1], expected)
+
+
+def test_both_runs_the_products_own_mode(variants):
+    """``both``: the presets the runs are painted with carry ``style_edges="both"``; any other
+    variant leaves them as they are."""
+    import border_margin
+    import painterly.transfer as transfer
+
+    plan, grams, top = transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN
+    try:
+        variants.apply_variant("both", (85, 128))
+        assert border_margin.preset_config("draft", size=64).style_edges == "both"
+        assert border_margin.preset_config("draft", size=64, style_edges="whole").style_edges == "whole"
+        variants.apply_variant("default", (85, 128))
+        assert border_margin.preset_config("draft", size=64).style_edges == "whole"
+    finally:
+        transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN = plan, grams, top
+        transfer.__dict__.pop("_border_variant_originals", None)
+        border_margin.preset_config = border_margin.__dict__.pop(
+            "_variant_preset_config", border_margin.preset_config
+        )

@@ -176,3 +176,33 @@ def test_the_command_line_paints_with_both(capsys, photo, painting, tmp_path, mo
 
     assert Image.open(out).size[0] == 48
     assert seen and all(s is not None and 0 < s[1] < 1 for s in seen)  # a canvas with a margin
+
+
+def test_both_keeps_regions_to_the_picture(tiny_net) -> None:
+    """Guided-Gram regions (portraits) with ``both``: each region's Gram over its positions
+    on the picture, the margin's left out (the region mask times the picture's share)."""
+    from painterly import masks
+    from painterly.canvas import plan_canvas
+    from painterly.losses import distance
+    from painterly.transfer import Region, compute_losses, compute_targets
+
+    canvas = plan_canvas(37, 50, 16, 4)
+    content = canvas.extend(torch.rand(1, 3, 37, 50, generator=torch.Generator().manual_seed(9)))
+    style = torch.rand(1, 3, 56, 72, generator=torch.Generator().manual_seed(10))
+    config = TransferConfig(style_edges="both")
+    targets = compute_targets(tiny_net, content, [style], config)
+    half = torch.zeros(1, 1, *content.shape[-2:])
+    half[..., : content.shape[-1] // 2] = 1
+    targets.regions = [Region(half, targets.style, 1.0)]
+    targets.picture_area = Region(canvas.picture_mask(content), None)
+    parts = compute_losses(tiny_net, content, targets, config)
+    f = tiny_net(content, ["conv3_1"])["conv3_1"]
+    size = tuple(f.shape[-2:])
+    mask = masks.downsample(half, size) * masks.downsample(canvas.picture_mask(content), size).sqrt()
+    expected = distance(masks.guided_gram(f, mask), targets.style["conv3_1"], config.loss)
+    weight = config.style_weight / len(config.style_layers)
+    torch.testing.assert_close(parts["style/conv3_1"], weight * expected, rtol=1e-4, atol=0)
+    whole = distance(
+        masks.guided_gram(f, masks.downsample(half, size)), targets.style["conv3_1"], config.loss
+    )
+    assert not torch.allclose(weight * whole, parts["style/conv3_1"], rtol=1e-3)

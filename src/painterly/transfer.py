@@ -269,10 +269,17 @@ def compute_losses(
     for layer, w in zip(config.style_layers, style_w):
         if targets.regions:  # guided Gram matrices, one per region (Gatys et al. 2017)
             f = feats[layer]
+            size = tuple(f.shape[-2:])
+            # issue #17, style_edges="both": each region's positions on the picture only
+            keep = targets.picture_area.at(size).sqrt() if targets.picture_area is not None else None
             value = sum(
                 (
                     r.weight
-                    * distance(masks.guided_gram(f, r.at(tuple(f.shape[-2:]))), r.style[layer], config.loss)
+                    * distance(
+                        masks.guided_gram(f, r.at(size) if keep is None else r.at(size) * keep),
+                        r.style[layer],
+                        config.loss,
+                    )
                     for r in targets.regions
                     if r.style is not None
                 ),
