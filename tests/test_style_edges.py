@@ -88,6 +88,15 @@ def test_both_shares_the_interiors_cached_grams(tiny_net, tmp_path) -> None:
     torch.testing.assert_close(both["conv5_1"], inside["conv5_1"])
 
 
+def _cell_shares(start: int, length: int, stride: int, count: int) -> torch.Tensor:
+    """The share of each of ``count`` cells of ``stride`` px inside [start, start + length)."""
+    inside = [
+        min(max(start + length - i * stride, 0), stride) - min(max(start - i * stride, 0), stride)
+        for i in range(count)
+    ]
+    return torch.tensor(inside) / stride
+
+
 def test_both_weighs_the_pictures_positions_by_their_share(tiny_net) -> None:
     """``both``: each style layer's Gram of the output is F·diag(w)·Fᵀ / (C·Σw), w each map
     position's share of the picture on its canvas (the margin left out, partial cells at
@@ -111,26 +120,8 @@ def test_both_weighs_the_pictures_positions_by_their_share(tiny_net) -> None:
         f = feats[layer]
         c, h, w = f.shape[1:]
         stride = content.shape[-2] // h
-        rows = (
-            torch.tensor(
-                [
-                    min(max(canvas.top + canvas.height - i * stride, 0), stride)
-                    - min(max(canvas.top - i * stride, 0), stride)
-                    for i in range(h)
-                ]
-            )
-            / stride
-        )
-        cols = (
-            torch.tensor(
-                [
-                    min(max(canvas.left + canvas.width - j * stride, 0), stride)
-                    - min(max(canvas.left - j * stride, 0), stride)
-                    for j in range(w)
-                ]
-            )
-            / stride
-        )
+        rows = _cell_shares(canvas.top, canvas.height, stride, h)
+        cols = _cell_shares(canvas.left, canvas.width, stride, w)
         share = (rows[:, None] * cols[None]).reshape(-1)
         flat = f.reshape(c, -1)
         gram = (flat * share) @ flat.T / (c * share.sum())

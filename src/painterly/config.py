@@ -342,8 +342,9 @@ class TransferConfig(ConfigBase):
         "Which of the painting enters its style: whole (every position, the paper's) or "
         "interior (reflected past its edges and the features along them left out, so the "
         "painting's own edges are not painted along the picture's; some edges come out lighter); "
-        "both: interior, and the picture's own Grams without its canvas's margin (each position "
-        "weighted by its share of the picture; slower: the plain loss path).",
+        "both (an experiment): interior, and the picture's own Grams without its canvas's margin "
+        "(each position weighted by its share of the picture; with some paintings it paints a "
+        "bright stripe along an edge).",
     )
     # --- high resolution within memory: issue #12 ---
     tile: int = knob(
