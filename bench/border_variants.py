@@ -195,11 +195,26 @@ def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
 JOB_KEYS = ("pair", "preset", "size", "seed", "canvas_variant")
 
 
+def parse_seeds(spec: str) -> list[int]:
+    """``900-915``, ``900,902`` or both mixed (``900,905-907``): the generated photos' seeds,
+    in order, each once. ValueError names what does not read as one."""
+    seeds: list[int] = []
+    for part in spec.split(","):
+        first, dash, last = part.strip().partition("-")
+        try:
+            low, high = int(first), int(last) if dash else int(first)
+        except ValueError:
+            raise ValueError(f"--seeds: {part.strip()!r} is not a seed or a range A-B") from None
+        if high < low:
+            raise ValueError(f"--seeds: {part.strip()!r} ends before it starts")
+        seeds += [seed for seed in range(low, high + 1) if seed not in seeds]
+    return seeds
+
+
 def plan_jobs(args: argparse.Namespace) -> list[dict]:
     import border_margin as bm
 
-    first, _, last = args.seeds.partition("-")
-    seeds = range(int(first), int(last or first) + 1)
+    seeds = parse_seeds(args.seeds)
     return [
         {
             "pair": f"{bm.TEXTURE} × {painting}",
@@ -316,7 +331,9 @@ def main() -> int:
     parser.add_argument("--sizes", default="256")
     parser.add_argument("--presets", default="quality")
     parser.add_argument("--paintings", default="Starry Night,The Scream")
-    parser.add_argument("--seeds", default="900-915", help="first-last generated photo")
+    parser.add_argument(
+        "--seeds", default="900-915", help="generated photos: first-last, a comma list, or both (900,905-907)"
+    )
     parser.add_argument(
         "--variants", default="default", help=f"variants separated by {VARIANT_SEPARATOR!r} (see above)"
     )
@@ -340,11 +357,12 @@ def main() -> int:
     if args.compare:
         compare(read_rows(args.compare[:1]), read_rows(args.compare[1:]))
         return 0
-    for spec in args.variants.split(VARIANT_SEPARATOR):
-        try:
+    try:
+        parse_seeds(args.seeds)
+        for spec in args.variants.split(VARIANT_SEPARATOR):
             parse_variant(spec)  # a bad variant stops the command before any run
-        except ValueError as error:
-            parser.error(str(error))
+    except ValueError as error:
+        parser.error(str(error))
     (args.out / "pictures" if args.pictures else args.out).mkdir(parents=True, exist_ok=True)
     done = {
         job_key(row) for row in read_rows([p for p in [*args.done, args.out / "rows.jsonl"] if p.exists()])

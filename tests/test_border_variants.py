@@ -167,3 +167,17 @@ def test_both_runs_the_products_own_mode(variants):
         border_margin.preset_config = border_margin.__dict__.pop(
             "_variant_preset_config", border_margin.preset_config
         )
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [("900-903", [900, 901, 902, 903]), ("900,902", [900, 902]), ("905, 900-901,900", [905, 900, 901])],
+)
+def test_seeds_read_as_ranges_and_lists(variants, spec, expected):
+    assert variants.parse_seeds(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["900,x", "903-900", "", "900-"])
+def test_bad_seeds_are_refused(variants, spec):
+    with pytest.raises(ValueError, match="--seeds"):
+        variants.parse_seeds(spec)
