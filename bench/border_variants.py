@@ -24,6 +24,8 @@ A variant changes how the picture sits on its canvas, or what the painting's Gra
                              inside the picture (no rounding of the cut at the deep maps)
     both                     the product's --style-edges both (what interior=32,picture=2 tries,
                              in the engine: its fused paths where they apply, portraits' regions)
+    circular                 --padding circular: the canvas a torus to the network (no edge at
+                             all), the paintings' Grams still with reflect padding
 
     PYTHONPATH=src python bench/border_variants.py --sizes 256 --presets quality \\
         --paintings "The Scream" --seeds 900-915 --variants default,last:left=4,right=12 --workers 6
@@ -62,7 +64,17 @@ def parse_variant(spec: str) -> tuple[str, dict[str, int]]:
     if body != "default":
         for part in body.split(","):
             key, _, value = part.partition("=")
-            if key not in ("top", "right", "left", "margin", "swap", "interior", "picture", "both"):
+            if key not in (
+                "top",
+                "right",
+                "left",
+                "margin",
+                "swap",
+                "interior",
+                "picture",
+                "both",
+                "circular",
+            ):
                 raise ValueError(f"variant {spec!r}: unknown key {key!r}")
             values[key] = int(value) if value else 1
     if "left" in values and "right" not in values:
@@ -165,8 +177,11 @@ def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
 
     preset_config = getattr(border_margin, "_variant_preset_config", border_margin.preset_config)
     border_margin._variant_preset_config = preset_config
-    if "both" in values:
-        border_margin.preset_config = lambda *a, **k: preset_config(*a, **{"style_edges": "both", **k})
+    chosen = {"style_edges": "both"} if "both" in values else {}
+    if "circular" in values:
+        chosen["padding"] = "circular"
+    if chosen:
+        border_margin.preset_config = lambda *a, **k: preset_config(*a, **{**chosen, **k})
     else:
         border_margin.preset_config = preset_config
     canvas_module.TOP_MARGIN = values.get("top", top_margin)

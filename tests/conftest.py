@@ -49,6 +49,27 @@ def ctrl_c_after(args: list[str], delay: float) -> tuple[int, str]:
     return proc.returncode, stderr
 
 
+def paint_recording(monkeypatch, read, photo: Path, painting: Path, out: Path, *flags: str) -> list:
+    """``painterly run photo painting -o out -s 48 -n 2 -q FLAGS`` in this process, with
+    ``read(network, targets)`` of every evaluation the run makes: what each step saw."""
+    import painterly.transfer as engine
+    from painterly.cli import run_command
+
+    seen: list = []
+    real = engine.compute_losses
+
+    def recording(network, image, targets, config):
+        seen.append(read(network, targets))
+        return real(network, image, targets, config)
+
+    monkeypatch.setattr(engine, "compute_losses", recording)
+    code = run_command(
+        ["run", str(photo), str(painting), "-o", str(out), "-s", "48", "-n", "2", "-q", *flags]
+    )
+    assert code == 0
+    return seen
+
+
 def make_image(path: Path, size: tuple[int, int] = (48, 40), seed: int = 0, mode: str = "RGB") -> Path:
     """A smooth random picture (gradients plus blobs) saved to ``path``."""
     rng = np.random.default_rng(seed)

@@ -148,9 +148,9 @@ def test_weighted_picture_variant_weighs_positions_by_their_share_of_the_picture
     assert torch.allclose(seen_f @ seen_f.T / seen_f.shape[1], expected)
 
 
-def test_both_runs_the_products_own_mode(variants):
-    """``both``: the presets the runs are painted with carry ``style_edges="both"``; any other
-    variant leaves them as they are."""
+def test_both_and_circular_run_the_products_own_modes(variants):
+    """``both`` / ``circular``: the presets the runs are painted with carry
+    ``style_edges="both"`` / ``padding="circular"``; any other variant leaves them as they are."""
     import border_margin
     import painterly.transfer as transfer
 
@@ -159,8 +159,15 @@ def test_both_runs_the_products_own_mode(variants):
         variants.apply_variant("both", (85, 128))
         assert border_margin.preset_config("draft", size=64).style_edges == "both"
         assert border_margin.preset_config("draft", size=64, style_edges="whole").style_edges == "whole"
+        variants.apply_variant("both,circular", (85, 128))
+        both_circular = border_margin.preset_config("draft", size=64)
+        assert (both_circular.style_edges, both_circular.padding) == ("both", "circular")
+        variants.apply_variant("circular", (85, 128))
+        circular = border_margin.preset_config("draft", size=64)
+        assert (circular.style_edges, circular.padding) == ("whole", "circular")
         variants.apply_variant("default", (85, 128))
-        assert border_margin.preset_config("draft", size=64).style_edges == "whole"
+        plain = border_margin.preset_config("draft", size=64)
+        assert (plain.style_edges, plain.padding) == ("whole", "reflect")
     finally:
         transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN = plan, grams, top
         transfer.__dict__.pop("_border_variant_originals", None)

@@ -38,7 +38,7 @@ def _evaluate(net, config, content, targets, monkeypatch, from_patches: bool):
     return {k: float(v.detach()) for k, v in parts.items()}, image.grad
 
 
-@pytest.mark.parametrize("padding", ["zeros", "reflect"])
+@pytest.mark.parametrize("padding", ["zeros", "reflect", "circular"])
 def test_patch_gram_equals_the_feature_maps_gram_in_float64(padding: str, monkeypatch) -> None:
     net, config, content, targets = _setup(padding, torch.float64)
     assert patch_gram.applies(net, targets, config)

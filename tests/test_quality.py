@@ -119,7 +119,7 @@ def test_padding_is_validated_and_shares_weights(tiny_net) -> None:
     from painterly.errors import ConfigError
 
     with pytest.raises(ConfigError, match="padding"):
-        TransferConfig(padding="circular")
+        TransferConfig(padding="mirror")
     other = tiny_net.with_padding("reflect")
     assert other.padding == "reflect" and tiny_net.padding == "zeros"
     assert other.convs["conv1_1"].weight is tiny_net.convs["conv1_1"].weight
@@ -129,6 +129,48 @@ def test_padding_is_validated_and_shares_weights(tiny_net) -> None:
     assert not torch.allclose(a, b, atol=1e-4)  # different at the edges
     tiny = other(torch.rand(1, 3, 16, 16), ["conv5_1"])  # 1 px deep maps: replicated, no error
     assert tiny["conv5_1"].shape[-1] == 1
+
+
+def test_circular_padding_makes_the_canvas_a_torus(tiny_net) -> None:
+    """With circular padding no position is an edge: a canvas on the 16 px grid shifted by
+    one conv5_1 cell gives every layer's features shifted by the same distance."""
+    net = tiny_net.with_padding("circular")
+    x = torch.rand(1, 3, 32, 48, generator=torch.Generator().manual_seed(3))
+    taps = ["conv1_1", "conv3_1", "conv5_1"]
+    plain, shifted = net(x, taps), net(torch.roll(x, (16, -16), dims=(-2, -1)), taps)
+    for name, stride in zip(taps, (1, 4, 16), strict=True):
+        moved = torch.roll(plain[name], (16 // stride, -16 // stride), dims=(-2, -1))
+        assert torch.allclose(shifted[name], moved, atol=1e-5), name
+    other = tiny_net.with_padding("reflect")(torch.roll(x, 16, dims=-1), ["conv1_1"])["conv1_1"]
+    assert not torch.allclose(other, torch.roll(plain["conv1_1"], 16, dims=-1), atol=1e-5)
+
+
+def test_circular_padding_keeps_the_paintings_grams_reflected(tiny_net) -> None:
+    """The picture's canvas is a torus, a painting is not: its Grams are reflect padding's."""
+    from painterly.transfer import compute_targets
+
+    g = torch.Generator().manual_seed(4)
+    content, style = torch.rand(1, 3, 32, 32, generator=g), torch.rand(1, 3, 40, 36, generator=g)
+    config = TransferConfig(size=32)
+    torus = compute_targets(tiny_net.with_padding("circular"), content, [style], config)
+    mirror = compute_targets(tiny_net.with_padding("reflect"), content, [style], config)
+    for layer in config.style_layers:
+        assert torch.equal(torus.style[layer], mirror.style[layer]), layer
+    layer = config.content_layers[0]
+    assert not torch.allclose(torus.content[layer], mirror.content[layer], atol=1e-5)
+
+
+def test_the_command_line_paints_with_circular_padding(photo, painting, tmp_path, monkeypatch) -> None:
+    """``--padding circular`` end to end: every step's network wraps the canvas round, and the
+    picture comes out at its own size."""
+    from conftest import paint_recording
+
+    out = tmp_path / "circular.png"
+    seen = paint_recording(
+        monkeypatch, lambda network, _targets: network.padding, photo, painting, out, "--padding", "circular"
+    )
+    assert Image.open(out).size[0] == 48
+    assert seen and set(seen) == {"circular"}
 
 
 # --- 3. colour modes --------------------------------------------------------------

@@ -47,7 +47,7 @@ Precision = Literal["auto", "fp32", "bf16"]  # issue #16
 LineSearch = Literal["none", "strong_wolfe"]
 KeepRange = Literal["clamp", "penalty", "none"]
 PresetName = Literal["none", "draft", "balanced", "quality", "portrait", "photo"]
-Padding = Literal["reflect", "replicate", "zeros"]  # issue #17
+Padding = Literal["reflect", "replicate", "zeros", "circular"]  # issue #17
 CanvasKind = Literal["grid", "exact"]  # issue #17
 StyleEdges = Literal["interior", "whole", "both"]  # issue #17
 #: Default TV weight (issue #17; see transfer.TV_SCALE). 0 by measurement (bench/quality.py
@@ -333,7 +333,9 @@ class TransferConfig(ConfigBase):
     padding: Padding = knob(
         "reflect",
         "How VGG's convolutions see beyond the image edge: reflect (no dark frame), replicate, "
-        "or zeros (the original network's, which darkens a band inside the edges).",
+        "zeros (the original network's, which darkens a band inside the edges), or circular "
+        "(an experiment: the canvas wraps round, so no position is an edge; with --canvas exact "
+        "the picture's opposite edges meet).",
     )
     # A painting's Grams taken over its whole canvas carry what the convolutions see at its
     # edges, and the optimiser paints that along the picture's edges (painterly.style_edges).

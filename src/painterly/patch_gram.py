@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from painterly import syrk
+from painterly.backbones.vgg import edge_mode
 
 #: The one layer this applies to: VGG's first conv (3×3, stride 1, padding 1).
 FIRST_CONV = "conv1_1"
@@ -53,8 +54,7 @@ def padded(network: Any, image: torch.Tensor) -> torch.Tensor:
     padding = getattr(network, "padding", "zeros")
     if padding == "zeros":
         return F.pad(x, (1, 1, 1, 1))
-    mode = "reflect" if padding == "reflect" and min(x.shape[-2:]) > 1 else "replicate"
-    return F.pad(x, (1, 1, 1, 1), mode=mode)
+    return F.pad(x, (1, 1, 1, 1), mode=edge_mode(padding, x))
 
 
 def style_loss(network: Any, image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -229,6 +229,8 @@ def _cached_grams(
 ) -> dict[str, torch.Tensor]:
     """One painting's Gram matrices: from the cache, else computed (and stored)."""
     edges = painting_edges(edges)
+    if getattr(network, "padding", None) == "circular":  # the picture's canvas is a torus, a painting is not
+        network = network.with_padding("reflect")
     key = cache.key(style, layers, network, edges) if cache is not None else ""
     if cache is not None:
         found = cache.get(key, style.device)

@@ -26,7 +26,16 @@ from painterly.taps import VGG_BLOCKS, check_backbone_tap, tap_names
 #: ImageNet mean of the original VGG weights, in BGR order, on the 0–255 scale.
 VGG_MEAN_BGR = (103.939, 116.779, 123.68)
 #: How the 3×3 convolutions fill the pixel beyond the image edge (torch's padding_mode).
-PADDINGS = ("zeros", "reflect", "replicate")
+PADDINGS = ("zeros", "reflect", "replicate", "circular")
+
+
+def edge_mode(padding: str, x: torch.Tensor) -> str:
+    """F.pad's mode for ``padding`` on the map ``x`` (not zeros). Reflection needs 2 px: a
+    1 px wide map (deep layers of a tiny image) is replicated. Circular makes the canvas a
+    torus: no edge for the network to see (issue #17)."""
+    if padding == "circular":
+        return "circular"
+    return "reflect" if padding == "reflect" and min(x.shape[-2:]) > 1 else "replicate"
 
 
 class VGG19Features(nn.Module):
@@ -120,9 +129,7 @@ class VGG19Features(nn.Module):
         conv = self.convs[name]
         if self.padding == "zeros":
             return conv(x)
-        # Reflection needs 2 px; a 1 px wide map (deep layers of a tiny image) is replicated.
-        mode = "reflect" if self.padding == "reflect" and min(x.shape[-2:]) > 1 else "replicate"
-        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode=mode), conv.weight, conv.bias)
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode=edge_mode(self.padding, x)), conv.weight, conv.bias)
 
     def with_padding(self, padding: str) -> VGG19Features:
         """The same network (weights shared, nothing copied) with another edge padding."""
