@@ -52,6 +52,8 @@ from painterly.canvas import Canvas  # noqa: E402
 from painterly.style_edges import FRAME  # noqa: E402
 
 VARIANT_SEPARATOR = ";"  # between variants on the command line (a variant may hold commas)
+#: The keys a variant may set (see the module's text).
+VARIANT_KEYS = ("top", "right", "left", "margin", "swap", "interior", "picture", "both", "circular")
 
 
 def parse_variant(spec: str) -> tuple[str, dict[str, int]]:
@@ -64,17 +66,7 @@ def parse_variant(spec: str) -> tuple[str, dict[str, int]]:
     if body != "default":
         for part in body.split(","):
             key, _, value = part.partition("=")
-            if key not in (
-                "top",
-                "right",
-                "left",
-                "margin",
-                "swap",
-                "interior",
-                "picture",
-                "both",
-                "circular",
-            ):
+            if key not in VARIANT_KEYS:
                 raise ValueError(f"variant {spec!r}: unknown key {key!r}")
             values[key] = int(value) if value else 1
     if "left" in values and "right" not in values:

@@ -3,6 +3,8 @@ speckle and the artefact measures themselves."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -158,6 +160,25 @@ def test_circular_padding_keeps_the_paintings_grams_reflected(tiny_net) -> None:
         assert torch.equal(torus.style[layer], mirror.style[layer]), layer
     layer = config.content_layers[0]
     assert not torch.allclose(torus.content[layer], mirror.content[layer], atol=1e-5)
+
+
+def test_circular_padding_keeps_the_paintings_other_statistics_reflected(tiny_net) -> None:
+    """The same for a style loss other than the Gram matrix (issue #13's statistics)."""
+    from painterly.transfer import add_photoreal_targets, compute_targets
+
+    g = torch.Generator().manual_seed(5)
+    content, style = torch.rand(1, 3, 32, 32, generator=g), torch.rand(1, 3, 40, 36, generator=g)
+    config = TransferConfig(size=32, style_loss="mean_std")
+    stats = {}
+    for padding in ("circular", "reflect"):
+        net = tiny_net.with_padding(padding)
+        targets = compute_targets(net, content, [style], config)
+        add_photoreal_targets(net, SimpleNamespace(styles=[style], color_source=content), config, targets)
+        stats[padding] = targets.style_stats
+    for layer in config.style_layers:
+        (_, torus), (_, mirror) = stats["circular"][layer][0], stats["reflect"][layer][0]
+        for a, b in zip(torus, mirror, strict=True):
+            assert torch.equal(a, b), layer
 
 
 def test_the_command_line_paints_with_circular_padding(photo, painting, tmp_path, monkeypatch) -> None:

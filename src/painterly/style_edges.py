@@ -42,6 +42,15 @@ def painting_edges(edges: StyleEdges) -> StyleEdges:
     return "interior" if edges == "both" else edges
 
 
+def painting_network(network: torch.nn.Module) -> torch.nn.Module:
+    """The network a painting is seen through: ``--padding circular`` wraps the picture's
+    canvas round, but a painting is no torus, so its targets keep reflect padding (and share
+    the default's cached Grams)."""
+    if getattr(network, "padding", None) == "circular":
+        return network.with_padding("reflect")  # type: ignore[operator]
+    return network
+
+
 def painting_features(
     network: torch.nn.Module,
     style: torch.Tensor,

@@ -55,7 +55,7 @@ from painterly.losses import (
 )
 from painterly.precision import with_config_precision
 from painterly.pyramid import PixelPyramid, step_scale
-from painterly.style_edges import painting_edges, painting_features
+from painterly.style_edges import painting_edges, painting_features, painting_network
 from painterly.taps import tap_min_size
 from painterly.threads import with_config_threads
 
@@ -229,8 +229,7 @@ def _cached_grams(
 ) -> dict[str, torch.Tensor]:
     """One painting's Gram matrices: from the cache, else computed (and stored)."""
     edges = painting_edges(edges)
-    if getattr(network, "padding", None) == "circular":  # the picture's canvas is a torus, a painting is not
-        network = network.with_padding("reflect")
+    network = painting_network(network)
     key = cache.key(style, layers, network, edges) if cache is not None else ""
     if cache is not None:
         found = cache.get(key, style.device)
@@ -718,7 +717,7 @@ def add_photoreal_targets(
         stats: dict[str, list[tuple[float, object]]] = {layer: [] for layer in config.style_layers}
         with torch.no_grad():
             for weight, style in zip(blend, scale.styles):
-                feats = network(style, config.style_layers)
+                feats = painting_network(network)(style, config.style_layers)
                 for layer in config.style_layers:
                     stats[layer].append((weight, style_statistics(feats[layer], config.style_loss)))
         targets.style_stats = stats
