@@ -31,6 +31,7 @@ A variant changes how the picture sits on its canvas, or what the painting's Gra
         --paintings "The Scream" --seeds 900-915 --variants default,last:left=4,right=12 --workers 6
     python bench/border_variants.py --compare docs/quality/border_margin_h100_default.jsonl \\
         docs/quality/border_margin_cpu_interior.jsonl       # variants against the same photos' defaults
+    python bench/border_variants.py --insets out/border_variants/pictures   # the band 0…32 px inside
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import argparse
 import json
 import multiprocessing as mp
 import os
+import re
 import statistics
 import sys
 import time
@@ -327,6 +329,54 @@ def compare(base: list[dict], rows: list[dict]) -> None:
         )
 
 
+#: How far inside the picture (px) --insets moves the four edges it measures.
+INSETS = (0, 2, 4, 8, 12, 16, 24, 32)
+PICTURE_NAME = re.compile(
+    r"^(?P<painting>.+)_(?P<preset>[a-z]+)_(?P<size>\d+)_(?P<seed>\d+)_(?P<variant>.+)\.png$"
+)
+
+
+def inset_sides(image, photo, inset: int) -> dict[str, float]:
+    """The band of each side measured on the picture and its photo cut ``inset`` px in on
+    every side: past a dozen pixels the measured "edges" lie inside, where no canvas edge
+    reaches, so those readings show what the measure gives with no border at all."""
+    import border_margin as bm
+
+    h, w = image.shape[-2:]
+    window = (..., slice(inset, h - inset), slice(inset, w - inset))
+    return bm.side_bands(image[window], photo[window])
+
+
+def insets(folders: list[Path]) -> None:
+    """Print each cell's band (mean ± standard error) and sides with the edges moved inside
+    by each of :data:`INSETS`, from the generated photos' pictures that --pictures saved."""
+    import torch
+
+    import border_margin as bm
+    from painterly.images import fit_size, load_image, pil_to_tensor, resize
+
+    cells: dict[tuple, list[dict[int | str, dict[str, float]]]] = {}
+    for path in sorted(p for folder in folders for p in folder.glob("*.png")):
+        match = PICTURE_NAME.match(path.name)
+        if match is None:
+            continue
+        size, seed = int(match["size"]), int(match["seed"])
+        img = bm.photo_image(bm.TEXTURE, size, seed)
+        photo = pil_to_tensor(resize(img, fit_size(*img.size, size)))
+        image = pil_to_tensor(load_image(path))
+        key = (match["painting"].replace("_", " "), match["preset"], size, match["variant"])
+        own = bm.side_bands(photo, torch.ones_like(photo))  # the photo's band against a flat field
+        cells.setdefault(key, []).append({"photo": own, **{d: inset_sides(image, photo, d) for d in INSETS}})
+    for (painting, preset, size, variant), runs in sorted(cells.items()):
+        print(f"{painting} {preset} {size} px {variant}: {len(runs)} pictures")
+        for d in INSETS:
+            bands = [statistics.fmean(run[d].values()) for run in runs]
+            sides = "  ".join(f"{s} {statistics.fmean(run[d][s] for run in runs):+.1%}" for s in SIDES)
+            print(f"  inset {d:2} px  band {mean_se(bands)}  {sides}")
+        own = "  ".join(f"{s} {statistics.fmean(run['photo'][s] for run in runs):+.1%}" for s in SIDES)
+        print(f"  the photos' own bands (subtracted at inset 0): {own}")
+
+
 def read_rows(paths: list[Path]) -> list[dict]:
     return [json.loads(line) for path in paths for line in path.read_text().splitlines() if line.strip()]
 
@@ -360,7 +410,18 @@ def main() -> int:
         help="no runs: pair the variants' rows in the files after the first with the first "
         "file's default runs of the same photos, and print the differences",
     )
+    parser.add_argument(
+        "--insets",
+        type=Path,
+        nargs="+",
+        metavar="FOLDER",
+        help="no runs: measure the pictures saved by --pictures in these folders with their "
+        "edges moved inside by each of " + ", ".join(map(str, INSETS)) + " px",
+    )
     args = parser.parse_args()
+    if args.insets:
+        insets(args.insets)
+        return 0
     if args.compare:
         compare(read_rows(args.compare[:1]), read_rows(args.compare[1:]))
         return 0

@@ -188,3 +188,27 @@ def test_seeds_read_as_ranges_and_lists(variants, spec, expected):
 def test_bad_seeds_are_refused(variants, spec):
     with pytest.raises(ValueError, match="--seeds"):
         variants.parse_seeds(spec)
+
+
+def test_insets_read_a_picture_against_its_own_photo(variants, tmp_path, capsys):
+    """--insets finds each saved picture's photo from its file name: a "run" that gave back
+    the photo itself reads 0 at every inset, and one darkened along its top edge reads its
+    top band at inset 0 and nothing from 8 px in."""
+    import border_margin as bm
+    from painterly.images import pil_to_tensor, tensor_to_pil
+
+    photo = pil_to_tensor(bm.photo_image(bm.TEXTURE, 128, 903))  # 128×85
+    darker = photo.clone()
+    darker[..., :2, :] *= 0.5
+    tensor_to_pil(photo).save(tmp_path / "The_Scream_quality_128_903_default.png")
+    tensor_to_pil(darker).save(tmp_path / "The_Scream_quality_128_903_top=7.png")
+    (tmp_path / "notes.png").write_bytes(b"")  # not a bench picture: skipped
+    variants.insets([tmp_path])
+    out = capsys.readouterr().out
+    default, dark = out.split("The Scream quality 128 px top=7: 1 pictures")
+    assert default.count("band +0.0 ± 0.0  top +0.0%  bottom +0.0%  left +0.0%  right +0.0%") == len(
+        variants.INSETS
+    )
+    first = dark.splitlines()[1]
+    assert "inset  0 px" in first and float(first.split("top ")[1].split("%")[0]) < -5
+    assert "inset  8 px  band +0.0 ± 0.0  top +0.0%" in dark
