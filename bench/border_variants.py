@@ -355,7 +355,8 @@ def insets(folders: list[Path]) -> None:
     import border_margin as bm
     from painterly.images import fit_size, load_image, pil_to_tensor, resize
 
-    cells: dict[tuple, list[dict[int | str, dict[str, float]]]] = {}
+    # per cell, each picture's (its photo's own bands, the picture's bands at each inset)
+    cells: dict[tuple, list[tuple[dict[str, float], dict[int, dict[str, float]]]]] = {}
     for path in sorted(p for folder in folders for p in folder.glob("*.png")):
         match = PICTURE_NAME.match(path.name)
         if match is None:
@@ -366,14 +367,16 @@ def insets(folders: list[Path]) -> None:
         image = pil_to_tensor(load_image(path))
         key = (match["painting"].replace("_", " "), match["preset"], size, match["variant"])
         own = bm.side_bands(photo, torch.ones_like(photo))  # the photo's band against a flat field
-        cells.setdefault(key, []).append({"photo": own, **{d: inset_sides(image, photo, d) for d in INSETS}})
+        cells.setdefault(key, []).append((own, {d: inset_sides(image, photo, d) for d in INSETS}))
     for (painting, preset, size, variant), runs in sorted(cells.items()):
         print(f"{painting} {preset} {size} px {variant}: {len(runs)} pictures")
         for d in INSETS:
-            bands = [statistics.fmean(run[d].values()) for run in runs]
-            sides = "  ".join(f"{s} {statistics.fmean(run[d][s] for run in runs):+.1%}" for s in SIDES)
+            bands = [statistics.fmean(by_inset[d].values()) for _, by_inset in runs]
+            sides = "  ".join(
+                f"{s} {statistics.fmean(by_inset[d][s] for _, by_inset in runs):+.1%}" for s in SIDES
+            )
             print(f"  inset {d:2} px  band {mean_se(bands)}  {sides}")
-        own = "  ".join(f"{s} {statistics.fmean(run['photo'][s] for run in runs):+.1%}" for s in SIDES)
+        own = "  ".join(f"{s} {statistics.fmean(photo_own[s] for photo_own, _ in runs):+.1%}" for s in SIDES)
         print(f"  the photos' own bands (subtracted at inset 0): {own}")
 
 
