@@ -49,9 +49,10 @@ def ctrl_c_after(args: list[str], delay: float) -> tuple[int, str]:
     return proc.returncode, stderr
 
 
-def paint_recording(monkeypatch, read, photo: Path, painting: Path, out: Path, *flags: str) -> list:
+def paint_recording(monkeypatch, capsys, read, photo: Path, painting: Path, out: Path, *flags: str) -> list:
     """``painterly run photo painting -o out -s 48 -n 2 -q FLAGS`` in this process, with
-    ``read(network, targets)`` of every evaluation the run makes: what each step saw."""
+    ``read(network, targets)`` of every evaluation the run makes: what each step saw. A
+    failed run fails the test with the run's own error line."""
     import painterly.transfer as engine
     from painterly.cli import run_command
 
@@ -66,7 +67,7 @@ def paint_recording(monkeypatch, read, photo: Path, painting: Path, out: Path, *
     code = run_command(
         ["run", str(photo), str(painting), "-o", str(out), "-s", "48", "-n", "2", "-q", *flags]
     )
-    assert code == 0
+    assert code == 0, capsys.readouterr().err
     return seen
 
 

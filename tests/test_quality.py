@@ -181,14 +181,23 @@ def test_circular_padding_keeps_the_paintings_other_statistics_reflected(tiny_ne
             assert torch.equal(a, b), layer
 
 
-def test_the_command_line_paints_with_circular_padding(photo, painting, tmp_path, monkeypatch) -> None:
+def test_the_command_line_paints_with_circular_padding(
+    photo, painting, tmp_path, monkeypatch, capsys
+) -> None:
     """``--padding circular`` end to end: every step's network wraps the canvas round, and the
     picture comes out at its own size."""
     from conftest import paint_recording
 
     out = tmp_path / "circular.png"
     seen = paint_recording(
-        monkeypatch, lambda network, _targets: network.padding, photo, painting, out, "--padding", "circular"
+        monkeypatch,
+        capsys,
+        lambda network, _targets: network.padding,
+        photo,
+        painting,
+        out,
+        "--padding",
+        "circular",
     )
     assert Image.open(out).size[0] == 48
     assert seen and set(seen) == {"circular"}

@@ -130,7 +130,7 @@ def test_both_weighs_the_pictures_positions_by_their_share(tiny_net) -> None:
         torch.testing.assert_close(parts[f"style/{layer}"], weight * expected, rtol=1e-4, atol=0)
 
 
-def test_the_command_line_paints_with_both(photo, painting, tmp_path, monkeypatch) -> None:
+def test_the_command_line_paints_with_both(photo, painting, tmp_path, monkeypatch, capsys) -> None:
     """``--style-edges both`` end to end: every step's losses see the picture's share of its
     canvas (1 on the picture, 0 on the margin), and the picture comes out at its own size."""
     from PIL import Image
@@ -142,7 +142,7 @@ def test_the_command_line_paints_with_both(photo, painting, tmp_path, monkeypatc
         return None if area is None else (tuple(area.mask.shape[-2:]), float(area.mask.mean()))
 
     out = tmp_path / "both.png"
-    seen = paint_recording(monkeypatch, share, photo, painting, out, "--style-edges", "both")
+    seen = paint_recording(monkeypatch, capsys, share, photo, painting, out, "--style-edges", "both")
     assert Image.open(out).size[0] == 48
     assert seen and all(s is not None and 0 < s[1] < 1 for s in seen)  # a canvas with a margin
 
