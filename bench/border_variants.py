@@ -13,6 +13,8 @@ A variant changes how the picture sits on its canvas, or what the painting's Gra
     right=N                  the right takes up to N spare columns first
     left=L,right=R           exactly L and R columns (their sum must be the spare columns)
     margin=M                 the canvas planned with an edge margin of M px instead of 4
+    min_top=N, min_right=N,  at least N px on that side (the canvas grows; the other sides
+    min_bottom=N, min_left=N keep the margin): plan_canvas's ``wider``
     swap                     the larger half of the spare columns on the left
     last:SPEC / coarse:SPEC  SPEC on the last scale's canvas only / on the coarser scales' only
     interior=PAD             the paintings' Grams from their interior: reflected PAD px, each
@@ -55,7 +57,10 @@ from painterly.style_edges import FRAME  # noqa: E402
 
 VARIANT_SEPARATOR = ";"  # between variants on the command line (a variant may hold commas)
 #: The keys a variant may set (see the module's text).
-VARIANT_KEYS = ("top", "right", "left", "margin", "swap", "interior", "picture", "both", "circular")
+VARIANT_KEYS = ("top", "right", "left", "margin", "swap", "interior", "picture", "both", "circular",
+                "min_top", "min_right", "min_bottom", "min_left")  # fmt: skip
+#: Variant keys that widen one side of the canvas, and the side.
+WIDER_KEYS = {"min_top": "top", "min_right": "right", "min_bottom": "bottom", "min_left": "left"}
 
 
 def parse_variant(spec: str) -> tuple[str, dict[str, int]]:
@@ -82,7 +87,8 @@ def variant_canvas(plan, values: dict[str, int], height: int, width: int, grid: 
     if not margin:
         return plan(height, width, grid, margin)
     margin = values.get("margin", margin)
-    canvas = plan(height, width, grid, margin)
+    wider = {side: values[key] for key, side in WIDER_KEYS.items() if key in values}
+    canvas = plan(height, width, grid, margin, wider) if wider else plan(height, width, grid, margin)
     spare = canvas.left + canvas.right
     if "left" in values:
         if values["left"] + values["right"] != spare:

@@ -33,6 +33,8 @@ def sides(canvas: Canvas) -> tuple[int, int, int, int]:
         ("right=12", 85, 128, (7, 4, 4, 12)),
         ("swap", 121, 181, (11, 12, 6, 5)),
         ("margin=6", 121, 181, (11, 12, 13, 14)),
+        ("min_top=16,min_right=16", 171, 256, (16, 5, 10, 22)),  # the canvas grows: 192x288
+        ("min_left=12", 86, 128, (6, 4, 12, 4)),  # 144 wide either way
     ],
 )
 def test_variant_canvases(variants, spec, height, width, expected):

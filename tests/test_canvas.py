@@ -36,6 +36,17 @@ def test_the_top_takes_the_spare_rows_first_up_to_its_own_margin() -> None:
     assert plan_canvas(341, 512, 16).top == 5  # the grid alone (no margin) splits evenly
 
 
+def test_wider_sides_grow_the_canvas_and_keep_the_margin_elsewhere() -> None:
+    c = plan_canvas(171, 256, 16, margin=4, wider={"top": 16, "right": 16})
+    assert c.top >= 16 and c.right >= 16 and min(c.bottom, c.left) >= 4
+    assert c.size == (192, 288)  # one grid step wider than the plain margin's 192x272
+    assert plan_canvas(85, 128, 16, margin=4, wider={}) == plan_canvas(85, 128, 16, margin=4)
+    # no margin (the grid alone, --edge-margin 0): nothing is widened either
+    assert plan_canvas(341, 512, 16, wider={"top": 16}) == plan_canvas(341, 512, 16)
+    with pytest.raises(ValueError, match="unknown side 'up'"):
+        plan_canvas(85, 128, 16, margin=4, wider={"up": 16})
+
+
 def test_extend_reflects_the_photo_and_crop_gives_it_back() -> None:
     image = torch.rand(1, 3, 21, 30)
     canvas = plan_canvas(21, 30, 16, margin=2)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import torch
 
 
@@ -89,19 +91,32 @@ def pooling_grid(layers: tuple[str, ...], backbone: str = "vgg19") -> int:
 TOP_MARGIN = 7
 
 
-def plan_canvas(height: int, width: int, grid: int, margin: int = 0) -> Canvas:
-    """The smallest canvas with at least ``margin`` px on every side whose sides are
+def plan_canvas(
+    height: int, width: int, grid: int, margin: int = 0, wider: Mapping[str, int] | None = None
+) -> Canvas:
+    """The smallest canvas with at least ``margin`` px on every side (and at least
+    ``wider[side]`` on the sides it names: "top", "bottom", "left", "right") whose sides are
     multiples of ``grid``; the extra pixels split evenly (one more below / right), except
-    that with a margin the top takes up to :data:`TOP_MARGIN` of the spare rows first."""
+    that with a margin the top takes up to :data:`TOP_MARGIN` of the spare rows first.
+    ``wider`` is how one edge's band is measured against its own margin (the dark line down
+    the right edge at 256 px, bench/border_variants.py ``min_right=16``); without a margin
+    (the grid alone) it is ignored."""
+    least = {side: margin for side in ("top", "bottom", "left", "right")}
+    for side, px in (wider or {}).items():
+        if side not in least:
+            raise ValueError(f"wider: unknown side {side!r} (top, bottom, left or right)")
+        if margin:
+            least[side] = max(margin, px)
 
-    def split(side: int) -> tuple[int, int]:
-        total = -(-(side + 2 * margin) // grid) * grid - side
-        return total // 2, total - total // 2
+    def split(side: int, low: int, high: int) -> tuple[int, int]:
+        total = -(-(side + low + high) // grid) * grid - side
+        extra = total - low - high
+        return low + extra // 2, high + extra - extra // 2
 
-    top, bottom = split(height)
+    top, bottom = split(height, least["top"], least["bottom"])
     if margin and top < TOP_MARGIN:
         spare = top + bottom
-        top = max(top, min(TOP_MARGIN, spare - margin))
+        top = max(top, min(TOP_MARGIN, spare - least["bottom"]))
         bottom = spare - top
-    left, right = split(width)
+    left, right = split(width, least["left"], least["right"])
     return Canvas(height, width, top, bottom, left, right)
