@@ -56,11 +56,21 @@ from painterly.canvas import Canvas  # noqa: E402
 from painterly.style_edges import FRAME  # noqa: E402
 
 VARIANT_SEPARATOR = ";"  # between variants on the command line (a variant may hold commas)
-#: The keys a variant may set (see the module's text).
-VARIANT_KEYS = ("top", "right", "left", "margin", "swap", "interior", "picture", "both", "circular",
-                "min_top", "min_right", "min_bottom", "min_left")  # fmt: skip
 #: Variant keys that widen one side of the canvas, and the side.
 WIDER_KEYS = {"min_top": "top", "min_right": "right", "min_bottom": "bottom", "min_left": "left"}
+#: The keys a variant may set (see the module's text).
+VARIANT_KEYS = (
+    "top",
+    "right",
+    "left",
+    "margin",
+    "swap",
+    "interior",
+    "picture",
+    "both",
+    "circular",
+    *WIDER_KEYS,
+)
 
 
 def parse_variant(spec: str) -> tuple[str, dict[str, int]]:
@@ -88,7 +98,7 @@ def variant_canvas(plan, values: dict[str, int], height: int, width: int, grid: 
         return plan(height, width, grid, margin)
     margin = values.get("margin", margin)
     wider = {side: values[key] for key, side in WIDER_KEYS.items() if key in values}
-    canvas = plan(height, width, grid, margin, wider) if wider else plan(height, width, grid, margin)
+    canvas = plan(height, width, grid, margin, wider)
     spare = canvas.left + canvas.right
     if "left" in values:
         if values["left"] + values["right"] != spare:
