@@ -112,10 +112,16 @@ def paint(photo: Image.Image, painting: Path, config):  # -> torch.Tensor
     return stylize(photo, painting, config).tensor
 
 
+def photo_at(img: Image.Image, size: int) -> torch.Tensor:
+    """The photo as a run at ``size`` sees it (longest side ``size``): what its bands are
+    measured against."""
+    return pil_to_tensor(resize(img, fit_size(*img.size, size)))
+
+
 def run(img: Image.Image, painting: Path, preset: str, size: int, variant: str, device: str) -> torch.Tensor:
     """The preset's picture of the photo at ``size`` in one variant (see the module's text)."""
-    w, h = fit_size(*img.size, size)
-    photo = pil_to_tensor(resize(img, (w, h)))
+    photo = photo_at(img, size)
+    h, w = photo.shape[-2:]
     if variant == "exact":
         return paint(
             tensor_to_pil(photo), painting, preset_config(preset, size=size, device=device, canvas="exact")
@@ -310,7 +316,7 @@ def main() -> int:
             photo_path, painting_path = PAIRS[label]
             img = photo_image(photo_path, size, seed)
             painting = EXAMPLES / painting_path
-            photo = pil_to_tensor(resize(img, fit_size(*img.size, size)))
+            photo = photo_at(img, size)
             for preset in args.presets.split(","):
                 for variant in args.variants.split(","):
                     t0 = time.process_time()

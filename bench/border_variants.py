@@ -262,15 +262,14 @@ def job_key(row: dict) -> tuple:
 
 def run_job(job: dict, device: str, pictures: Path | None = None) -> dict:
     import border_margin as bm
-    from painterly.images import fit_size, pil_to_tensor, resize
 
     photo_path, painting_path = bm.PAIRS[job["pair"]]
     img = bm.photo_image(photo_path, job["size"], job["seed"])
-    w, h = fit_size(*img.size, job["size"])
-    apply_variant(job["canvas_variant"], (h, w))
+    photo = bm.photo_at(img, job["size"])
+    apply_variant(job["canvas_variant"], tuple(photo.shape[-2:]))
     t0 = time.perf_counter()
     image = bm.run(img, bm.EXAMPLES / painting_path, job["preset"], job["size"], "grid+4", device)
-    sides = bm.side_bands(image.cpu(), pil_to_tensor(resize(img, (w, h))))
+    sides = bm.side_bands(image.cpu(), photo)
     if pictures is not None:
         painting = job["pair"].split(" × ")[1]
         tag = f"{painting}_{job['preset']}_{job['size']}_{job['seed']}_{job['canvas_variant']}"
@@ -369,7 +368,7 @@ def insets(folders: list[Path]) -> None:
     import torch
 
     import border_margin as bm
-    from painterly.images import fit_size, load_image, pil_to_tensor, resize
+    from painterly.images import load_image, pil_to_tensor
 
     # per cell, each picture's (its photo's own bands, the picture's bands at each inset)
     cells: dict[tuple, list[tuple[dict[str, float], dict[int, dict[str, float]]]]] = {}
@@ -378,8 +377,7 @@ def insets(folders: list[Path]) -> None:
         if match is None:
             continue
         size, seed = int(match["size"]), int(match["seed"])
-        img = bm.photo_image(bm.TEXTURE, size, seed)
-        photo = pil_to_tensor(resize(img, fit_size(*img.size, size)))
+        photo = bm.photo_at(bm.photo_image(bm.TEXTURE, size, seed), size)
         image = pil_to_tensor(load_image(path))
         key = (match["painting"].replace("_", " "), match["preset"], size, match["variant"])
         own = bm.side_bands(photo, torch.ones_like(photo))  # the photo's band against a flat field
