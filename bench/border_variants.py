@@ -328,19 +328,39 @@ def paired_cells(base: list[dict], rows: list[dict]) -> dict[tuple, list[tuple[d
 
 def mean_se(values: list[float]) -> str:
     """Mean ± standard error, in percentage points."""
-    se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values) * 100:+.1f} ± {se * 100:.1f}"
+    return f"{statistics.fmean(values) * 100:+.1f} ± {standard_error(values) * 100:.1f}"
+
+
+def standard_error(values: list[float]) -> float:
+    return statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+
+
+def cell_estimate(whole: list[float], shifts: list[float]) -> str:
+    """The variant's cell as the default's whole cell would read it: the mean of all the
+    default's photos plus the paired shift measured on some of them (errors added in
+    quadrature). A variant run on 8 photos then reads against the 16–32 of the default's
+    cell, whose mean is the one #17's target is judged on."""
+    error = (standard_error(whole) ** 2 + standard_error(shifts) ** 2) ** 0.5
+    return f"{(statistics.fmean(whole) + statistics.fmean(shifts)) * 100:+.1f} ± {error * 100:.1f}"
 
 
 def compare(base: list[dict], rows: list[dict]) -> None:
-    """Print each variant cell against the default runs of the same photos: both bands, and
-    the paired difference of the band and of each side."""
+    """Print each variant cell against the default runs of the same photos: both bands, the
+    paired difference of the band and of each side, and the cell the default's whole cell
+    (all its photos in ``base``) plus that difference would read."""
+    whole: dict[tuple, list[float]] = {}
+    for r in base:
+        if r.get("canvas_variant", "default") == "default":
+            whole.setdefault((r["pair"].split(" × ")[1], r["preset"], r["size"]), []).append(r["band"])
     for (painting, preset, size, variant), runs in sorted(paired_cells(base, rows).items()):
+        shifts = [r["band"] - b["band"] for b, r in runs]
         paired = "  ".join(f"{side} {mean_se([r[side] - b[side] for b, r in runs])}" for side in SIDES)
+        default_cell = whole[(painting, preset, size)]
         print(
             f"{painting:13} {preset:9} {size:4} px {variant:22} {len(runs):3} photos  "
             f"default {mean_se([b['band'] for b, _ in runs])}  variant {mean_se([r['band'] for _, r in runs])}  "
-            f"paired {mean_se([r['band'] - b['band'] for b, r in runs])}  ({paired})"
+            f"paired {mean_se(shifts)}  cell {cell_estimate(default_cell, shifts)} "
+            f"(default {mean_se(default_cell)}, {len(default_cell)} photos)  ({paired})"
         )
 
 

@@ -95,22 +95,21 @@ def test_interior_grams_cut_the_reflection_back(variants):
     assert torch.allclose(grams["conv3_1"], torch.full((1, 2, 2), 0.5))
 
 
-def test_compare_pairs_each_run_with_the_same_photos_default(variants, capsys):
-    def row(seed, variant, band, pair="texture × The Scream", size=256):
-        sides = dict.fromkeys(("top", "bottom", "left", "right"), band)
-        return {
-            "pair": pair,
-            "preset": "quality",
-            "size": size,
-            "seed": seed,
-            "canvas_variant": variant,
-            "band": band,
-            **sides,
-        }
+def band_row(seed: int, variant: str, band: float, preset: str = "quality", size: int = 256) -> dict:
+    """A bench row of The Scream whose four sides all read ``band``."""
+    sides = dict.fromkeys(("top", "bottom", "left", "right"), band)
+    cell = {"pair": "texture × The Scream", "preset": preset, "size": size}
+    return {**cell, "seed": seed, "canvas_variant": variant, "band": band, **sides}
 
-    base = [row(900, "default", -0.04), row(901, "default", -0.02), row(900, "right=7", 0.5)]
-    rows = [row(900, "interior=32", -0.01), row(901, "interior=32", 0.0), row(902, "interior=32", 0.9)]
-    rows += [row(900, "interior=32", 0.3, size=128), row(901, "default", 0.7)]
+
+def test_compare_pairs_each_run_with_the_same_photos_default(variants, capsys):
+    base = [band_row(900, "default", -0.04), band_row(901, "default", -0.02), band_row(900, "right=7", 0.5)]
+    rows = [
+        band_row(900, "interior=32", -0.01),
+        band_row(901, "interior=32", 0.0),
+        band_row(902, "interior=32", 0.9),
+    ]
+    rows += [band_row(900, "interior=32", 0.3, size=128), band_row(901, "default", 0.7)]
     cells = variants.paired_cells(base, rows)
     assert list(cells) == [("The Scream", "quality", 256, "interior=32")]  # no default for 902 or 128 px
     assert [(b["seed"], r["band"]) for b, r in cells[("The Scream", "quality", 256, "interior=32")]] == [
@@ -118,7 +117,19 @@ def test_compare_pairs_each_run_with_the_same_photos_default(variants, capsys):
         (901, 0.0),
     ]
     variants.compare(base, rows)
-    assert "2 photos  default -3.0 ± 1.0  variant -0.5 ± 0.5  paired +2.5 ± 0.5" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 photos  default -3.0 ± 1.0  variant -0.5 ± 0.5  paired +2.5 ± 0.5" in out
+    # the cell: the default's whole cell (here the same two photos) plus the paired shift
+    assert "cell -0.5 ± 1.1 (default -3.0 ± 1.0, 2 photos)" in out
+
+
+def test_compare_reads_the_variant_against_the_defaults_whole_cell(variants, capsys):
+    """A variant run on some photos is judged on the default cell's mean over all of them."""
+
+    base = [band_row(900 + k, "default", 0.01 * k) for k in range(4)]  # the default's cell: +1.5 %
+    rows = [band_row(900, "min_right=16", 0.02), band_row(901, "min_right=16", 0.03)]  # +2 points each
+    variants.compare(base, rows)
+    assert "paired +2.0 ± 0.0  cell +3.5 ± 0.6 (default +1.5 ± 0.6, 4 photos)" in capsys.readouterr().out
 
 
 def test_picture_variant_cuts_each_map_to_the_picture(variants):
