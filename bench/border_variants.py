@@ -352,7 +352,11 @@ def compare(base: list[dict], rows: list[dict]) -> None:
     for r in base:
         if r.get("canvas_variant", "default") == "default":
             whole.setdefault((r["pair"].split(" × ")[1], r["preset"], r["size"]), []).append(r["band"])
-    for (painting, preset, size, variant), runs in sorted(paired_cells(base, rows).items()):
+    cells = paired_cells(base, rows)
+    alone = sum(r.get("canvas_variant", "default") != "default" for r in rows) - sum(map(len, cells.values()))
+    if alone:  # e.g. a variant run on seeds 900- where the default's 512 px cells are 800-823
+        print(f"{alone} variant runs have no default run of the same photo in the first file: left out")
+    for (painting, preset, size, variant), runs in sorted(cells.items()):
         shifts = [r["band"] - b["band"] for b, r in runs]
         paired = "  ".join(f"{side} {mean_se([r[side] - b[side] for b, r in runs])}" for side in SIDES)
         default_cell = whole[(painting, preset, size)]

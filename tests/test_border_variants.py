@@ -121,6 +121,7 @@ def test_compare_pairs_each_run_with_the_same_photos_default(variants, capsys):
     assert "2 photos  default -3.0 ± 1.0  variant -0.5 ± 0.5  paired +2.5 ± 0.5" in out
     # the cell: the default's whole cell (here the same two photos) plus the paired shift
     assert "cell -0.5 ± 1.1 (default -3.0 ± 1.0, 2 photos)" in out
+    assert "2 variant runs have no default run of the same photo" in out  # 902, and 128 px
 
 
 def test_compare_reads_the_variant_against_the_defaults_whole_cell(variants, capsys):
