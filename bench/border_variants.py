@@ -271,7 +271,7 @@ def run_job(job: dict, device: str, pictures: Path | None = None) -> dict:
     image = bm.run(img, bm.EXAMPLES / painting_path, job["preset"], job["size"], "grid+4", device)
     sides = bm.side_bands(image.cpu(), photo)
     if pictures is not None:
-        painting = job["pair"].split(" × ")[1]
+        painting = cell_of(job)[0]
         tag = f"{painting}_{job['preset']}_{job['size']}_{job['seed']}_{job['canvas_variant']}"
         slug = "".join(c if c.isalnum() or c in "=-" else "_" for c in tag)
         bm.tensor_to_pil(image.cpu()).save(pictures / f"{slug}.png")
@@ -309,20 +309,26 @@ def worker(jobs, lock, out: Path, device: str, deadline: float, seconds: dict, p
 SIDES = ("top", "bottom", "left", "right")
 
 
+def is_default(row: dict) -> bool:
+    """Whether a row was painted on the product's own canvas (rows before the variants had
+    no ``canvas_variant``)."""
+    return row.get("canvas_variant", "default") == "default"
+
+
+def cell_of(row: dict) -> tuple[str, str, int]:
+    """(painting, preset, size): the cell a row's band is averaged in."""
+    return row["pair"].split(" × ")[1], row["preset"], row["size"]
+
+
 def paired_cells(base: list[dict], rows: list[dict]) -> dict[tuple, list[tuple[dict, dict]]]:
     """Each run of ``rows`` with the ``base`` run of the same photo, painting, preset and size
     (the default canvas's, wherever it was made), grouped by (painting, preset, size, variant)."""
-    defaults = {
-        (r["pair"], r["preset"], r["size"], r["seed"]): r
-        for r in base
-        if r.get("canvas_variant", "default") == "default"
-    }
+    defaults = {(r["pair"], r["preset"], r["size"], r["seed"]): r for r in base if is_default(r)}
     cells: dict[tuple, list[tuple[dict, dict]]] = {}
     for row in rows:
         other = defaults.get((row["pair"], row["preset"], row["size"], row["seed"]))
-        if other is not None and row.get("canvas_variant", "default") != "default":
-            key = (row["pair"].split(" × ")[1], row["preset"], row["size"], row["canvas_variant"])
-            cells.setdefault(key, []).append((other, row))
+        if other is not None and not is_default(row):
+            cells.setdefault((*cell_of(row), row["canvas_variant"]), []).append((other, row))
     return cells
 
 
@@ -350,10 +356,10 @@ def compare(base: list[dict], rows: list[dict]) -> None:
     (all its photos in ``base``) plus that difference would read."""
     whole: dict[tuple, list[float]] = {}
     for r in base:
-        if r.get("canvas_variant", "default") == "default":
-            whole.setdefault((r["pair"].split(" × ")[1], r["preset"], r["size"]), []).append(r["band"])
+        if is_default(r):
+            whole.setdefault(cell_of(r), []).append(r["band"])
     cells = paired_cells(base, rows)
-    alone = sum(r.get("canvas_variant", "default") != "default" for r in rows) - sum(map(len, cells.values()))
+    alone = sum(not is_default(r) for r in rows) - sum(map(len, cells.values()))
     if alone:  # e.g. a variant run on seeds 900- where the default's 512 px cells are 800-823
         print(f"{alone} variant runs have no default run of the same photo in the first file: left out")
     for (painting, preset, size, variant), runs in sorted(cells.items()):
