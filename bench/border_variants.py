@@ -10,6 +10,10 @@ A variant changes how the picture sits on its canvas, or what the painting's Gra
 
     default                  the product's canvas (painterly.canvas.plan_canvas)
     top=N                    the top takes up to N spare rows first (painterly.canvas.TOP_MARGIN)
+    right_margin=N           the right side keeps at least N px (painterly.canvas.RIGHT_MARGIN);
+                             right_margin=0 is the canvas before it (the rows of
+                             docs/quality/border_margin_h100_default.jsonl), and the variants
+                             below measured against that canvas are repeated with it added
     right=N                  the right takes up to N spare columns first
     left=L,right=R           exactly L and R columns (their sum must be the spare columns)
     margin=M                 the canvas planned with an edge margin of M px instead of 4
@@ -61,6 +65,7 @@ WIDER_KEYS = {"min_top": "top", "min_right": "right", "min_bottom": "bottom", "m
 #: The keys a variant may set (see the module's text).
 VARIANT_KEYS = (
     "top",
+    "right_margin",
     "right",
     "left",
     "margin",
@@ -179,9 +184,10 @@ def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
     originals = getattr(transfer, "_border_variant_originals", None)
     if originals is None:
         originals = (transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN,
-                     transfer.style_loss, patch_gram.applies, fused_taps.ENABLED)  # fmt: skip
+                     transfer.style_loss, patch_gram.applies, fused_taps.ENABLED,
+                     canvas_module.RIGHT_MARGIN)  # fmt: skip
         transfer._border_variant_originals = originals
-    plan, cached_grams, top_margin, style_loss, applies, fused = originals
+    plan, cached_grams, top_margin, style_loss, applies, fused, right_margin = originals
     scope, values = parse_variant(spec)
     import border_margin
 
@@ -195,6 +201,7 @@ def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
     else:
         border_margin.preset_config = preset_config
     canvas_module.TOP_MARGIN = values.get("top", top_margin)
+    canvas_module.RIGHT_MARGIN = values.get("right_margin", right_margin)
     transfer._cached_grams = interior_grams(values["interior"]) if "interior" in values else cached_grams
     canvases: dict[tuple[int, int], Canvas] = {}
     if "picture" in values:  # every style layer through the plain loss, cut to the picture

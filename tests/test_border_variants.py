@@ -25,20 +25,27 @@ def sides(canvas: Canvas) -> tuple[int, int, int, int]:
 @pytest.mark.parametrize(
     ("spec", "height", "width", "expected"),
     [
-        ("default", 171, 256, (10, 11, 8, 8)),
-        ("left=4,right=12", 171, 256, (10, 11, 4, 12)),
-        ("left=12,right=4", 171, 256, (10, 11, 12, 4)),
-        ("margin=12", 171, 256, (18, 19, 16, 16)),
-        ("right=12", 121, 181, (11, 12, 4, 7)),  # 11 spare columns: the left keeps its 4
-        ("right=12", 85, 128, (7, 4, 4, 12)),
-        ("swap", 121, 181, (11, 12, 6, 5)),
-        ("margin=6", 121, 181, (11, 12, 13, 14)),
-        ("min_top=16,min_right=16", 171, 256, (16, 5, 10, 22)),  # the canvas grows: 192x288
-        ("min_left=12", 86, 128, (6, 4, 12, 4)),  # 144 wide either way
+        ("default", 171, 256, (10, 11, 10, 22)),  # RIGHT_MARGIN: 192x288
+        ("min_right=16", 171, 256, (10, 11, 10, 22)),  # what it was measured as: the same
+        ("margin=12", 171, 256, (18, 19, 14, 18)),
+        ("min_top=16", 171, 256, (16, 5, 10, 22)),
+        # the canvas before RIGHT_MARGIN, which the variants below were measured against
+        ("right_margin=0", 171, 256, (10, 11, 8, 8)),
+        ("right_margin=0,left=4,right=12", 171, 256, (10, 11, 4, 12)),
+        ("right_margin=0,left=12,right=4", 171, 256, (10, 11, 12, 4)),
+        ("right_margin=0,margin=12", 171, 256, (18, 19, 16, 16)),
+        ("right_margin=0,right=12", 121, 181, (11, 12, 4, 7)),  # 11 spare columns: the left keeps 4
+        ("right_margin=0,right=12", 85, 128, (7, 4, 4, 12)),
+        ("right_margin=0,swap", 121, 181, (11, 12, 6, 5)),
+        ("right_margin=0,margin=6", 121, 181, (11, 12, 13, 14)),
+        ("right_margin=0,min_top=16,min_right=16", 171, 256, (16, 5, 10, 22)),  # grows: 192x288
+        ("right_margin=0,min_left=12", 86, 128, (6, 4, 12, 4)),  # 144 wide either way
     ],
 )
-def test_variant_canvases(variants, spec, height, width, expected):
+def test_variant_canvases(variants, monkeypatch, spec, height, width, expected):
     _, values = variants.parse_variant(spec)
+    if "right_margin" in values:  # apply_variant sets it for the whole run (every scale)
+        monkeypatch.setattr(canvas_module, "RIGHT_MARGIN", values["right_margin"])
     assert sides(variants.variant_canvas(plan_canvas, values, height, width, 16, 4)) == expected
 
 
@@ -58,23 +65,26 @@ def test_scopes_patch_only_their_scales(variants):
     import painterly.transfer as transfer
 
     plan, grams, top = transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN
+    right = canvas_module.RIGHT_MARGIN
     try:
-        variants.apply_variant("last:left=4,right=12", (171, 256))
+        variants.apply_variant("last:right_margin=0,left=4,right=12", (171, 256))
+        assert canvas_module.RIGHT_MARGIN == 0
         assert sides(transfer.plan_canvas(171, 256, 16, 4)) == (10, 11, 4, 12)
         assert sides(transfer.plan_canvas(121, 181, 16, 4)) == (11, 12, 5, 6)  # a coarser scale
-        variants.apply_variant("coarse:swap", (171, 256))
+        variants.apply_variant("coarse:right_margin=0,swap", (171, 256))
         assert sides(transfer.plan_canvas(171, 256, 16, 4)) == (10, 11, 8, 8)
         assert sides(transfer.plan_canvas(121, 181, 16, 4)) == (11, 12, 6, 5)
         variants.apply_variant("top=5", (85, 128))
         assert canvas_module.TOP_MARGIN == 5
-        assert sides(transfer.plan_canvas(85, 128, 16, 4)) == (5, 6, 8, 8)
+        assert sides(transfer.plan_canvas(85, 128, 16, 4)) == (5, 6, 10, 22)
         variants.apply_variant("interior=32", (85, 128))
         assert transfer._cached_grams is not grams
         variants.apply_variant("default", (85, 128))
         assert (transfer.plan_canvas(85, 128, 16, 4), transfer._cached_grams) == (plan(85, 128, 16, 4), grams)
-        assert top == canvas_module.TOP_MARGIN
+        assert (top, right) == (canvas_module.TOP_MARGIN, canvas_module.RIGHT_MARGIN)
     finally:
         transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN = plan, grams, top
+        canvas_module.RIGHT_MARGIN = right
         transfer.__dict__.pop("_border_variant_originals", None)
 
 
@@ -136,10 +146,10 @@ def test_compare_reads_the_variant_against_the_defaults_whole_cell(variants, cap
 def test_picture_variant_cuts_each_map_to_the_picture(variants):
     """``picture``: the style loss sees the picture's own positions of a canvas's maps."""
     seen = []
-    canvas = plan_canvas(171, 256, 16, 4)  # 192 × 272: 10/11 rows, 8/8 columns of margin
+    canvas = plan_canvas(171, 256, 16, 4)  # 192 × 288: 10/11 rows, 10/22 columns of margin
     loss = variants.picture_only(lambda f, g, kind: seen.append(tuple(f.shape[-2:])), {canvas.size: canvas})
     for stride in (1, 4, 16):
-        loss(torch.zeros(1, 2, 192 // stride, 272 // stride), None)
+        loss(torch.zeros(1, 2, 192 // stride, 288 // stride), None)
     loss(torch.zeros(1, 2, 50, 60), None)  # no canvas of that size: left whole
     assert seen == [(171, 256), (43, 64), (10, 16), (50, 60)]  # 171 rows: 42.75 at 4 px, 10.7 at 16
 
@@ -150,10 +160,10 @@ def test_weighted_picture_variant_weighs_positions_by_their_share_of_the_picture
     canvas = plan_canvas(171, 256, 16, 4)
     seen = []
     loss = variants.picture_only(lambda f, g, kind: seen.append(f), {canvas.size: canvas}, weighted=True)
-    features = torch.rand(1, 3, 12, 17, dtype=torch.float64)  # the 16 px stride's map
+    features = torch.rand(1, 3, 12, 18, dtype=torch.float64)  # the 16 px stride's map
     loss(features, None)
     rows = variants.cell_shares(12, canvas.top, canvas.height, 16, features)
-    cols = variants.cell_shares(17, canvas.left, canvas.width, 16, features)
+    cols = variants.cell_shares(18, canvas.left, canvas.width, 16, features)
     assert rows[0] == (16 - canvas.top) / 16 and rows[1:-1].eq(1).all() and 0 < rows[-1] < 1
     w = (rows[:, None] * cols[None]).reshape(-1)
     f = features.reshape(3, -1)

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from painterly import TransferConfig, stylize
-from painterly.canvas import TOP_MARGIN, Canvas, plan_canvas, pooling_grid
+from painterly.canvas import RIGHT_MARGIN, TOP_MARGIN, Canvas, plan_canvas, pooling_grid
 from painterly.transfer import scale_canvas
 
 
@@ -26,7 +26,7 @@ def test_the_top_takes_the_spare_rows_first_up_to_its_own_margin() -> None:
     # VGG19 paints a darker stripe 4-6 px below the canvas's top edge: with a margin, the
     # picture's top row goes at least TOP_MARGIN down when the grid leaves the rows for it
     c = plan_canvas(85, 128, 16, margin=4)  # 11 spare rows: 7 above, 4 below (was 5 / 6)
-    assert (c.top, c.bottom, c.left, c.right) == (TOP_MARGIN, 4, 8, 8) and c.size == (96, 144)
+    assert (c.top, c.bottom) == (TOP_MARGIN, 4) and c.size[0] == 96
     c = plan_canvas(341, 512, 16, margin=4)
     assert (c.top, c.bottom) == (7, 4)
     c = plan_canvas(171, 256, 16, margin=4)  # the even split already puts 10 above: unchanged
@@ -36,10 +36,24 @@ def test_the_top_takes_the_spare_rows_first_up_to_its_own_margin() -> None:
     assert plan_canvas(341, 512, 16).top == 5  # the grid alone (no margin) splits evenly
 
 
+def test_the_right_side_keeps_its_own_margin() -> None:
+    # long runs at 256 px drew a darker line down the canvas's right edge: with a margin the
+    # picture's last column stays RIGHT_MARGIN from it, the canvas a grid step wider if need be
+    c = plan_canvas(171, 256, 16, margin=4)
+    assert (c.left, c.right) == (10, 22) and c.size == (192, 288)  # the margin alone: 8 / 8, 272
+    c = plan_canvas(85, 128, 16, margin=4)
+    assert (c.left, c.right) == (10, 22) and c.size == (96, 160)
+    c = plan_canvas(341, 500, 16, margin=4)  # 28 spare columns: no wider than the margin alone
+    assert c.right >= RIGHT_MARGIN and c.left >= 4 and c.size[1] == 528
+    assert plan_canvas(171, 256, 16, margin=4, wider={"right": 4}).right >= RIGHT_MARGIN
+    assert plan_canvas(171, 256, 16).right == 0  # the grid alone (--edge-margin 0): as it was
+    assert plan_canvas(171, 256, 16, margin=20).right >= 20  # a wider margin still holds
+
+
 def test_wider_sides_grow_the_canvas_and_keep_the_margin_elsewhere() -> None:
-    c = plan_canvas(171, 256, 16, margin=4, wider={"top": 16, "right": 16})
-    assert c.top >= 16 and c.right >= 16 and min(c.bottom, c.left) >= 4
-    assert c.size == (192, 288)  # one grid step wider than the plain margin's 192x272
+    c = plan_canvas(171, 256, 16, margin=4, wider={"top": 24, "left": 24})
+    assert c.top >= 24 and c.left >= 24 and c.bottom >= 4 and c.right >= RIGHT_MARGIN
+    assert c.size == (208, 304)  # a grid step taller and wider than without them: 192x288
     assert plan_canvas(85, 128, 16, margin=4, wider={}) == plan_canvas(85, 128, 16, margin=4)
     # no margin (the grid alone, --edge-margin 0): nothing is widened either
     assert plan_canvas(341, 512, 16, wider={"top": 16}) == plan_canvas(341, 512, 16)
@@ -66,8 +80,8 @@ def test_the_grid_follows_the_deepest_layer_and_the_backbone() -> None:
     assert pooling_grid(("conv3_1", "conv1_1")) == 4
     assert pooling_grid(("conv1_1",)) == 1
     assert pooling_grid(("conv4", "conv1"), "alexnet") == 1
-    # the default: 4 px of margin on every side, then up to the grid
-    assert scale_canvas((85, 128), TransferConfig()).size == (96, 144)
+    # the default: 4 px of margin (16 on the right), then up to the grid
+    assert scale_canvas((85, 128), TransferConfig()).size == (96, 160)
     assert scale_canvas((85, 128), TransferConfig(edge_margin=0)).size == (96, 128)
     # the pixel pyramid keeps the grid alone (its warm-up overshoots with the margin)
     assert scale_canvas((85, 128), TransferConfig(pyramid_levels=4)).size == (96, 128)
@@ -123,7 +137,7 @@ def test_an_odd_sized_picture_is_painted_on_the_grid_and_comes_back_its_own_size
         extra_loss=extra,
     )
     assert result.ok and result.image.size == (50, 37) and result.tensor.shape[-2:] == (37, 50)
-    assert set(seen) == {(48, 64)}  # the optimised picture: 37×50 grown to 48×64
+    assert set(seen) == {(48, 80)}  # the optimised picture: 37×50 grown to 48×80
     assert set(seen_extra) == {(37, 50)}  # the caller's terms see the picture
     assert set(previews) == {(37, 50)}
     seen.clear()

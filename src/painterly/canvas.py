@@ -90,6 +90,14 @@ def pooling_grid(layers: tuple[str, ...], backbone: str = "vgg19") -> int:
 #: ±4 % at 3-8 px). At 128 px quality's top edge went from -9.4 ± 2.3 % (5 px) to -2.1 ± 1.6 % (38 photos).
 TOP_MARGIN = 7
 
+#: With a margin, the picture's last column sits at least this far from the canvas's right edge
+#: (the canvas grows by a grid step where the spare columns are fewer). Long runs at 256 px drew
+#: a darker line down the canvas's right edge (issue #17; bench/border_variants.py ``min_right=16``
+#: against the 4 px margin, generated photos, 6-16 a cell: quality x The Scream at 256 px
+#: -2.9 ± 0.6 -> -1.4 ± 0.9 %, the right edge +8 points; the grid's other cells stay inside ±2 %,
+#: README "The grid with it"). Costs one grid step of width where the margin alone fitted in fewer.
+RIGHT_MARGIN = 16
+
 
 def plan_canvas(
     height: int, width: int, grid: int, margin: int = 0, wider: Mapping[str, int] | None = None
@@ -97,16 +105,19 @@ def plan_canvas(
     """The smallest canvas with at least ``margin`` px on every side (and at least
     ``wider[side]`` on the sides it names: "top", "bottom", "left", "right") whose sides are
     multiples of ``grid``; the extra pixels split evenly (one more below / right), except
-    that with a margin the top takes up to :data:`TOP_MARGIN` of the spare rows first.
-    ``wider`` is how one edge's band is measured against its own margin (the dark line down
-    the right edge at 256 px, bench/border_variants.py ``min_right=16``); without a margin
-    (the grid alone) it is ignored."""
+    that with a margin the top takes up to :data:`TOP_MARGIN` of the spare rows first and
+    the right side keeps at least :data:`RIGHT_MARGIN`.
+    ``wider`` is how one edge's band is measured against a wider margin of its own
+    (bench/border_variants.py ``min_top=16``); without a margin (the grid alone) neither it
+    nor the right side's least margin applies."""
     least = {side: margin for side in ("top", "bottom", "left", "right")}
+    if margin:
+        least["right"] = max(margin, RIGHT_MARGIN)
     for side, px in (wider or {}).items():
         if side not in least:
             raise ValueError(f"wider: unknown side {side!r} (top, bottom, left or right)")
         if margin:
-            least[side] = max(margin, px)
+            least[side] = max(least[side], px)
 
     def split(side: int, low: int, high: int) -> tuple[int, int]:
         total = -(-(side + low + high) // grid) * grid - side

@@ -392,9 +392,10 @@ class TransferConfig(ConfigBase):
     edge_margin: int = knob(
         EDGE_MARGIN_DEFAULT,
         "With --canvas grid: pixels of the photo's reflection around the picture while it is "
-        "painted (before rounding up to the grid), cut off at the end, so the picture's edges are "
-        "painted like its middle (without it, some paintings leave an edge a few per cent brighter "
-        "or darker). 0: the grid alone, a little faster. Not used with --pyramid-levels above 1.",
+        "painted (before rounding up to the grid; the right side keeps at least 16), cut off at the "
+        "end, so the picture's edges are painted like its middle (without it, some paintings leave "
+        "an edge a few per cent brighter or darker). 0: the grid alone, a little faster. Not used "
+        "with --pyramid-levels above 1.",
     )
 
     def __post_init__(self) -> None:
