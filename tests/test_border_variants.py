@@ -18,6 +18,33 @@ def variants():
     yield from loaded_bench("border_variants")
 
 
+@pytest.fixture
+def engine_state(variants):
+    """What apply_variant patches (the engine's canvas plan, Grams, margins and loss paths, the
+    bench's presets), as it was before the test, put back after it however the test ends."""
+    import border_margin
+    import painterly.transfer as transfer
+    from painterly import fused_taps, patch_gram
+
+    patched = [
+        (transfer, "plan_canvas"),
+        (transfer, "_cached_grams"),
+        (transfer, "style_loss"),
+        (canvas_module, "TOP_MARGIN"),
+        (canvas_module, "RIGHT_MARGIN"),
+        (patch_gram, "applies"),
+        (fused_taps, "ENABLED"),
+    ]
+    saved = {name: getattr(module, name) for module, name in patched}
+    yield saved
+    for module, name in patched:
+        setattr(module, name, saved[name])
+    transfer.__dict__.pop("_border_variant_originals", None)
+    border_margin.preset_config = border_margin.__dict__.pop(
+        "_variant_preset_config", border_margin.preset_config
+    )
+
+
 def sides(canvas: Canvas) -> tuple[int, int, int, int]:
     return canvas.top, canvas.bottom, canvas.left, canvas.right
 
@@ -61,31 +88,28 @@ def test_bad_variants_are_refused(variants, spec):
         variants.variant_canvas(plan_canvas, values, 171, 256, 16, 4)
 
 
-def test_scopes_patch_only_their_scales(variants):
+def test_scopes_patch_only_their_scales(variants, engine_state):
     import painterly.transfer as transfer
 
-    plan, grams, top = transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN
-    right = canvas_module.RIGHT_MARGIN
-    try:
-        variants.apply_variant("last:right_margin=0,left=4,right=12", (171, 256))
-        assert canvas_module.RIGHT_MARGIN == 0
-        assert sides(transfer.plan_canvas(171, 256, 16, 4)) == (10, 11, 4, 12)
-        assert sides(transfer.plan_canvas(121, 181, 16, 4)) == (11, 12, 5, 6)  # a coarser scale
-        variants.apply_variant("coarse:right_margin=0,swap", (171, 256))
-        assert sides(transfer.plan_canvas(171, 256, 16, 4)) == (10, 11, 8, 8)
-        assert sides(transfer.plan_canvas(121, 181, 16, 4)) == (11, 12, 6, 5)
-        variants.apply_variant("top=5", (85, 128))
-        assert canvas_module.TOP_MARGIN == 5
-        assert sides(transfer.plan_canvas(85, 128, 16, 4)) == (5, 6, 10, 22)
-        variants.apply_variant("interior=32", (85, 128))
-        assert transfer._cached_grams is not grams
-        variants.apply_variant("default", (85, 128))
-        assert (transfer.plan_canvas(85, 128, 16, 4), transfer._cached_grams) == (plan(85, 128, 16, 4), grams)
-        assert (top, right) == (canvas_module.TOP_MARGIN, canvas_module.RIGHT_MARGIN)
-    finally:
-        transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN = plan, grams, top
-        canvas_module.RIGHT_MARGIN = right
-        transfer.__dict__.pop("_border_variant_originals", None)
+    plan, grams = engine_state["plan_canvas"], engine_state["_cached_grams"]
+    variants.apply_variant("last:right_margin=0,left=4,right=12", (171, 256))
+    assert canvas_module.RIGHT_MARGIN == 0
+    assert sides(transfer.plan_canvas(171, 256, 16, 4)) == (10, 11, 4, 12)
+    assert sides(transfer.plan_canvas(121, 181, 16, 4)) == (11, 12, 5, 6)  # a coarser scale
+    variants.apply_variant("coarse:right_margin=0,swap", (171, 256))
+    assert sides(transfer.plan_canvas(171, 256, 16, 4)) == (10, 11, 8, 8)
+    assert sides(transfer.plan_canvas(121, 181, 16, 4)) == (11, 12, 6, 5)
+    variants.apply_variant("top=5", (85, 128))
+    assert canvas_module.TOP_MARGIN == 5
+    assert sides(transfer.plan_canvas(85, 128, 16, 4)) == (5, 6, 10, 22)
+    variants.apply_variant("interior=32", (85, 128))
+    assert transfer._cached_grams is not grams
+    variants.apply_variant("default", (85, 128))
+    assert (transfer.plan_canvas(85, 128, 16, 4), transfer._cached_grams) == (plan(85, 128, 16, 4), grams)
+    assert (engine_state["TOP_MARGIN"], engine_state["RIGHT_MARGIN"]) == (
+        canvas_module.TOP_MARGIN,
+        canvas_module.RIGHT_MARGIN,
+    )
 
 
 def test_interior_grams_cut_the_reflection_back(variants):
@@ -172,32 +196,23 @@ def test_weighted_picture_variant_weighs_positions_by_their_share_of_the_picture
     assert torch.allclose(seen_f @ seen_f.T / seen_f.shape[1], expected)
 
 
-def test_both_and_circular_run_the_products_own_modes(variants):
+def test_both_and_circular_run_the_products_own_modes(variants, engine_state):
     """``both`` / ``circular``: the presets the runs are painted with carry
     ``style_edges="both"`` / ``padding="circular"``; any other variant leaves them as they are."""
     import border_margin
-    import painterly.transfer as transfer
 
-    plan, grams, top = transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN
-    try:
-        variants.apply_variant("both", (85, 128))
-        assert border_margin.preset_config("draft", size=64).style_edges == "both"
-        assert border_margin.preset_config("draft", size=64, style_edges="whole").style_edges == "whole"
-        variants.apply_variant("both,circular", (85, 128))
-        both_circular = border_margin.preset_config("draft", size=64)
-        assert (both_circular.style_edges, both_circular.padding) == ("both", "circular")
-        variants.apply_variant("circular", (85, 128))
-        circular = border_margin.preset_config("draft", size=64)
-        assert (circular.style_edges, circular.padding) == ("whole", "circular")
-        variants.apply_variant("default", (85, 128))
-        plain = border_margin.preset_config("draft", size=64)
-        assert (plain.style_edges, plain.padding) == ("whole", "reflect")
-    finally:
-        transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN = plan, grams, top
-        transfer.__dict__.pop("_border_variant_originals", None)
-        border_margin.preset_config = border_margin.__dict__.pop(
-            "_variant_preset_config", border_margin.preset_config
-        )
+    variants.apply_variant("both", (85, 128))
+    assert border_margin.preset_config("draft", size=64).style_edges == "both"
+    assert border_margin.preset_config("draft", size=64, style_edges="whole").style_edges == "whole"
+    variants.apply_variant("both,circular", (85, 128))
+    both_circular = border_margin.preset_config("draft", size=64)
+    assert (both_circular.style_edges, both_circular.padding) == ("both", "circular")
+    variants.apply_variant("circular", (85, 128))
+    circular = border_margin.preset_config("draft", size=64)
+    assert (circular.style_edges, circular.padding) == ("whole", "circular")
+    variants.apply_variant("default", (85, 128))
+    plain = border_margin.preset_config("draft", size=64)
+    assert (plain.style_edges, plain.padding) == ("whole", "reflect")
 
 
 @pytest.mark.parametrize(
