@@ -14,6 +14,9 @@ A variant changes how the picture sits on its canvas, or what the painting's Gra
                              right_margin=0 is the canvas before it (the rows of
                              docs/quality/border_margin_h100_default.jsonl), and the variants
                              below measured against that canvas are repeated with it added
+    flat_power=N             the calm term's flatness map (τ/(τ+v))^N (painterly.calm.FLATNESS_POWER);
+                             flat_power=1 is the map before it was sharpened, with which every
+                             row of docs/quality before stop 37's flat_power=2 was painted
     right=N                  the right takes up to N spare columns first
     left=L,right=R           exactly L and R columns (their sum must be the spare columns)
     margin=M                 the canvas planned with an edge margin of M px instead of 4
@@ -66,6 +69,7 @@ WIDER_KEYS = {"min_top": "top", "min_right": "right", "min_bottom": "bottom", "m
 VARIANT_KEYS = (
     "top",
     "right_margin",
+    "flat_power",
     "right",
     "left",
     "margin",
@@ -178,16 +182,16 @@ def picture_only(style_loss, canvases: dict[tuple[int, int], Canvas], weighted: 
 def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
     """Patch the engine for one run: ``final_size`` (h, w) is the last scale's picture."""
     import painterly.transfer as transfer
+    from painterly import calm, fused_taps, patch_gram
     from painterly import canvas as canvas_module
-    from painterly import fused_taps, patch_gram
 
     originals = getattr(transfer, "_border_variant_originals", None)
     if originals is None:
         originals = (transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN,
                      transfer.style_loss, patch_gram.applies, fused_taps.ENABLED,
-                     canvas_module.RIGHT_MARGIN)  # fmt: skip
+                     canvas_module.RIGHT_MARGIN, calm.FLATNESS_POWER)  # fmt: skip
         transfer._border_variant_originals = originals
-    plan, cached_grams, top_margin, style_loss, applies, fused, right_margin = originals
+    plan, cached_grams, top_margin, style_loss, applies, fused, right_margin, flat_power = originals
     scope, values = parse_variant(spec)
     import border_margin
 
@@ -202,6 +206,7 @@ def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
         border_margin.preset_config = preset_config
     canvas_module.TOP_MARGIN = values.get("top", top_margin)
     canvas_module.RIGHT_MARGIN = values.get("right_margin", right_margin)
+    calm.FLATNESS_POWER = values.get("flat_power", flat_power)
     transfer._cached_grams = interior_grams(values["interior"]) if "interior" in values else cached_grams
     canvases: dict[tuple[int, int], Canvas] = {}
     if "picture" in values:  # every style layer through the plain loss, cut to the picture

@@ -13,7 +13,8 @@ Modes (each writes ``<out>/<mode>.png`` and adds rows to ``<out>/results.json``)
              by losing the subject shows)
   calm       balanced preset at each of --sizes with the calm term off (calm_weight 0) and at
              each of --calm-weights (the default's among them): mesh, style distance of the
-             central 80 %, content distance (painterly.calm)
+             central 80 %, content distance (painterly.calm); --flat-power 1 repeats the
+             flatness map before it was sharpened (painterly.calm.FLATNESS_POWER)
   tv         balanced preset at each of --sizes: before (zero padding, no TV) vs reflect
              padding with each of --tv-weights: mesh, and the style distance of the central
              80 % by a reflect- and a zero-padded judge
@@ -51,6 +52,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from painterly import calm
 from painterly.config import TransferConfig
 from painterly.images import fit_size, load_image, pil_to_tensor, resize, tensor_to_pil
 from painterly.lab.artefacts import border_band, chroma_noise, contrast_kept, high_pass, mesh_energy
@@ -324,6 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         default=str(TransferConfig().calm_weight),
         help="calm mode: weights tried [the default]",
     )
+    parser.add_argument(
+        "--flat-power",
+        type=float,
+        default=calm.FLATNESS_POWER,
+        help=f"the calm term's flatness map, (τ/(τ+v))^power, for the whole run [{calm.FLATNESS_POWER}]",
+    )
     parser.add_argument("--presets", default=",".join(PRESET_NAMES), help="presets mode: which presets")
     parser.add_argument("--edges-preset", default="quality", help="edges mode: the preset [quality]")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality")
@@ -333,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         help="unquantised VGG19 state dict keyed conv1_1.weight, ... (weights mode)",
     )
     args = parser.parse_args(argv)
+    calm.FLATNESS_POWER = args.flat_power
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     pairs = [p for p in PAIRS[args.skip : args.skip + args.pairs] if p[1].is_file() and p[2].is_file()]
     if len(pairs) < min(args.pairs, len(PAIRS) - args.skip):

@@ -24,7 +24,7 @@ def engine_state(variants):
     bench's presets), as it was before the test, put back after it however the test ends."""
     import border_margin
     import painterly.transfer as transfer
-    from painterly import fused_taps, patch_gram
+    from painterly import calm, fused_taps, patch_gram
 
     patched = [
         (transfer, "plan_canvas"),
@@ -32,6 +32,7 @@ def engine_state(variants):
         (transfer, "style_loss"),
         (canvas_module, "TOP_MARGIN"),
         (canvas_module, "RIGHT_MARGIN"),
+        (calm, "FLATNESS_POWER"),
         (patch_gram, "applies"),
         (fused_taps, "ENABLED"),
     ]
@@ -90,6 +91,7 @@ def test_bad_variants_are_refused(variants, spec):
 
 def test_scopes_patch_only_their_scales(variants, engine_state):
     import painterly.transfer as transfer
+    from painterly import calm
 
     plan, grams = engine_state["plan_canvas"], engine_state["_cached_grams"]
     variants.apply_variant("last:right_margin=0,left=4,right=12", (171, 256))
@@ -102,13 +104,15 @@ def test_scopes_patch_only_their_scales(variants, engine_state):
     variants.apply_variant("top=5", (85, 128))
     assert canvas_module.TOP_MARGIN == 5
     assert sides(transfer.plan_canvas(85, 128, 16, 4)) == (5, 6, 10, 22)
-    variants.apply_variant("interior=32", (85, 128))
+    variants.apply_variant("interior=32,flat_power=1", (85, 128))
     assert transfer._cached_grams is not grams
+    assert calm.FLATNESS_POWER == 1  # the flatness map before it was sharpened
     variants.apply_variant("default", (85, 128))
     assert (transfer.plan_canvas(85, 128, 16, 4), transfer._cached_grams) == (plan(85, 128, 16, 4), grams)
-    assert (engine_state["TOP_MARGIN"], engine_state["RIGHT_MARGIN"]) == (
+    assert (engine_state["TOP_MARGIN"], engine_state["RIGHT_MARGIN"], engine_state["FLATNESS_POWER"]) == (
         canvas_module.TOP_MARGIN,
         canvas_module.RIGHT_MARGIN,
+        calm.FLATNESS_POWER,
     )
 
 

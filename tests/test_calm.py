@@ -28,6 +28,21 @@ def test_flatness_is_high_where_the_photo_is_flat_and_averages_one() -> None:
     assert left > 1.5 and right < 0.2 * left
 
 
+def test_the_weight_lies_on_the_flattest_quarter_not_on_middling_texture() -> None:
+    """A photo whose texture grows steadily from left to right: the calm term belongs on its
+    flattest quarter; middling texture (where strokes should stay) gets little of it."""
+    from painterly.calm import local_variation
+
+    g = torch.Generator().manual_seed(0)
+    amplitude = torch.linspace(0, 0.3, 64).view(1, 1, 1, 64)
+    photo = (0.5 + amplitude * (torch.rand(1, 1, 64, 64, generator=g) - 0.5)).expand(1, 3, -1, -1)
+    variation = local_variation(photo)
+    flattest = variation <= variation.flatten().kthvalue(64 * 64 // 4).values
+    weights = flatness_map(photo)
+    assert float((weights * flattest).sum() / weights.sum()) > 0.75  # 0.60 with a power of 1
+    assert float(weights[..., 32:48].mean()) < 0.2  # 0.43 with a power of 1
+
+
 def test_calm_loss_sees_only_fine_detail_where_it_is_weighted() -> None:
     g = torch.Generator().manual_seed(1)
     smooth = gaussian_blur(torch.rand(1, 3, 48, 48, generator=g), 4.0)

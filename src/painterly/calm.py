@@ -21,6 +21,12 @@ if TYPE_CHECKING:
 CALM_SCALE = 1e7
 #: Flatness: the photo's local variation against its calmest quarter's (see flatness_map).
 FLAT_QUANTILE = 0.25
+#: How sharply the weight falls from flat to textured: (τ/(τ+v))^power. 2 by measurement
+#: (bench/quality.py --modes calm, six pairs, 128–288 px): with 1, half or more of the term
+#: lay outside the photo's flattest quarter, on middling texture where strokes belong, and the
+#: coffee × The Scream at 224–288 px kept 0.49–0.55× its mesh (0.41–0.45× with 2); 2 moves
+#: that weight onto the flattest quarter, calmer there at the same or a lower style distance.
+FLATNESS_POWER = 2
 #: Rows per strip when the flatness map is made (print sizes: the whole 3-channel blur chain
 #: of an 8192 px photo at once would take ~3 GB; in strips, the photo plus two 1-channel maps).
 STRIP_ROWS = 512
@@ -78,8 +84,8 @@ def by_strips(
 
 
 def flatness_map(photo: torch.Tensor) -> torch.Tensor:
-    """1×1×H×W weights with mean 1: near 1/(share of flat pixels) where the photo is flat,
-    falling smoothly to ~0 where it is textured (τ/(τ+variation), τ the calmest quarter's
+    """1×1×H×W weights with mean 1: highest where the photo is flat, falling smoothly to ~0
+    where it is textured ((τ/(τ+variation))^FLATNESS_POWER, τ the calmest quarter's
     variation), blurred by 2 px so no seam shows where the weight changes."""
 
     variation = by_strips(local_variation, photo, VARIATION_REACH)
@@ -87,7 +93,9 @@ def flatness_map(photo: torch.Tensor) -> torch.Tensor:
     # kthvalue, not quantile: torch.quantile refuses more than 2^24 values (print sizes)
     k = max(1, int(FLAT_QUANTILE * flat.numel()))
     tau = flat.float().kthvalue(k).values.clamp_min(1e-8)
-    weights = by_strips(lambda v: gaussian_blur(tau / (tau + v), 2.0), variation, WEIGHT_REACH)
+    weights = by_strips(
+        lambda v: gaussian_blur((tau / (tau + v)) ** FLATNESS_POWER, 2.0), variation, WEIGHT_REACH
+    )
     return (weights / weights.mean()).detach()
 
 

@@ -56,9 +56,10 @@ StyleEdges = Literal["interior", "whole", "both"]  # issue #17
 #: on all four at up to +60 % style distance. No weight halves it at the same style.
 TV_DEFAULT = 0.0
 #: Issue #17: weight of the calm term (painterly.calm), by measurement (bench/quality.py --modes
-#: calm, balanced, four pairs): 3 leaves 0.22-0.40x the mesh in the photo's flattest quarter at
-#: 128 px and 0.20-0.50x at 256 px, with the style distance -8 to +4 % of the run without it;
-#: 2 left the coffee at 256 px 0.58x, 4 softens the strokes more for little more calm.
+#: calm, balanced, six pairs): with the sharpened flatness map (calm.FLATNESS_POWER 2) 3 leaves
+#: 0.12-0.36x the mesh in the photo's flattest quarter at 128 px and 0.15-0.45x at 256 px, the
+#: style distance -9 to +4 % of the run without it (the Pearl Earring +15/+17 %: its mesh was
+#: what matched the painting); 2 left the coffee at 256 px 0.58x with the map before it.
 CALM_DEFAULT = 3.0
 #: Issue #17: px of the photo's reflection around the picture while it is painted (before the
 #: canvas is rounded up to the pooling grid). Measured on generated photos with no band of their
