@@ -46,6 +46,7 @@ A variant changes how the picture sits on its canvas, or what the painting's Gra
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import multiprocessing as mp
 import os
@@ -126,7 +127,9 @@ def interior_grams(pad: int):
     ``pad`` px (painterly.style_edges), whatever the run's --style-edges."""
     import painterly.transfer as transfer
 
-    cached_grams = getattr(transfer, "_border_variant_originals", (None, transfer._cached_grams))[1]
+    cached_grams = getattr(transfer, "_border_variant_originals", {}).get(
+        "_cached_grams", transfer._cached_grams
+    )
 
     def grams(network, style, layers, cache, edges="whole"):
         from painterly.losses import gram_matrix
@@ -179,19 +182,56 @@ def picture_only(style_loss, canvases: dict[tuple[int, int], Canvas], weighted: 
     return loss
 
 
+#: What apply_variant patches, (module, attribute), each name once: its originals are saved
+#: under the attribute's name, and restore_engine puts them back.
+PATCHED = (
+    ("painterly.transfer", "plan_canvas"),
+    ("painterly.transfer", "_cached_grams"),
+    ("painterly.transfer", "style_loss"),
+    ("painterly.canvas", "TOP_MARGIN"),
+    ("painterly.canvas", "RIGHT_MARGIN"),
+    ("painterly.calm", "FLATNESS_POWER"),
+    ("painterly.patch_gram", "applies"),
+    ("painterly.fused_taps", "ENABLED"),
+)
+
+
+def engine_originals() -> dict:
+    """The attributes apply_variant patches, as they were before its first variant."""
+    import painterly.transfer as transfer
+
+    originals = getattr(transfer, "_border_variant_originals", None)
+    if originals is None:
+        originals = {name: getattr(importlib.import_module(module), name) for module, name in PATCHED}
+        transfer._border_variant_originals = originals
+    return originals
+
+
+def restore_engine() -> None:
+    """Undo every apply_variant: the engine and the bench's presets as they were before."""
+    import border_margin
+    import painterly.transfer as transfer
+
+    originals = transfer.__dict__.pop("_border_variant_originals", None)
+    for module, name in PATCHED if originals else ():
+        setattr(importlib.import_module(module), name, originals[name])
+    border_margin.preset_config = border_margin.__dict__.pop(
+        "_variant_preset_config", border_margin.preset_config
+    )
+
+
 def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
     """Patch the engine for one run: ``final_size`` (h, w) is the last scale's picture."""
     import painterly.transfer as transfer
     from painterly import calm, fused_taps, patch_gram
     from painterly import canvas as canvas_module
 
-    originals = getattr(transfer, "_border_variant_originals", None)
-    if originals is None:
-        originals = (transfer.plan_canvas, transfer._cached_grams, canvas_module.TOP_MARGIN,
-                     transfer.style_loss, patch_gram.applies, fused_taps.ENABLED,
-                     canvas_module.RIGHT_MARGIN, calm.FLATNESS_POWER)  # fmt: skip
-        transfer._border_variant_originals = originals
-    plan, cached_grams, top_margin, style_loss, applies, fused, right_margin, flat_power = originals
+    originals = engine_originals()
+    plan, cached_grams, style_loss = (
+        originals["plan_canvas"],
+        originals["_cached_grams"],
+        originals["style_loss"],
+    )
     scope, values = parse_variant(spec)
     import border_margin
 
@@ -204,9 +244,9 @@ def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
         border_margin.preset_config = lambda *a, **k: preset_config(*a, **{**chosen, **k})
     else:
         border_margin.preset_config = preset_config
-    canvas_module.TOP_MARGIN = values.get("top", top_margin)
-    canvas_module.RIGHT_MARGIN = values.get("right_margin", right_margin)
-    calm.FLATNESS_POWER = values.get("flat_power", flat_power)
+    canvas_module.TOP_MARGIN = values.get("top", originals["TOP_MARGIN"])
+    canvas_module.RIGHT_MARGIN = values.get("right_margin", originals["RIGHT_MARGIN"])
+    calm.FLATNESS_POWER = values.get("flat_power", originals["FLATNESS_POWER"])
     transfer._cached_grams = interior_grams(values["interior"]) if "interior" in values else cached_grams
     canvases: dict[tuple[int, int], Canvas] = {}
     if "picture" in values:  # every style layer through the plain loss, cut to the picture
@@ -214,7 +254,8 @@ def apply_variant(spec: str, final_size: tuple[int, int]) -> None:
         transfer.style_loss = picture_only(style_loss, canvases, weighted=values["picture"] == 2)
         patch_gram.applies, fused_taps.ENABLED = (lambda *args: False), False
     else:
-        transfer.style_loss, patch_gram.applies, fused_taps.ENABLED = style_loss, applies, fused
+        transfer.style_loss = style_loss
+        patch_gram.applies, fused_taps.ENABLED = originals["applies"], originals["ENABLED"]
 
     def planned(height: int, width: int, grid: int, margin: int = 0) -> Canvas:
         last = (height, width) == final_size

@@ -20,30 +20,17 @@ def variants():
 
 @pytest.fixture
 def engine_state(variants):
-    """What apply_variant patches (the engine's canvas plan, Grams, margins and loss paths, the
-    bench's presets), as it was before the test, put back after it however the test ends."""
-    import border_margin
-    import painterly.transfer as transfer
-    from painterly import calm, fused_taps, patch_gram
+    """What apply_variant patches (the bench's PATCHED), as it was before the test; after it,
+    however it ends, the bench's restore_engine must put every one of them back."""
+    import importlib
 
-    patched = [
-        (transfer, "plan_canvas"),
-        (transfer, "_cached_grams"),
-        (transfer, "style_loss"),
-        (canvas_module, "TOP_MARGIN"),
-        (canvas_module, "RIGHT_MARGIN"),
-        (calm, "FLATNESS_POWER"),
-        (patch_gram, "applies"),
-        (fused_taps, "ENABLED"),
-    ]
-    saved = {name: getattr(module, name) for module, name in patched}
+    def state() -> dict:
+        return {name: getattr(importlib.import_module(module), name) for module, name in variants.PATCHED}
+
+    saved = state()
     yield saved
-    for module, name in patched:
-        setattr(module, name, saved[name])
-    transfer.__dict__.pop("_border_variant_originals", None)
-    border_margin.preset_config = border_margin.__dict__.pop(
-        "_variant_preset_config", border_margin.preset_config
-    )
+    variants.restore_engine()
+    assert state() == saved
 
 
 def sides(canvas: Canvas) -> tuple[int, int, int, int]:
