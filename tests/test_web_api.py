@@ -219,6 +219,31 @@ def test_optimise_job_streams_progress_and_keeps_its_result(client: TestClient) 
     assert [j["id"] for j in gallery] == [job["id"]]
 
 
+def test_a_record_says_which_events_it_is_as_new_as(client: TestClient) -> None:
+    """Each answer's ``seq`` is the last event number before the record was read: the page
+    drops an answer older than an event it has applied (a Cancel's "running" reaching it after
+    the job's "stopped"), so the events that moved the job on from the answer (its steps, its
+    end) must number higher, and a record read after them all at least as high."""
+    job = start_job(client, QUICK)
+    with client.stream("GET", f"/api/events?job={job['id']}&since=0") as r:
+        events = []
+        for line in r.iter_lines():
+            if line.startswith("id: "):
+                number = int(line[4:])
+            elif line.startswith("data: "):
+                events.append((number, json.loads(line[6:])))
+    moved_on = [
+        n
+        for n, e in events
+        if e["type"] == "progress" or (e["type"] == "job" and e["job"]["status"] == "finished")
+    ]
+    assert job["status"] in ("queued", "running") and len(moved_on) == 4 and job["seq"] < min(moved_on)
+    ids = [n for n, _ in events]
+    done = client.get(f"/api/jobs/{job['id']}").json()
+    listed = next(j for j in client.get("/api/jobs").json()["jobs"] if j["id"] == job["id"])
+    assert done["status"] == "finished" and done["seq"] >= max(ids) and listed["seq"] >= max(ids)
+
+
 def test_fast_job(client: TestClient) -> None:
     job = start_job(client, {"size": 32, "strength": 1.0}, mode="fast")
     done = wait_for(client, job["id"], ("finished", "failed"))

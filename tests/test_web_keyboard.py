@@ -218,3 +218,48 @@ def test_desktop_page_and_style_library_pass_axe(quick_server: str) -> None:
         page.locator("#advanced > summary").click()
         assert serious_violations(axe, page) == []
         assert not errors, errors
+
+
+def test_a_late_answer_to_cancel_does_not_undo_the_stop(quick_server: str, tmp_path: Path) -> None:
+    """What once made the keyboard test above fail, made to happen every time: the answer to
+    Cancel (read while the job still ran) reaches the page after the job's own "stopped" event.
+    The page must keep the newer record: stopped, with Carry on, not "running" again."""
+    httpx = pytest.importorskip("httpx")
+    photo = make_image(tmp_path / "photo.png", (48, 40), seed=2)
+    with httpx.Client(base_url=quick_server) as api:
+        content = api.post("/api/uploads", files={"file": ("photo.png", photo.read_bytes(), "image/png")})
+        style = api.post("/api/examples/styles/starry_night")
+        body = {
+            "mode": "optimise",
+            "content": content.json()["id"],
+            "styles": [style.json()["id"]],
+            "settings": {"size": 32, "iterations": 4000},
+        }
+        job = api.post("/api/jobs", json=body).json()
+    with studio_page(quick_server, PHONE) as (page, errors, sync_api):
+        expect = sync_api.expect
+        # Every record the page takes in, by its seq (the Cancel handler looks upsertJob up
+        # before its request goes, so the wrapper must be there first).
+        page.evaluate(
+            """() => { window.taken = []; const apply = window.upsertJob;
+            window.upsertJob = (job, seq) => { window.taken.push(seq ?? job.seq); return apply(job, seq); }; }"""
+        )
+        held: list = []  # the answer to Cancel, fetched from the server and kept back
+        page.route("**/api/jobs/*/cancel", lambda route: held.append((route, route.fetch())))
+        page.evaluate("id => view(id, true)", job["id"])
+        expect(page.locator("#live-step")).to_have_text(re.compile(r"step [1-9]\d* / 4000"), timeout=20000)
+        page.click("#cancel")
+        expect(page.locator("#live-status")).to_have_text("stopped", timeout=20000)  # the event
+        expect(page.locator("#resume")).to_be_visible()
+        assert held, "the Cancel request never left the page"
+        route, answer = held[0]
+        said = answer.json()
+        route.fulfill(response=answer)
+        page.wait_for_function("seq => window.taken.includes(seq)", arg=said["seq"])  # taken in
+        expect(page.locator("#live-status")).to_have_text("stopped")
+        expect(page.locator("#resume")).to_be_visible()
+        assert said["status"] in (
+            "running",
+            "stopped",
+        )  # "running" almost always: the worker stops a step later
+        assert not errors, errors

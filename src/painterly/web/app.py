@@ -627,6 +627,8 @@ def create_app(
             # A reconnecting EventSource says where it got to; carry on from there.
             last_id = request.headers.get("last-event-id", "")
             seq = since if since is not None else int(last_id) if last_id.isdigit() else events.last
+            # A number ahead of this log's (a clock set back since) would wait for nothing.
+            seq = min(seq, events.last)
             yield ServerSentEvent(retry=1000)
             grace = 10  # polls to wait for the final job event once the record has ended
             final_sent = False

@@ -54,7 +54,9 @@ class EventLog:
 
     def __init__(self, backlog: int = EVENT_BACKLOG) -> None:
         self._events: deque[tuple[int, dict[str, Any]]] = deque(maxlen=backlog)
-        self._seq = 0
+        # Numbers go on from an earlier run of the server (microseconds at its start), so a page
+        # that reconnects after a restart holds no number ahead of this log's.
+        self._seq = time.time_ns() // 1000
         self._lock = threading.Lock()
 
     def publish(self, event: dict[str, Any]) -> None:
@@ -350,10 +352,14 @@ class JobQueue:
     # worker ------------------------------------------------------------------
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
-        """A job's record, with a final state the database could not take yet."""
+        """A job's record, with a final state the database could not take yet, and ``seq``: the
+        last event's number before it was read. Every change to a record is published after it is
+        written, so a page that has applied a later event for the job already holds something at
+        least as new (a Cancel's answer can reach it after the job's own "stopped" event)."""
+        seq = self.events.last
         job = self.store.get_job(job_id)
-        if job is not None and job_id in self._unrecorded:
-            job = {**job, **self._unrecorded[job_id]}
+        if job is not None:
+            job = {**job, **self._unrecorded.get(job_id, {}), "seq": seq}
         return job
 
     def forget(self, job_id: str) -> None:
@@ -361,7 +367,9 @@ class JobQueue:
         self._unrecorded.pop(job_id, None)
 
     def list_jobs(self) -> list[dict[str, Any]]:
-        return [{**j, **self._unrecorded.get(j["id"], {})} for j in self.store.list_jobs()]
+        """Newest first, each with ``seq`` as :meth:`get_job` gives it."""
+        seq = self.events.last
+        return [{**j, **self._unrecorded.get(j["id"], {}), "seq": seq} for j in self.store.list_jobs()]
 
     def _work(self) -> None:
         """Run jobs in order for ever: nothing a job does may end this loop."""

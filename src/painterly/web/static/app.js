@@ -347,9 +347,14 @@ function drawChart() {
 }
 
 // --- gallery ----------------------------------------------------------------------
-function upsertJob(job) {
+// Each record carries seq: the server's event number it is as new as (an event's own number,
+// or for an answer to a request the last number before the record was read). An answer that
+// arrives after a later event for its job is older than what the page holds: drop it, or a
+// Cancel's answer ("running") could undo the "stopped" that came before it.
+function upsertJob(job, seq = job.seq) {
   const old = state.jobs.get(job.id) || {};
-  state.jobs.set(job.id, { ...old, ...job });
+  if (typeof seq === "number" && typeof old.seq === "number" && seq < old.seq) return;
+  state.jobs.set(job.id, { ...old, ...job, seq: typeof seq === "number" ? seq : old.seq });
   renderGallery();
   if (job.id === state.viewing) renderLive();
 }
@@ -480,7 +485,8 @@ function connect() {
   const source = new EventSource("/api/events");
   source.onmessage = (msg) => {
     const event = JSON.parse(msg.data);
-    if (event.type === "job") upsertJob(event.job);
+    const seq = Number(msg.lastEventId) || undefined;
+    if (event.type === "job") upsertJob(event.job, seq);
     else if (event.type === "deleted") {
       state.jobs.delete(event.id);
       if (state.viewing === event.id) state.viewing = null;
@@ -491,8 +497,9 @@ function connect() {
       renderGallery(); renderLive();
     } else if (event.type === "progress") {
       const job = state.jobs.get(event.id);
-      if (!job) return;
+      if (!job || (seq && job.seq > seq)) return;  // the page already holds a newer record
       job.step = event.step; job.total_steps = event.total; job.status = "running";
+      if (seq) job.seq = seq;
       if (typeof event.seconds_left === "number") job.seconds_left = event.seconds_left;
       if (Object.keys(event.losses).length) job.losses = event.losses;
       if (event.preview) job.preview_at = `${event.step}-${Date.now()}`;
