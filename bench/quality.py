@@ -18,8 +18,8 @@ Modes (each writes ``<out>/<mode>.png`` and adds rows to ``<out>/results.json``)
   calm-iso   the calm mode at the same style distance: calm 0 at each of --iso-off style
              weights (× the preset's) and the default calm weight at each of --iso-on, so each
              traces mesh against style distance; the mesh of the default run against calm 0's
-             curve at the default's style distance (log-log between its two nearest points),
-             and the other way round. A plot per size (calm_iso_<size>.png): where a lower
+             curve at the default's style distance (log-log between the points either side;
+             outside the curve its nearest end, flagged), and the other way round. A plot per size (calm_iso_<size>.png): where a lower
              mesh is bought by a weaker painting, the two curves lie on one another
   tv         balanced preset at each of --sizes: before (zero padding, no TV) vs reflect
              padding with each of --tv-weights: mesh, and the style distance of the central
@@ -288,29 +288,30 @@ def fast(size: int, float_activations: bool, chroma_sigma: float | None = None, 
 
 def mesh_at_style(curve: list[tuple[float, float]], style: float) -> tuple[float, bool]:
     """The mesh a (style distance, mesh) curve has at ``style``: linear in log-log between the
-    two points either side of it, or through the two nearest when it lies outside the curve
-    (then the flag says it is an extrapolation, which a reader should weigh less)."""
+    two points either side of it. Outside the curve it is the nearest end's mesh and the flag
+    says so: a slope drawn through two ends a few per cent apart in style (the runs' own noise)
+    would say anything."""
     import math
 
     points = sorted(curve)
     if len(points) < 2:
         raise ValueError("a curve needs two points")
-    inside = points[0][0] <= style <= points[-1][0]
+    if style <= points[0][0] or style >= points[-1][0]:
+        inside = points[0][0] == style or points[-1][0] == style
+        return (points[0] if style <= points[0][0] else points[-1])[1], inside
     i = 0
-    while i < len(points) - 2 and points[i + 1][0] < style:
+    while points[i + 1][0] < style:
         i += 1
     (s0, m0), (s1, m1) = points[i], points[i + 1]
-    if s1 == s0:
-        return math.sqrt(m0 * m1), inside
     t = (math.log(style) - math.log(s0)) / (math.log(s1) - math.log(s0))
-    return math.exp(math.log(m0) + t * (math.log(m1) - math.log(m0))), inside
+    return math.exp(math.log(m0) + t * (math.log(m1) - math.log(m0))), True
 
 
 def iso_summary(rows: list[dict[str, Any]], on_weight: float) -> list[dict[str, Any]]:
     """Per pair and size: the default run (calm ``on_weight`` at the preset's style weight)
     against calm 0 at the same style distance, and calm 0's own run against the calm curve."""
     out = []
-    for key in sorted({(r["pair"], r["size"]) for r in rows}):
+    for key in dict.fromkeys((r["pair"], r["size"]) for r in rows):  # in the order run
         mine = [r for r in rows if (r["pair"], r["size"]) == key]
         off = [r for r in mine if r["calm_weight"] == 0.0]
         on = [r for r in mine if r["calm_weight"] == on_weight]
@@ -338,19 +339,19 @@ def iso_summary(rows: list[dict[str, Any]], on_weight: float) -> list[dict[str, 
     return out
 
 
-def plot_iso(rows: list[dict[str, Any]], summary: list[dict[str, Any]], size: int, figure: Path) -> None:
-    """Mesh against style distance, calm 0 and the default calm, one panel a pair."""
+def plot_iso(rows: list[dict[str, Any]], summary: list[dict[str, Any]], figure: Path) -> None:
+    """Mesh against style distance, calm 0 and the default calm: a panel for each (pair, size)
+    of ``summary``, both axes relative to calm 0's run."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pairs = [s["pair"] for s in summary if s["size"] == size]
-    cols = min(3, len(pairs))
-    nrows = -(-len(pairs) // cols)
+    cols = min(3, len(summary))
+    nrows = -(-len(summary) // cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.4 * nrows), squeeze=False)
-    for ax, pair, s in zip(axes.flat, pairs, (s for s in summary if s["size"] == size)):
-        mine = [r for r in rows if r["pair"] == pair and r["size"] == size]
+    for ax, s in zip(axes.flat, summary):
+        mine = [r for r in rows if r["pair"] == s["pair"] and r["size"] == s["size"]]
         base = next(r for r in mine if r["calm_weight"] == 0.0 and r["style_factor"] == 1.0)
         for weight in sorted({r["calm_weight"] for r in mine}):
             line = sorted((r for r in mine if r["calm_weight"] == weight), key=lambda r: r["style_distance"])
@@ -363,14 +364,15 @@ def plot_iso(rows: list[dict[str, Any]], summary: list[dict[str, Any]], size: in
                 )
         ax.set_yscale("log")
         ax.axvspan(0.9, 1.1, color="0.9", zorder=0)
-        ax.set_title(f"{pair}\nsame style: {s['mesh_same_style']:.2f}× mesh", fontsize=9)
+        same = f"{s['mesh_same_style']:.2f}×" + ("" if s["calm0_curve_reaches"] else " (end)")
+        ax.set_title(f"{s['pair']}, {s['size']} px\nsame style: {same} mesh", fontsize=9)
         ax.set_xlabel("style distance / calm 0's")
         ax.set_ylabel("mesh / calm 0's")
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(pairs) :]:
+    for ax in list(axes.flat)[len(summary) :]:
         ax.axis("off")
     fig.suptitle(
-        f"calm term at the same style distance, balanced, {size} px (labels: style weight ×)", fontsize=10
+        "calm term against calm 0 at the same style distance, balanced (labels: style weight ×)", fontsize=10
     )
     fig.tight_layout()
     fig.savefig(figure, dpi=110)
@@ -556,13 +558,13 @@ def main(argv: list[str] | None = None) -> int:
                         f"calm-iso   {row['pair']:40} {size:4} px  same weights: mesh "
                         f"{row['mesh_same_weights']:.2f}× style {row['style_same_weights']:+.0%}  "
                         f"same style: mesh {row['mesh_same_style']:.2f}×"
-                        + ("" if row["calm0_curve_reaches"] else " (extrapolated)")
+                        + ("" if row["calm0_curve_reaches"] else " (its end)")
                         + f", calm's curve at calm 0's style {row['mesh_same_style_calm_curve']:.2f}×"
-                        + ("" if row["calm_curve_reaches"] else " (extrapolated)"),
+                        + ("" if row["calm_curve_reaches"] else " (its end)"),
                         flush=True,
                     )
                 sheet.save(args.out / f"{mode}_{size}.png")
-                plot_iso(rows, summary, size, args.out / f"calm_iso_{size}.png")
+                plot_iso(rows, summary, args.out / f"calm_iso_{size}.png")
                 results += rows + summary
                 (args.out / "results.json").write_text(json.dumps(results, indent=1))
         elif mode == "tv":

@@ -24,9 +24,11 @@ def test_a_power_law_curve_is_read_exactly_between_its_points(quality):
     assert mesh == pytest.approx(3.0**-2) and inside
 
 
-def test_a_style_outside_the_curve_is_extrapolated_and_says_so(quality):
-    mesh, inside = quality.mesh_at_style([(1.0, 1.0), (2.0, 0.25)], 0.5)
-    assert mesh == pytest.approx(4.0) and not inside
+def test_a_style_outside_the_curve_takes_the_nearest_end_and_says_so(quality):
+    curve = [(1.0, 1.0), (2.0, 0.25), (2.02, 0.5)]  # two ends close in style: no slope through them
+    assert quality.mesh_at_style(curve, 0.5) == (1.0, False)
+    assert quality.mesh_at_style(curve, 3.0) == (0.5, False)
+    assert quality.mesh_at_style(curve, 2.02) == (0.5, True)
     with pytest.raises(ValueError):
         quality.mesh_at_style([(1.0, 1.0)], 1.0)
 

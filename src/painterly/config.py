@@ -59,7 +59,8 @@ TV_DEFAULT = 0.0
 #: calm, balanced, six pairs): with the sharpened flatness map (calm.FLATNESS_POWER 2) 3 leaves
 #: 0.12-0.36x the mesh in the photo's flattest quarter at 128 px and 0.15-0.45x at 256 px, the
 #: style distance -9 to +4 % of the run without it (the Pearl Earring +15/+17 %: its mesh was
-#: what matched the painting); 2 left the coffee at 256 px 0.58x with the map before it.
+#: what matched the painting; at the same style distance, --modes calm-iso, 0.18x and 0.44x);
+#: 2 left the coffee at 256 px 0.58x with the map before it.
 CALM_DEFAULT = 3.0
 #: Issue #17: px of the photo's reflection around the picture while it is painted (before the
 #: canvas is rounded up to the pooling grid). Measured on generated photos with no band of their
