@@ -339,6 +339,38 @@ def iso_summary(rows: list[dict[str, Any]], on_weight: float) -> list[dict[str, 
     return out
 
 
+def iso_variants(size: int, off: str, on: str) -> dict[str, Any]:
+    """calm-iso's runs: calm 0 at each factor of ``off`` and the default calm weight at each of
+    ``on``, times the balanced preset's style weight; labels "calm W ×F"."""
+    beta = preset_config("balanced").style_weight
+    factors = {0.0: off, TransferConfig().calm_weight: on}
+    return {
+        f"calm {w:g} ×{float(f):g}": transfer(size, calm_weight=w, style_weight=beta * float(f))
+        for w, fs in factors.items()
+        for f in fs.split(",")
+    }
+
+
+def iso_report(rows: list[dict[str, Any]], figure: Path) -> list[dict[str, Any]]:
+    """Label calm-iso's rows with their weight and factor, print and plot the summary, return it."""
+    for r in rows:
+        weight, factor = r["variant"].removeprefix("calm ").split(" ×")
+        r["calm_weight"], r["style_factor"] = float(weight), float(factor)
+    summary = iso_summary(rows, TransferConfig().calm_weight)
+    for row in summary:
+        print(
+            f"calm-iso   {row['pair']:40} {row['size']:4} px  same weights: mesh "
+            f"{row['mesh_same_weights']:.2f}× style {row['style_same_weights']:+.0%}  "
+            f"same style: mesh {row['mesh_same_style']:.2f}×"
+            + ("" if row["calm0_curve_reaches"] else " (its end)")
+            + f", calm's curve at calm 0's style {row['mesh_same_style_calm_curve']:.2f}×"
+            + ("" if row["calm_curve_reaches"] else " (its end)"),
+            flush=True,
+        )
+    plot_iso(rows, summary, figure)
+    return summary
+
+
 def plot_iso(rows: list[dict[str, Any]], summary: list[dict[str, Any]], figure: Path) -> None:
     """Mesh against style distance, calm 0 and the default calm: a panel for each (pair, size)
     of ``summary``, both axes relative to calm 0's run."""
@@ -489,13 +521,17 @@ def main(argv: list[str] | None = None) -> int:
             ("chroma_noise", "style_distance"),
         ),
     }
+    if "calm-iso" in modes and any(
+        1.0 not in [float(f) for f in fs.split(",")] for fs in (args.iso_off, args.iso_on)
+    ):
+        parser.error("--iso-off and --iso-on must each hold 1 (the preset's own style weight)")
     for mode in modes:
         if mode in plans:
             variants, keys = plans[mode]
             rows, sheet = run_pairs(mode, variants(), 256 if mode == "fast" else s, pairs, judge, keys)
             sheet.save(args.out / f"{mode}.png")
             results += rows
-        elif mode in ("mesh", "calm", "edges"):
+        elif mode in ("mesh", "calm", "calm-iso", "edges"):
             # issue #17: the mesh's cause, plain-pixel L-BFGS, against the pixel pyramid; and
             # against the calm term (the default since it halved the mesh at 128 and 256 px);
             # and the paintings' Grams of the whole painting against its interior (edges).
@@ -510,6 +546,8 @@ def main(argv: list[str] | None = None) -> int:
                         edges: transfer(size, preset=args.edges_preset, style_edges=edges)
                         for edges in ("whole", "interior")
                     }
+                elif mode == "calm-iso":
+                    variants = iso_variants(size, args.iso_off, args.iso_on)
                 else:
                     variants = {"calm 0": transfer(size, calm_weight=0.0)}
                     for w in args.calm_weights.split(","):
@@ -526,46 +564,9 @@ def main(argv: list[str] | None = None) -> int:
                     save=args.out / mode,
                 )
                 sheet.save(args.out / f"{mode}_{size}.png")
-                results += rows
-                (args.out / "results.json").write_text(json.dumps(results, indent=1))
-        elif mode == "calm-iso":
-            on = TransferConfig().calm_weight
-            beta = preset_config("balanced").style_weight
-            factors = {0.0: args.iso_off, on: args.iso_on}
-            if any(1.0 not in [float(f) for f in fs.split(",")] for fs in factors.values()):
-                parser.error("--iso-off and --iso-on must each hold 1 (the preset's own style weight)")
-            for size in (int(x) for x in args.sizes.split(",")):
-                variants = {
-                    f"calm {w:g} ×{float(f):g}": transfer(size, calm_weight=w, style_weight=beta * float(f))
-                    for w, fs in factors.items()
-                    for f in fs.split(",")
-                }
-                rows, sheet = run_pairs(
-                    mode,
-                    variants,
-                    size,
-                    pairs,
-                    tv_judges[0],
-                    ("mesh", "style_distance", "content_distance"),
-                    save=args.out / mode,
+                results += rows + (
+                    iso_report(rows, args.out / f"calm_iso_{size}.png") if mode == "calm-iso" else []
                 )
-                for r in rows:
-                    weight, factor = r["variant"].removeprefix("calm ").split(" ×")
-                    r["calm_weight"], r["style_factor"] = float(weight), float(factor)
-                summary = iso_summary(rows, on)
-                for row in summary:
-                    print(
-                        f"calm-iso   {row['pair']:40} {size:4} px  same weights: mesh "
-                        f"{row['mesh_same_weights']:.2f}× style {row['style_same_weights']:+.0%}  "
-                        f"same style: mesh {row['mesh_same_style']:.2f}×"
-                        + ("" if row["calm0_curve_reaches"] else " (its end)")
-                        + f", calm's curve at calm 0's style {row['mesh_same_style_calm_curve']:.2f}×"
-                        + ("" if row["calm_curve_reaches"] else " (its end)"),
-                        flush=True,
-                    )
-                sheet.save(args.out / f"{mode}_{size}.png")
-                plot_iso(rows, summary, args.out / f"calm_iso_{size}.png")
-                results += rows + summary
                 (args.out / "results.json").write_text(json.dumps(results, indent=1))
         elif mode == "tv":
             # before = the old defaults (zero padding, no TV); then reflect padding with each weight.
