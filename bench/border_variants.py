@@ -362,10 +362,10 @@ def worker(jobs, lock, out: Path, device: str, deadline: float, seconds: dict, p
 SIDES = ("top", "bottom", "left", "right")
 
 
-def is_default(row: dict) -> bool:
+def is_default(row: dict, base_variant: str = "default") -> bool:
     """Whether a row was painted on the product's own canvas (rows before the variants had
-    no ``canvas_variant``)."""
-    return row.get("canvas_variant", "default") == "default"
+    no ``canvas_variant``), or with ``base_variant`` when the comparison is against another."""
+    return row.get("canvas_variant", "default") == base_variant
 
 
 def cell_of(row: dict) -> tuple[str, str, int]:
@@ -373,14 +373,19 @@ def cell_of(row: dict) -> tuple[str, str, int]:
     return row["pair"].split(" × ")[1], row["preset"], row["size"]
 
 
-def paired_cells(base: list[dict], rows: list[dict]) -> dict[tuple, list[tuple[dict, dict]]]:
+def paired_cells(
+    base: list[dict], rows: list[dict], base_variant: str = "default"
+) -> dict[tuple, list[tuple[dict, dict]]]:
     """Each run of ``rows`` with the ``base`` run of the same photo, painting, preset and size
-    (the default canvas's, wherever it was made), grouped by (painting, preset, size, variant)."""
-    defaults = {(r["pair"], r["preset"], r["size"], r["seed"]): r for r in base if is_default(r)}
+    (the default canvas's, or ``base_variant``'s, wherever it was made), grouped by (painting,
+    preset, size, variant)."""
+    defaults = {
+        (r["pair"], r["preset"], r["size"], r["seed"]): r for r in base if is_default(r, base_variant)
+    }
     cells: dict[tuple, list[tuple[dict, dict]]] = {}
     for row in rows:
         other = defaults.get((row["pair"], row["preset"], row["size"], row["seed"]))
-        if other is not None and not is_default(row):
+        if other is not None and not is_default(row, base_variant):
             cells.setdefault((*cell_of(row), row["canvas_variant"]), []).append((other, row))
     return cells
 
@@ -403,27 +408,29 @@ def cell_estimate(whole: list[float], shifts: list[float]) -> str:
     return f"{(statistics.fmean(whole) + statistics.fmean(shifts)) * 100:+.1f} ± {error * 100:.1f}"
 
 
-def compare(base: list[dict], rows: list[dict]) -> None:
-    """Print each variant cell against the default runs of the same photos: both bands, the
-    paired difference of the band and of each side, and the cell the default's whole cell
-    (all its photos in ``base``) plus that difference would read."""
+def compare(base: list[dict], rows: list[dict], base_variant: str = "default") -> None:
+    """Print each variant cell against the default runs (or ``base_variant``'s) of the same
+    photos: both bands, the paired difference of the band and of each side, and the cell the
+    base's whole cell (all its photos in ``base``) plus that difference would read."""
     whole: dict[tuple, list[float]] = {}
     for r in base:
-        if is_default(r):
+        if is_default(r, base_variant):
             whole.setdefault(cell_of(r), []).append(r["band"])
-    cells = paired_cells(base, rows)
-    alone = sum(not is_default(r) for r in rows) - sum(map(len, cells.values()))
+    cells = paired_cells(base, rows, base_variant)
+    alone = sum(not is_default(r, base_variant) for r in rows) - sum(map(len, cells.values()))
     if alone:  # e.g. a variant run on seeds 900- where the default's 512 px cells are 800-823
-        print(f"{alone} variant runs have no default run of the same photo in the first file: left out")
+        print(
+            f"{alone} variant runs have no {base_variant} run of the same photo in the first file: left out"
+        )
     for (painting, preset, size, variant), runs in sorted(cells.items()):
         shifts = [r["band"] - b["band"] for b, r in runs]
         paired = "  ".join(f"{side} {mean_se([r[side] - b[side] for b, r in runs])}" for side in SIDES)
         default_cell = whole[(painting, preset, size)]
         print(
             f"{painting:13} {preset:9} {size:4} px {variant:22} {len(runs):3} photos  "
-            f"default {mean_se([b['band'] for b, _ in runs])}  variant {mean_se([r['band'] for _, r in runs])}  "
+            f"{base_variant} {mean_se([b['band'] for b, _ in runs])}  variant {mean_se([r['band'] for _, r in runs])}  "
             f"paired {mean_se(shifts)}  cell {cell_estimate(default_cell, shifts)} "
-            f"(default {mean_se(default_cell)}, {len(default_cell)} photos)  ({paired})"
+            f"({base_variant} {mean_se(default_cell)}, {len(default_cell)} photos)  ({paired})"
         )
 
 
@@ -511,6 +518,13 @@ def main() -> int:
         "file's default runs of the same photos, and print the differences",
     )
     parser.add_argument(
+        "--base-variant",
+        default="default",
+        metavar="VARIANT",
+        help="with --compare: pair against the first file's runs of this variant instead of the "
+        'default canvas\'s (e.g. "min_right=16" to read what flat_power=2 moved on that canvas)',
+    )
+    parser.add_argument(
         "--insets",
         type=Path,
         nargs="+",
@@ -523,7 +537,7 @@ def main() -> int:
         insets(args.insets)
         return 0
     if args.compare:
-        compare(read_rows(args.compare[:1]), read_rows(args.compare[1:]))
+        compare(read_rows(args.compare[:1]), read_rows(args.compare[1:]), args.base_variant)
         return 0
     try:
         parse_seeds(args.seeds)

@@ -158,6 +158,31 @@ def test_compare_reads_the_variant_against_the_defaults_whole_cell(variants, cap
     assert "paired +2.0 ± 0.0  cell +3.5 ± 0.6 (default +1.5 ± 0.6, 4 photos)" in capsys.readouterr().out
 
 
+def test_compare_can_pair_against_another_variant(variants, capsys):
+    """--base-variant: what a change moved on a canvas that is not the default's (flat_power=2
+    against the min_right=16 runs it was painted beside); the default's runs stay out of it."""
+    base = [
+        band_row(900, "min_right=16", 0.01),
+        band_row(901, "min_right=16", 0.03),
+        band_row(900, "default", 0.5),
+    ]
+    rows = [
+        band_row(900, "min_right=16,flat_power=2", 0.02),
+        band_row(901, "min_right=16,flat_power=2", 0.02),
+    ]
+    cells = variants.paired_cells(base, rows, "min_right=16")
+    assert [
+        (b["band"], r["band"]) for b, r in cells[("The Scream", "quality", 256, "min_right=16,flat_power=2")]
+    ] == [
+        (0.01, 0.02),
+        (0.03, 0.02),
+    ]
+    variants.compare(base, rows, "min_right=16")
+    out = capsys.readouterr().out
+    assert "min_right=16 +2.0 ± 1.0  variant +2.0 ± 0.0  paired +0.0 ± 1.0" in out
+    assert "cell +2.0 ± 1.4 (min_right=16 +2.0 ± 1.0, 2 photos)" in out
+
+
 def test_picture_variant_cuts_each_map_to_the_picture(variants):
     """``picture``: the style loss sees the picture's own positions of a canvas's maps."""
     seen = []
