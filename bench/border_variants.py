@@ -196,14 +196,18 @@ PATCHED = (
 )
 
 
+def engine_now() -> dict:
+    """The attributes apply_variant patches, by name, as they are now."""
+    return {name: getattr(importlib.import_module(module), name) for module, name in PATCHED}
+
+
 def engine_originals() -> dict:
     """The attributes apply_variant patches, as they were before its first variant."""
     import painterly.transfer as transfer
 
     originals = getattr(transfer, "_border_variant_originals", None)
     if originals is None:
-        originals = {name: getattr(importlib.import_module(module), name) for module, name in PATCHED}
-        transfer._border_variant_originals = originals
+        originals = transfer._border_variant_originals = engine_now()
     return originals
 
 
@@ -362,10 +366,10 @@ def worker(jobs, lock, out: Path, device: str, deadline: float, seconds: dict, p
 SIDES = ("top", "bottom", "left", "right")
 
 
-def is_default(row: dict, base_variant: str = "default") -> bool:
-    """Whether a row was painted on the product's own canvas (rows before the variants had
-    no ``canvas_variant``), or with ``base_variant`` when the comparison is against another."""
-    return row.get("canvas_variant", "default") == base_variant
+def painted_with(row: dict, variant: str = "default") -> bool:
+    """Whether a row was painted with ``variant`` (the default: the product's own canvas; rows
+    before the variants had no ``canvas_variant``)."""
+    return row.get("canvas_variant", "default") == variant
 
 
 def cell_of(row: dict) -> tuple[str, str, int]:
@@ -380,12 +384,12 @@ def paired_cells(
     (the default canvas's, or ``base_variant``'s, wherever it was made), grouped by (painting,
     preset, size, variant)."""
     defaults = {
-        (r["pair"], r["preset"], r["size"], r["seed"]): r for r in base if is_default(r, base_variant)
+        (r["pair"], r["preset"], r["size"], r["seed"]): r for r in base if painted_with(r, base_variant)
     }
     cells: dict[tuple, list[tuple[dict, dict]]] = {}
     for row in rows:
         other = defaults.get((row["pair"], row["preset"], row["size"], row["seed"]))
-        if other is not None and not is_default(row, base_variant):
+        if other is not None and not painted_with(row, base_variant):
             cells.setdefault((*cell_of(row), row["canvas_variant"]), []).append((other, row))
     return cells
 
@@ -414,10 +418,10 @@ def compare(base: list[dict], rows: list[dict], base_variant: str = "default") -
     base's whole cell (all its photos in ``base``) plus that difference would read."""
     whole: dict[tuple, list[float]] = {}
     for r in base:
-        if is_default(r, base_variant):
+        if painted_with(r, base_variant):
             whole.setdefault(cell_of(r), []).append(r["band"])
     cells = paired_cells(base, rows, base_variant)
-    alone = sum(not is_default(r, base_variant) for r in rows) - sum(map(len, cells.values()))
+    alone = sum(not painted_with(r, base_variant) for r in rows) - sum(map(len, cells.values()))
     if alone:  # e.g. a variant run on seeds 900- where the default's 512 px cells are 800-823
         print(
             f"{alone} variant runs have no {base_variant} run of the same photo in the first file: left out"

@@ -19,8 +19,9 @@ Modes (each writes ``<out>/<mode>.png`` and adds rows to ``<out>/results.json``)
              weights (× the preset's) and the default calm weight at each of --iso-on, so each
              traces mesh against style distance; the mesh of the default run against calm 0's
              curve at the default's style distance (log-log between the points either side;
-             outside the curve its nearest end, flagged), and the other way round. A plot per size (calm_iso_<size>.png): where a lower
-             mesh is bought by a weaker painting, the two curves lie on one another
+             outside the curve its nearest end, flagged), and the other way round. A plot per
+             size (calm_iso_<size>.png): where a lower mesh is bought by a weaker painting, the
+             two curves lie on one another
   tv         balanced preset at each of --sizes: before (zero padding, no TV) vs reflect
              padding with each of --tv-weights: mesh, and the style distance of the central
              80 % by a reflect- and a zero-padded judge

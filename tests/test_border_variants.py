@@ -22,15 +22,10 @@ def variants():
 def engine_state(variants):
     """What apply_variant patches (the bench's PATCHED), as it was before the test; after it,
     however it ends, the bench's restore_engine must put every one of them back."""
-    import importlib
-
-    def state() -> dict:
-        return {name: getattr(importlib.import_module(module), name) for module, name in variants.PATCHED}
-
-    saved = state()
+    saved = variants.engine_now()
     yield saved
     variants.restore_engine()
-    assert state() == saved
+    assert variants.engine_now() == saved
 
 
 def sides(canvas: Canvas) -> tuple[int, int, int, int]:
