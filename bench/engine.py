@@ -329,9 +329,12 @@ def overhead_parts(
 #: (painterly.heap) cannot be undone inside a process: compare runs with --no-keep-memory.
 WAVE_SWITCHES = (("syrk", "ENABLED"), ("fused_taps", "ENABLED"), ("losses", "FUSED_CONTENT"))
 #: This wave's (issue #16, the whole step): the calm term as one node, the patch Gram's
-#: im2col and col2im as shifted copies. FastLBFGS has its own
-#: A/B (--lbfgs-ab): it does not change the evaluation.
-STEP_SWITCHES = (("calm", "FUSED"), ("patch_gram", "SHIFTED"))
+#: im2col and col2im as shifted copies, the patch Gram on conv1_1's own input and backward
+#: (first_conv.Link). FastLBFGS has its own A/B (--lbfgs-ab): it does not change the evaluation.
+STEP_SWITCHES = (("calm", "FUSED"), ("patch_gram", "SHIFTED"), ("patch_gram", "LINKED"))
+#: conv1_1's backward to the pixels as one product and a fold (painterly.first_conv): the
+#: network's own layer, so the bare pass and the evaluation are timed both ways.
+NETWORK_SWITCHES = (("first_conv", "ENABLED"),)
 
 
 def stylize_targets(config: TransferConfig, net: VGG19Features, size: int):
@@ -350,8 +353,9 @@ def stylize_targets(config: TransferConfig, net: VGG19Features, size: int):
 
 def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int) -> None:
     """Bare pass and the loss evaluation stylize runs (on the canvas, the calm term
-    included): now; before this wave (the calm term through autograd's chain); and before
-    wave 5 too (no syrk, no linked taps, content loss through autograd's chain). CPU time,
+    included): now; both with torch's conv1_1 backward (painterly.first_conv off); before
+    the wave before (the calm term through autograd's chain); and before wave 5 too (no syrk,
+    no linked taps, content loss through autograd's chain). CPU time,
     the order reversed every other round; prints median, mean of the faster half, fastest,
     the paired differences, and the median system time and page faults of each (what
     painterly.heap removes)."""
@@ -364,29 +368,36 @@ def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int
     content, targets = stylize_targets(cfg, net, size)
     x = content.clone().requires_grad_(True)
     switches = (*STEP_SWITCHES, *WAVE_SWITCHES)
-    modules = {name: importlib.import_module(f"painterly.{name}") for name, _ in switches}
+    modules = {
+        name: importlib.import_module(f"painterly.{name}") for name, _ in (*switches, *NETWORK_SWITCHES)
+    }
 
-    def bare() -> None:
-        bare_pass(net, x)
+    def switched_off(off: tuple[tuple[str, str], ...], run: Callable[[], None]) -> None:
+        for name, flag in off:
+            setattr(modules[name], flag, False)
+        try:
+            run()
+        finally:
+            for name, flag in off:
+                setattr(modules[name], flag, True)
+
+    def bare(off: tuple[tuple[str, str], ...] = ()) -> Callable[[], None]:
+        return lambda: switched_off(off, lambda: bare_pass(net, x))
 
     def evaluation(off: tuple[tuple[str, str], ...]) -> Callable[[], None]:
         def run() -> None:
-            for name, flag in off:
-                setattr(modules[name], flag, False)
-            try:
-                engine.compute_losses(net, x, targets, cfg)["total"].backward()
-            finally:
-                for name, flag in off:
-                    setattr(modules[name], flag, True)
+            switched_off(off, lambda: engine.compute_losses(net, x, targets, cfg)["total"].backward())
             x.grad = None
 
         return run
 
     runs = {
-        "bare pass": bare,
+        "bare pass": bare(),
         "evaluation now": evaluation(()),
-        "before this wave": evaluation(STEP_SWITCHES),
-        "before wave 5": evaluation(switches),
+        "bare, torch conv1_1": bare(NETWORK_SWITCHES),
+        "eval., torch conv1_1": evaluation(NETWORK_SWITCHES),
+        "before this wave": evaluation((*STEP_SWITCHES, *NETWORK_SWITCHES)),
+        "before wave 5": evaluation((*switches, *NETWORK_SWITCHES)),
     }
     for run in runs.values():
         run()
@@ -408,26 +419,32 @@ def paired_ab(config: TransferConfig, net: VGG19Features, size: int, rounds: int
         return statistics.mean(sorted(values)[: max(1, len(values) // 2)])
 
     base = times["bare pass"]
+    with_torch_conv = times["bare, torch conv1_1"]
     print(
         f"\n{size} px ({x.shape[-1]}x{x.shape[-2]} canvas), {rounds} rounds (CPU ms), load "
         f"{os.getloadavg()[0]:.1f}: median / faster half / fastest"
     )
     for name, v in times.items():
+        # each evaluation against the bare pass of the same network (torch's conv1_1 before)
+        own = base if name == "evaluation now" else with_torch_conv
         over = (
             ""
-            if name == "bare pass"
-            else "   over the bare pass: "
-            + " / ".join(f"{f(v) / f(base) * 100 - 100:+.1f}%" for f in (statistics.median, low_half, min))
+            if name.startswith("bare")
+            else "   over its bare pass: "
+            + " / ".join(f"{f(v) / f(own) * 100 - 100:+.1f}%" for f in (statistics.median, low_half, min))
         )
         print(
-            f"  {name:<18} {statistics.median(v) * 1e3:8.1f} / {low_half(v) * 1e3:8.1f} / {min(v) * 1e3:8.1f}{over}"
+            f"  {name:<20} {statistics.median(v) * 1e3:8.1f} / {low_half(v) * 1e3:8.1f} / {min(v) * 1e3:8.1f}{over}"
             f"   (system {statistics.median(system[name]) * 1e3:.0f} ms, {statistics.median(faults[name]):.0f} faults)"
         )
-    for other in ("before this wave", "before wave 5"):
-        diff = [a - b for a, b in zip(times["evaluation now"], times[other])]
+    pairs = [
+        ("evaluation now", other) for other in ("eval., torch conv1_1", "before this wave", "before wave 5")
+    ]
+    for now, other in [("bare pass", "bare, torch conv1_1"), *pairs]:
+        diff = [a - b for a, b in zip(times[now], times[other])]
         faster = sum(d < 0 for d in diff)
         print(
-            f"  now - {other}, paired: median {statistics.median(diff) * 1e3:+.1f} ms, "
+            f"  {now} - {other}, paired: median {statistics.median(diff) * 1e3:+.1f} ms, "
             f"faster in {faster}/{rounds} rounds"
         )
 

@@ -94,3 +94,42 @@ def test_shifted_unfold_and_fold_are_torchs(shape) -> None:
         assert torch.equal(_unfold3(x.contiguous(memory_format=layout)), F.unfold(x, 3))
     p = torch.rand(F.unfold(x, 3).shape, dtype=torch.float64, generator=gen)
     assert torch.allclose(_fold3(p, shape[-2:]), F.fold(p, shape[-2:], 3), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("padding", ["zeros", "reflect"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_linked_loss_gives_its_own_inputs_value_and_gradient(
+    padding: str, threads: int, monkeypatch
+) -> None:
+    """conv1_1's Gram on conv1_1's recorded input, its gradient added in conv1_1's own
+    backward (first_conv.Link), against the same loss on an input of its own."""
+    from painterly.threads import torch_threads
+
+    net, config, content, targets = _setup(padding, torch.float32)
+    calls = []
+    monkeypatch.setattr(patch_gram, "linked_style_loss", lambda *a: calls.append(1) or _linked(*a))
+    results = {}
+    with torch_threads(threads):
+        for linked in (True, False):
+            monkeypatch.setattr(patch_gram, "LINKED", linked)
+            results[linked] = _evaluate(net, config, content, targets, monkeypatch, True)
+    assert calls == [1]  # taken once, by the linked evaluation
+    (ours, ours_grad), (own, own_grad) = results[True], results[False]
+    assert ours.keys() == own.keys()
+    for name, value in own.items():
+        assert ours[name] == pytest.approx(value, rel=1e-6), name
+    assert (ours_grad - own_grad).abs().max() <= 1e-5 * own_grad.abs().max()
+
+
+_linked = patch_gram.linked_style_loss
+
+
+def test_without_a_gradient_the_loss_keeps_its_own_input() -> None:
+    """No autograd (a final evaluation): conv1_1 takes torch's path and records nothing."""
+    net, config, content, targets = _setup("zeros", torch.float32)
+    with torch.no_grad():
+        value = engine.compute_losses(net, content, targets, config)["style/conv1_1"]
+    image = content.clone().requires_grad_()
+    assert float(value) == pytest.approx(
+        float(engine.compute_losses(net, image, targets, config)["style/conv1_1"]), rel=1e-6
+    )

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from painterly import color, fused_taps, masks, patch_gram, photoreal, tiling
+from painterly import color, first_conv, fused_taps, masks, patch_gram, photoreal, tiling
 from painterly.backbones.vgg import VGG19Features, deepest_tap
 from painterly.calm import calm_loss, flatness_map
 from painterly.canvas import Canvas, plan_canvas, pooling_grid
@@ -252,10 +252,13 @@ def compute_losses(
     taps = [t for t in targets.taps if not (from_patches and t == patch_gram.FIRST_CONV)]
     # issue #16: a pre-ReLU tap's loss gradients are added inside its ReLU's backward (fused_taps)
     links: dict[str, TapLink] = {}
-    if fused_taps.ENABLED and isinstance(network, VGG19Features):
-        feats = network(image, taps, links=links)
-    else:
-        feats = network(image, taps)
+    # issue #16: conv1_1's Gram hands its gradient to conv1_1's own backward (first_conv.Link)
+    first_link = first_conv.Link() if from_patches and patch_gram.LINKED else None
+    with first_conv.linking(first_link):
+        if fused_taps.ENABLED and isinstance(network, VGG19Features):
+            feats = network(image, taps, links=links)
+        else:
+            feats = network(image, taps)
     parts: dict[str, torch.Tensor] = {}
     content_w = normalised(config.content_layer_weights, len(config.content_layers))
     style_w = normalised(config.style_layer_weights, len(config.style_layers))
@@ -300,7 +303,10 @@ def compute_losses(
             # guided_gram weighs by the mask squared: F·diag(share)·Fᵀ / (C·Σ share)
             value = distance(masks.guided_gram(f, share.sqrt()), targets.style[layer], config.loss)
         elif from_patches and layer == patch_gram.FIRST_CONV:
-            value = patch_gram.style_loss(network, image, targets.style[layer])
+            if first_link is not None and first_link.output is not None:
+                value = patch_gram.linked_style_loss(network, first_link, targets.style[layer])
+            else:  # conv1_1 did not take first_conv's path (no gradient, a GPU, ...)
+                value = patch_gram.style_loss(network, image, targets.style[layer])
         else:
             value = style_loss(feats[layer], targets.style[layer], config.loss, link=links.get(layer))
         parts[f"style/{layer}"] = config.style_weight * w * value
