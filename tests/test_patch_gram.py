@@ -96,6 +96,9 @@ def test_shifted_unfold_and_fold_are_torchs(shape) -> None:
     assert torch.allclose(_fold3(p, shape[-2:]), F.fold(p, shape[-2:], 3), rtol=1e-13, atol=1e-13)
 
 
+_linked = patch_gram.linked_style_loss
+
+
 @pytest.mark.parametrize("padding", ["zeros", "reflect"])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_the_linked_loss_gives_its_own_inputs_value_and_gradient(
@@ -119,9 +122,6 @@ def test_the_linked_loss_gives_its_own_inputs_value_and_gradient(
     for name, value in own.items():
         assert ours[name] == pytest.approx(value, rel=1e-6), name
     assert (ours_grad - own_grad).abs().max() <= 1e-5 * own_grad.abs().max()
-
-
-_linked = patch_gram.linked_style_loss
 
 
 def test_without_a_gradient_the_loss_keeps_its_own_input() -> None:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from painterly import first_conv, syrk
-from painterly.backbones.vgg import edge_mode
+from painterly.backbones.vgg import pad_edges
 
 #: The one layer this applies to: VGG's first conv (3×3, stride 1, padding 1).
 FIRST_CONV = "conv1_1"
@@ -54,11 +54,7 @@ def applies(network: Any, targets: Any, config: Any) -> bool:
 
 def padded(network: Any, image: torch.Tensor) -> torch.Tensor:
     """The preprocessed image with the 1 px border the network's conv1_1 sees."""
-    x = network.preprocess(image)
-    padding = getattr(network, "padding", "zeros")
-    if padding == "zeros":
-        return F.pad(x, (1, 1, 1, 1))
-    return F.pad(x, (1, 1, 1, 1), mode=edge_mode(padding, x))
+    return pad_edges(network.preprocess(image), getattr(network, "padding", "zeros"))
 
 
 def style_loss(network: Any, image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

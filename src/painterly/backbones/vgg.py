@@ -39,6 +39,12 @@ def edge_mode(padding: str, x: torch.Tensor) -> str:
     return "reflect" if padding == "reflect" and min(x.shape[-2:]) > 1 else "replicate"
 
 
+def pad_edges(x: torch.Tensor, padding: str) -> torch.Tensor:
+    """``x`` with the 1 px border a 3×3 convolution of a network with ``padding`` sees."""
+    mode = "constant" if padding == "zeros" else edge_mode(padding, x)
+    return F.pad(x, (1, 1, 1, 1), mode=mode)
+
+
 class VGG19Features(nn.Module):
     """Frozen VGG trunk (VGG19 unless ``arch`` says vgg11/13/16); ``forward(x, taps)``
     returns ``{tap: feature}``.
@@ -129,11 +135,10 @@ class VGG19Features(nn.Module):
     def _conv(self, name: str, x: torch.Tensor) -> torch.Tensor:
         conv = self.convs[name]
         if first_conv.applies(x, conv.weight):  # issue #16: conv1_1's backward, 2x faster
-            mode = "constant" if self.padding == "zeros" else edge_mode(self.padding, x)
-            return first_conv.conv(F.pad(x, (1, 1, 1, 1), mode=mode), conv.weight, conv.bias)
+            return first_conv.conv(pad_edges(x, self.padding), conv.weight, conv.bias)
         if self.padding == "zeros":
             return conv(x)
-        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode=edge_mode(self.padding, x)), conv.weight, conv.bias)
+        return F.conv2d(pad_edges(x, self.padding), conv.weight, conv.bias)
 
     def with_padding(self, padding: str) -> VGG19Features:
         """The same network (weights shared, nothing copied) with another edge padding."""
