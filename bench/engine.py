@@ -331,7 +331,7 @@ WAVE_SWITCHES = (("syrk", "ENABLED"), ("fused_taps", "ENABLED"), ("losses", "FUS
 #: This wave's (issue #16, the whole step): the calm term as one node, the patch Gram's
 #: im2col and col2im as shifted copies, the patch Gram on conv1_1's own input and backward
 #: (first_conv.Link). FastLBFGS has its own A/B (--lbfgs-ab): it does not change the evaluation.
-STEP_SWITCHES = (("calm", "FUSED"), ("patch_gram", "SHIFTED"), ("patch_gram", "LINKED"))
+STEP_SWITCHES = (("calm", "FUSED"), ("first_conv", "SHIFTED"), ("patch_gram", "LINKED"))
 #: conv1_1's backward to the pixels as one product and a fold (painterly.first_conv): the
 #: network's own layer, so the bare pass and the evaluation are timed both ways.
 NETWORK_SWITCHES = (("first_conv", "ENABLED"),)

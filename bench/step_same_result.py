@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from painterly import TransferConfig, calm, lbfgs, patch_gram, stylize
+from painterly import TransferConfig, calm, first_conv, lbfgs, stylize
 from painterly.transfer import build_network
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ PAIRS = (
     ("coffee.jpg", "the_scream.jpg"),
     ("chelsea.jpg", "shipwreck.jpg"),
 )
-SWITCHES = ((lbfgs, "ENABLED"), (calm, "FUSED"), (patch_gram, "SHIFTED"))
+SWITCHES = ((lbfgs, "ENABLED"), (calm, "FUSED"), (first_conv, "SHIFTED"))
 
 
 def figures(result: object, tail: int) -> tuple[float, float, float]:

@@ -86,14 +86,14 @@ def test_shifted_unfold_and_fold_are_torchs(shape) -> None:
     im2col and col2im (unfold bit for bit, fold to rounding), in NCHW and channels_last."""
     import torch.nn.functional as F
 
-    from painterly.patch_gram import _fold3, _unfold3
+    from painterly.first_conv import fold3, unfold3
 
     gen = torch.Generator().manual_seed(shape[2])
     x = torch.rand(shape, dtype=torch.float64, generator=gen)
     for layout in (torch.contiguous_format, torch.channels_last):
-        assert torch.equal(_unfold3(x.contiguous(memory_format=layout)), F.unfold(x, 3))
+        assert torch.equal(unfold3(x.contiguous(memory_format=layout)), F.unfold(x, 3))
     p = torch.rand(F.unfold(x, 3).shape, dtype=torch.float64, generator=gen)
-    assert torch.allclose(_fold3(p, shape[-2:]), F.fold(p, shape[-2:], 3), rtol=1e-13, atol=1e-13)
+    assert torch.allclose(fold3(p, shape[-2:]), F.fold(p, shape[-2:], 3), rtol=1e-13, atol=1e-13)
 
 
 _linked = patch_gram.linked_style_loss

@@ -42,13 +42,14 @@ PLAN_SHARE = 0.9
 BASE_BYTES = 400 * 1024**2
 #: Measured peak bytes of VGG's forward+backward per float of activation it keeps.
 ACTIVATION_FACTOR = 1.4
-#: L-BFGS's history (make_optimizer's history_size) and its working vectors. 50 pairs, not
-#: torch's 100 (issue #16, bench/history.py, quality, seed 0): the best loss moved -0.75...+0.14 %
-#: (4 pairs at 128 px, 300 steps on one scale; 2 pairs at 256 px) where a rounding-only change
-#: moves it -0.36...+0.51 %, and 25 pairs did as well. A full history costs half as much: 2 × 50
-#: float32 pictures to keep and read twice a step (L-BFGS 15.1 -> 9.6 ms a step at 256 px and
-#: 50.8 -> 28.3 ms at 512 px; 0.9 instead of 1.8 GB at 1024 px).
-LBFGS_HISTORY, LBFGS_WORK_VECTORS = 50, 8
+#: L-BFGS's history (make_optimizer's history_size) and its working vectors. 25 pairs, not
+#: torch's 100 (issue #16, bench/history.py, seed 0). 50 first: the best loss moved -0.75...+0.14 %
+#: against 100 (4 pairs at 128 px, 300 steps on one scale; 2 pairs at 256 px) where a
+#: rounding-only change moves it -0.36...+0.51 %. Then 25 against 50 (10 runs, 4 pairs: quality
+#: at 128 and 256 px, balanced at 256 px): -0.79...+0.78 %, mean +0.04 %, where the rounding-only
+#: change moved it -0.21...+0.95 %, mean +0.17 %. A full history costs a quarter of 100's:
+#: 2 × 25 float32 pictures to keep and read twice a step (0.45 instead of 1.8 GB at 1024 px).
+LBFGS_HISTORY, LBFGS_WORK_VECTORS = 25, 8
 #: Bytes per pixel of the image-sized tensors a scale keeps (photo, image, best image,
 #: gradient, colour source; 3 float32 channels each).
 IMAGE_BYTES_PER_PX = 6 * 3 * 4

@@ -4,7 +4,7 @@ conv1_1 maps the image's 3 channels to 64. oneDNN runs its forward near the core
 but its backward to the input (64 channels back to 3) at ~20 GFLOP/s: 11 ms of a 288×192
 canvas's ~1 s pass on this project's 2-core CPU, three times its forward. The same gradient
 is Wᵀ·g (27×64 times 64×HW, one BLAS product) put back onto the pixels by 9 shifted adds
-(:func:`painterly.patch_gram._fold3`, col2im): ~5 ms. The forward stays torch's
+(:func:`fold3`, col2im): ~5 ms. The forward stays torch's
 convolution; the backward is the same sum in another order (float32 rounding).
 
 VGGFeatures takes this path for its first layer whenever the pixels need a gradient on the
@@ -116,11 +116,9 @@ class _FirstConv(torch.autograd.Function):
     def backward(
         ctx: torch.autograd.function.FunctionCtx, grad: torch.Tensor
     ) -> tuple[torch.Tensor, None, None, None]:
-        from painterly.patch_gram import _fold3  # patch_gram imports the backbones
-
         (weight,) = ctx.saved_tensors
         n, channels, h, w = grad.shape
-        # rows in (channel, dy, dx) order, as _fold3 (and F.unfold) lay out a patch
+        # rows in (channel, dy, dx) order, as fold3 (and F.unfold) lay out a patch
         kernel_t = weight.reshape(channels, -1).t()
         if grad.is_contiguous(memory_format=torch.channels_last) and not grad.is_contiguous():
             per_position = grad.permute(0, 2, 3, 1).reshape(n, h * w, channels)  # a view
@@ -129,11 +127,11 @@ class _FirstConv(torch.autograd.Function):
             per_channel = grad.reshape(n, channels, h * w)
         cols = _product(kernel_t, per_channel)
         if ctx.terms is None:
-            return _fold3(cols, ctx.size), None, None, None
+            return fold3(cols, ctx.size), None, None, None
         patch_terms, pixel_terms = ctx.terms
         for term in patch_terms:  # the linked losses' backwards ran first (they take the output)
             term(cols)
-        pixels = _fold3(cols, ctx.size)
+        pixels = fold3(cols, ctx.size)
         for term in pixel_terms:
             term(pixels)
         patch_terms.clear()
@@ -152,3 +150,37 @@ def _product(kernel_t: torch.Tensor, per_channel: torch.Tensor) -> torch.Tensor:
     for i in range(per_channel.shape[0]):
         np.matmul(kernel, per_channel[i].numpy(), out=cols[i].numpy())
     return cols
+
+
+#: Whether the patches are made and folded by 9 shifted copies / adds (bench A/B, tests):
+#: torch's im2col and col2im took 2.0 and 1.65 ms at 256 px, the shifted ones 0.3 and 0.34.
+SHIFTED = True
+
+
+def unfold3(x: torch.Tensor) -> torch.Tensor:
+    """F.unfold(x, 3) (N×C·9×HW, rows in (channel, dy, dx) order) as 9 shifted copies."""
+    if not SHIFTED:
+        return F.unfold(x, 3)
+    x = x.contiguous()
+    n, c, height, width = x.shape
+    h, w = height - 2, width - 2
+    out = x.new_empty(n, c, 3, 3, h, w)
+    for dy in range(3):
+        for dx in range(3):
+            out[:, :, dy, dx] = x[:, :, dy : dy + h, dx : dx + w]
+    return out.view(n, c * 9, h * w)
+
+
+def fold3(p: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """F.fold(p, size, 3), the adjoint of :func:`unfold3`, as 9 shifted adds."""
+    if not SHIFTED:
+        return F.fold(p, size, 3)
+    height, width = size
+    h, w = height - 2, width - 2
+    n = p.shape[0]
+    q = p.reshape(n, -1, 3, 3, h, w)
+    out = p.new_zeros(n, q.shape[1], height, width)
+    for dy in range(3):
+        for dx in range(3):
+            out[:, :, dy : dy + h, dx : dx + w].add_(q[:, :, dy, dx])  # no setitem copy-back
+    return out

@@ -14,6 +14,7 @@ approximation) for a pre-activation tap; a tap after the ReLU keeps the general 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -116,8 +117,8 @@ def _constant_term(kk: torch.Tensor, size: tuple[int, int], like: torch.Tensor) 
     window covers the pixel: rows × cols indicators, a rank-3 product per channel (a
     broadcast copy of 27×HW values before)."""
     k = kk.shape[-1] - 1
-    rows = _window_indicator(size[0], like)  # (H+2)×3
-    cols = _window_indicator(size[1], like)  # (W+2)×3
+    rows = _window_indicator(size[0], like.device, like.dtype)  # (H+2)×3
+    cols = _window_indicator(size[1], like.device, like.dtype)  # (W+2)×3
     const = kk[:, :k, k].reshape(kk.shape[0], -1, 3, 3)  # N×3×3(dy)×3(dx)
     return rows @ const @ cols.transpose(0, 1)
 
@@ -134,7 +135,7 @@ class _PatchGramL2(torch.autograd.Function):
         target: torch.Tensor,
         channels: float,
     ) -> torch.Tensor:
-        diff, scale = _difference(_unfold3(x), augmented, target, channels)
+        diff, scale = _difference(first_conv.unfold3(x), augmented, target, channels)
         ctx.save_for_backward(x, augmented, diff)  # not the patches: 9× the image's memory
         ctx.scale, ctx.size = scale, tuple(x.shape[-2:])
         return _mean_square(diff)
@@ -146,7 +147,7 @@ class _PatchGramL2(torch.autograd.Function):
         x, augmented, diff = ctx.saved_tensors
         k = x.shape[1] * 9
         kk = _kernel(diff, augmented, grad, ctx.scale)
-        dx = _fold3(_times_patches(kk[:, :k, :k], x), ctx.size)  # col2im: back onto the pixels
+        dx = first_conv.fold3(_times_patches(kk[:, :k, :k], x), ctx.size)  # col2im: back onto the pixels
         return dx.add_(_constant_term(kk, ctx.size, x)), None, None, None
 
 
@@ -166,7 +167,7 @@ class _LinkedPatchGramL2(torch.autograd.Function):
         channels: float,
         link: first_conv.Link,
     ) -> torch.Tensor:
-        p = _unfold3(x)
+        p = first_conv.unfold3(x)
         diff, scale = _difference(p, augmented, target, channels)
         ctx.save_for_backward(p, augmented, diff)
         ctx.scale, ctx.size = scale, tuple(x.shape[-2:])
@@ -198,43 +199,11 @@ def _times_patches(kernel: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return (out[0] if n == 1 else torch.cat(out)).reshape(n, k, -1)
 
 
-#: Whether the patches are made and folded by 9 shifted copies / adds (bench A/B, tests):
-#: torch's im2col and col2im took 2.0 and 1.65 ms at 256 px, the shifted ones 0.3 and 0.34.
-SHIFTED = True
-
-
-def _unfold3(x: torch.Tensor) -> torch.Tensor:
-    """F.unfold(x, 3) (N×C·9×HW, rows in (channel, dy, dx) order) as 9 shifted copies."""
-    if not SHIFTED:
-        return F.unfold(x, 3)
-    x = x.contiguous()
-    n, c, height, width = x.shape
-    h, w = height - 2, width - 2
-    out = x.new_empty(n, c, 3, 3, h, w)
-    for dy in range(3):
-        for dx in range(3):
-            out[:, :, dy, dx] = x[:, :, dy : dy + h, dx : dx + w]
-    return out.view(n, c * 9, h * w)
-
-
-def _fold3(p: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """F.fold(p, size, 3), the adjoint of :func:`_unfold3`, as 9 shifted adds."""
-    if not SHIFTED:
-        return F.fold(p, size, 3)
-    height, width = size
-    h, w = height - 2, width - 2
-    n = p.shape[0]
-    q = p.reshape(n, -1, 3, 3, h, w)
-    out = p.new_zeros(n, q.shape[1], height, width)
-    for dy in range(3):
-        for dx in range(3):
-            out[:, :, dy : dy + h, dx : dx + w].add_(q[:, :, dy, dx])  # no setitem copy-back
-    return out
-
-
-def _window_indicator(padded_size: int, like: torch.Tensor) -> torch.Tensor:
+@functools.lru_cache(maxsize=32)
+def _window_indicator(padded_size: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """(size)×3: entry (q, d) is 1 where the window [d, d + size − 2) of a 3-wide kernel's
-    offset d covers padded position q."""
-    q = torch.arange(padded_size, device=like.device).unsqueeze(1)
-    d = torch.arange(3, device=like.device).unsqueeze(0)
-    return ((q >= d) & (q < d + padded_size - 2)).to(like.dtype)
+    offset d covers padded position q. Cached: a scale asks for the same two every step
+    (six small operators each, issue #16); callers only read it."""
+    q = torch.arange(padded_size, device=device).unsqueeze(1)
+    d = torch.arange(3, device=device).unsqueeze(0)
+    return ((q >= d) & (q < d + padded_size - 2)).to(dtype)
