@@ -48,7 +48,8 @@ ACTIVATION_FACTOR = 1.4
 #: rounding-only change moves it -0.36...+0.51 %. Then 25 against 50 (10 runs, 4 pairs: quality
 #: at 128 and 256 px, balanced at 256 px): -0.79...+0.78 %, mean +0.04 %, where the rounding-only
 #: change moved it -0.21...+0.95 %, mean +0.17 %. A full history costs a quarter of 100's:
-#: 2 × 25 float32 pictures to keep and read twice a step (0.45 instead of 1.8 GB at 1024 px).
+#: 2 × 25 float32 pictures to keep and read twice a step (with the working vectors 0.5 GB at
+#: 1024 px, 0.9 with 50, 1.8 with 100).
 LBFGS_HISTORY, LBFGS_WORK_VECTORS = 25, 8
 #: Bytes per pixel of the image-sized tensors a scale keeps (photo, image, best image,
 #: gradient, colour source; 3 float32 channels each).
