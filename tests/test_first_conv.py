@@ -93,3 +93,15 @@ def test_only_where_the_pixels_need_a_gradient_on_the_cpu_in_float32() -> None:
     assert not first_conv.applies(x.clone().requires_grad_(), weight.clone().requires_grad_())
     wide = torch.randn(64, 64, 3, 3)  # a later layer: oneDNN's job
     assert not first_conv.applies(torch.rand(1, 64, 8, 8, requires_grad=True), wide)
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 10, 13), (2, 4, 5, 3)])
+def test_shifted_unfold_and_fold_are_torchs(shape) -> None:
+    """issue #16 (whole step): the patches made and folded by shifted copies equal torch's
+    im2col and col2im (unfold bit for bit, fold to rounding), in NCHW and channels_last."""
+    gen = torch.Generator().manual_seed(shape[2])
+    x = torch.rand(shape, dtype=torch.float64, generator=gen)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        assert torch.equal(first_conv.unfold3(x.contiguous(memory_format=layout)), F.unfold(x, 3))
+    p = torch.rand(F.unfold(x, 3).shape, dtype=torch.float64, generator=gen)
+    assert torch.allclose(first_conv.fold3(p, shape[-2:]), F.fold(p, shape[-2:], 3), rtol=1e-13, atol=1e-13)

@@ -80,22 +80,6 @@ def test_other_settings_keep_the_general_path(settings: dict) -> None:
     assert not patch_gram.applies(net, targets, config)
 
 
-@pytest.mark.parametrize("shape", [(1, 3, 10, 13), (2, 4, 5, 3)])
-def test_shifted_unfold_and_fold_are_torchs(shape) -> None:
-    """issue #16 (whole step): the patches made and folded by shifted copies equal torch's
-    im2col and col2im (unfold bit for bit, fold to rounding), in NCHW and channels_last."""
-    import torch.nn.functional as F
-
-    from painterly.first_conv import fold3, unfold3
-
-    gen = torch.Generator().manual_seed(shape[2])
-    x = torch.rand(shape, dtype=torch.float64, generator=gen)
-    for layout in (torch.contiguous_format, torch.channels_last):
-        assert torch.equal(unfold3(x.contiguous(memory_format=layout)), F.unfold(x, 3))
-    p = torch.rand(F.unfold(x, 3).shape, dtype=torch.float64, generator=gen)
-    assert torch.allclose(fold3(p, shape[-2:]), F.fold(p, shape[-2:], 3), rtol=1e-13, atol=1e-13)
-
-
 _linked = patch_gram.linked_style_loss
 
 
